@@ -1,0 +1,1 @@
+"""Breakpoints, stepping and the pause gate (no Qt, thread-safe)."""

@@ -1,0 +1,1 @@
+"""The RLM engine: loop, LM clients, REPL environments; emits events (no Qt)."""

@@ -1,0 +1,1 @@
+"""Run-tree data model and JSONL read/write/index/tail (no Qt)."""

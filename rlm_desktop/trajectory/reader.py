@@ -1,0 +1,355 @@
+"""Tolerant reader for upstream RLM JSONL logs of every version.
+
+Never raises on bad input: a line that cannot be read becomes a ``BadLine``
+with its 1-based line number and the rest of the file still loads. See
+``../shared/spec/TRAJECTORY_FORMAT.md`` for the eras handled here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import orjson
+
+from .model import (
+    EXTRA_KEY,
+    BadLine,
+    CodeBlock,
+    Iteration,
+    Run,
+    RunStatus,
+    SubCall,
+    Trajectory,
+    Usage,
+)
+
+PREVIEW_CHARS = 300
+
+
+class LineError(ValueError):
+    """A line that is not a usable record."""
+
+
+def sanitize_str(s: str) -> str:
+    """Replace lone surrogates (legal in JSON escapes, illegal for Qt/UTF-8) with U+FFFD."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _sanitize(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return sanitize_str(obj)
+    if isinstance(obj, list):
+        return [_sanitize(v) for v in obj]
+    if isinstance(obj, dict):
+        return {sanitize_str(k): _sanitize(v) for k, v in obj.items()}
+    return obj
+
+
+def parse_line(raw: bytes | str) -> dict[str, Any]:
+    """Parse one JSONL line into a dict, or raise ``LineError`` saying why.
+
+    orjson first (fast, strict); on failure the standard library parser, which
+    accepts NaN/Infinity and lone surrogate escapes (which are then replaced).
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    raw = raw.rstrip(b"\r\n")
+    if not raw.strip():
+        raise LineError("empty line")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            obj = json.loads(raw.decode("utf-8", "surrogateescape"))
+        except (ValueError, RecursionError) as exc:
+            raise LineError(f"not valid JSON: {exc}") from None
+        except UnicodeError as exc:  # pragma: no cover - decode with surrogateescape
+            raise LineError(f"not valid text: {exc}") from None
+        obj = _sanitize(obj)
+    except RecursionError:
+        raise LineError("not valid JSON: nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise LineError(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def preview(raw: bytes | str, limit: int = PREVIEW_CHARS) -> str:
+    if isinstance(raw, bytes):
+        raw = raw[: limit * 4].decode("utf-8", "replace")
+    raw = sanitize_str(raw.rstrip("\r\n"))
+    return raw if len(raw) <= limit else raw[:limit] + f"… [{len(raw) - limit} more chars]"
+
+
+# -- small coercions: junk in a field never aborts a record --------------------
+
+
+def _s(v: Any) -> str:
+    if v is None:
+        return ""
+    return v if isinstance(v, str) else str(v)
+
+
+def _f(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
+
+
+def _dict(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _final(v: Any) -> tuple[str | None, str | None]:
+    """Normalise ``final_answer`` of any era to (text, kind)."""
+    if v is None:
+        return None, None
+    if isinstance(v, list):  # pre-PyPI pair [kind, text]
+        if len(v) == 2:
+            return _s(v[1]), _s(v[0]) or None
+        return _s(v), None
+    return _s(v), None
+
+
+# -- record -> model -------------------------------------------------------------
+
+
+def sub_call_from_dict(index: int, d: dict[str, Any], depth: int) -> SubCall:
+    """``depth`` is the depth of the run that made the call."""
+    call = SubCall(
+        index=index,
+        model=_s(d.get("root_model")),
+        prompt=d.get("prompt", ""),
+        response=_s(d.get("response")),
+        usage=Usage.from_summary(d.get("usage_summary")),
+        execution_time=_f(d.get("execution_time")),
+        error=_s(d["error"]) if d.get("error") else None,
+        extra=_dict(d.get(EXTRA_KEY)),
+    )
+    meta = d.get("metadata")
+    if isinstance(meta, dict) and ("iterations" in meta or "run_metadata" in meta):
+        child = run_from_nested(meta, depth + 1)
+        child.parent = call
+        call.child = child
+    return call
+
+
+def block_from_dict(index: int, d: dict[str, Any], depth: int) -> CodeBlock:
+    result = _dict(d.get("result"))
+    block = CodeBlock(
+        index=index,
+        code=_s(d.get("code")),
+        stdout=_s(result.get("stdout")),
+        stderr=_s(result.get("stderr")),
+        locals=_dict(result.get("locals")),
+        execution_time=_f(result.get("execution_time")),
+        final_answer=_final(result.get("final_answer"))[0],
+        extra=_dict(d.get(EXTRA_KEY)),
+    )
+    for i, c in enumerate(_list(result.get("rlm_calls"))):
+        if isinstance(c, dict):
+            block.add_sub_call(sub_call_from_dict(i, c, depth))
+    return block
+
+
+def iteration_from_record(rec: dict[str, Any], depth: int = 0, line_no: int | None = None) -> Iteration:
+    number = rec.get("iteration")
+    final, kind = _final(rec.get("final_answer"))
+    extra = _dict(rec.get(EXTRA_KEY))
+    it = Iteration(
+        number=number if isinstance(number, int) and not isinstance(number, bool) else 0,
+        timestamp=_s(rec.get("timestamp")),
+        prompt=rec.get("prompt", []),
+        response=_s(rec.get("response")),
+        final_answer=final,
+        final_answer_kind=kind,
+        iteration_time=_f(rec.get("iteration_time")),
+        line_no=line_no,
+        extra=extra,
+    )
+    for i, b in enumerate(_list(rec.get("code_blocks"))):
+        if isinstance(b, dict):
+            it.add_block(block_from_dict(i, b, depth))
+    it.is_default_answer = (
+        final is not None
+        and not it.code_blocks
+        and rec.get("iteration_time", 0) is None
+        and final == it.response
+    )
+    if kind == "FINAL_VAR":
+        _resolve_final_var(it)
+    if extra:
+        if "usage" in extra:
+            it.usage = Usage.from_summary(extra["usage"])
+        it.edited = bool(extra.get("edited"))
+        if isinstance(extra.get("original_response"), str):
+            it.original_response = extra["original_response"]
+    return it
+
+
+def _resolve_final_var(it: Iteration) -> None:
+    """pre-era ``["FINAL_VAR", name]`` logs the name only; find its value in the locals."""
+    name = it.final_answer or ""
+    for block in reversed(it.code_blocks):
+        if name in block.locals:
+            it.extra.setdefault("final_var_name", name)
+            it.final_answer = _s(block.locals[name])
+            return
+
+
+def _apply_final(run: Run, it: Iteration) -> None:
+    if it.final_answer is not None:
+        run.final_answer = it.final_answer
+        run.status = RunStatus.MAX_ITERATIONS if it.is_default_answer else RunStatus.FINISHED
+    status = it.extra.get("status")
+    if status in {s.value for s in RunStatus}:
+        run.status = RunStatus(status)
+        if it.extra.get("error"):
+            run.error = _s(it.extra["error"])
+
+
+def run_from_nested(meta: dict[str, Any], depth: int) -> Run:
+    run = Run(depth=depth, metadata=_dict(meta.get("run_metadata")))
+    for rec in _list(meta.get("iterations")):
+        if isinstance(rec, dict):
+            it = run.add_iteration(iteration_from_record(rec, depth))
+            _apply_final(run, it)
+    return run
+
+
+class TrajectoryBuilder:
+    """Turns parsed records into a ``Trajectory``, one line at a time.
+
+    Used for whole files and for live tailing: feed lines as they arrive,
+    ``finish()`` settles the status of runs without a final answer.
+    """
+
+    def __init__(self, traj: Trajectory | None = None) -> None:
+        self.traj = traj if traj is not None else Trajectory()
+        self._meta: dict[str, Any] = {}
+        self._current: Run | None = None
+
+    def feed_raw(self, line_no: int, raw: bytes) -> Run | None:
+        """Parse and add one line; bad lines are recorded. Returns the run touched."""
+        self.traj.line_count = max(self.traj.line_count, line_no)
+        try:
+            rec = parse_line(raw)
+        except LineError as exc:
+            if raw.strip():
+                self.traj.bad_lines.append(BadLine(line_no, str(exc), preview(raw)))
+            return None
+        return self.feed(line_no, rec, raw)
+
+    def feed(self, line_no: int, rec: dict[str, Any], raw: bytes | None = None) -> Run | None:
+        kind = rec.get("type")
+        if kind == "metadata":
+            meta = {k: v for k, v in rec.items()}
+            if self.traj.metadata is None:
+                self.traj.metadata = meta
+            self._meta = meta
+            if EXTRA_KEY in meta:
+                self.traj.era = "rlm_desktop"
+            self._current = None
+            return None
+        if kind != "iteration":
+            self.traj.bad_lines.append(
+                BadLine(line_no, f"unknown record type {kind!r}", preview(raw or repr(rec)))
+            )
+            return None
+        it = iteration_from_record(rec, 0, line_no)
+        run = self._current
+        last = run.iterations[-1] if run and run.iterations else None
+        if run is None or run.final_answer is not None or (last is not None and it.number <= last.number):
+            run = Run(index=len(self.traj.runs), depth=0, metadata=self._meta, status=RunStatus.RUNNING)
+            if isinstance(self._meta.get(EXTRA_KEY), dict):
+                run.run_id = _s(self._meta[EXTRA_KEY].get("run_id"))
+            self.traj.runs.append(run)
+            self._current = run
+        run.add_iteration(it)
+        _apply_final(run, it)
+        self._guess_era(rec)
+        return run
+
+    def _guess_era(self, rec: dict[str, Any]) -> None:
+        if self.traj.era not in ("unknown", "0.1.0", "0.1.1"):
+            return
+        fa = rec.get("final_answer")
+        if isinstance(fa, list):
+            self.traj.era = "pre"
+            return
+        for b in _list(rec.get("code_blocks")):
+            result = _dict(_dict(b).get("result"))
+            if "final_answer" in result:
+                ans = _dict(result.get("locals")).get("answer")
+                self.traj.era = "0.1.2+" if isinstance(ans, dict) and "ready" in ans else "0.1.1"
+                return
+            if result and self.traj.era == "unknown":
+                self.traj.era = "0.1.0"
+
+    def finish(self, still_running: bool = False) -> Trajectory:
+        for run in self.traj.runs:
+            if run.status == RunStatus.RUNNING and not (still_running and run is self._current):
+                run.status = RunStatus.INCOMPLETE
+        return self.traj
+
+
+def iter_lines(data: bytes):
+    """Yield (line_no, raw_line, terminated) over a byte buffer, accepting \\n and \\r\\n."""
+    start = 0
+    n = len(data)
+    line_no = 0
+    while start < n:
+        end = data.find(b"\n", start)
+        line_no += 1
+        if end < 0:
+            yield line_no, data[start:], False
+            return
+        yield line_no, data[start:end], True
+        start = end + 1
+
+
+def read_bytes(data: bytes, path: str | None = None, still_running: bool = False) -> Trajectory:
+    """Read a whole log held in memory. A trailing unterminated line is kept as
+    pending (``still_running``) or, for a finished file, read if it parses and
+    reported as a bad line if it does not."""
+    builder = TrajectoryBuilder(Trajectory(path=path))
+    for line_no, raw, terminated in iter_lines(data):
+        if not terminated:
+            builder.traj.pending_tail = True
+            if still_running:
+                break
+            try:
+                rec = parse_line(raw)
+            except LineError:
+                builder.traj.line_count = line_no
+                builder.traj.bad_lines.append(
+                    BadLine(line_no, "unterminated last line (the writer stopped mid-record)", preview(raw))
+                )
+                break
+            builder.traj.line_count = line_no
+            builder.feed(line_no, rec, raw)
+            break
+        builder.feed_raw(line_no, raw)
+    return builder.finish(still_running)
+
+
+def read_file(path: str, still_running: bool = False) -> Trajectory:
+    """Read a log file. I/O errors become a ``BadLine`` at line 0, never an exception."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        traj = Trajectory(path=str(path))
+        traj.bad_lines.append(BadLine(0, f"cannot read file: {exc.strerror or exc}", ""))
+        return traj
+    return read_bytes(data, str(path), still_running)
