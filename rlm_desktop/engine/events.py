@@ -149,3 +149,7 @@ class ResponseEdit:
 
 
 TERMINAL_EVENTS = (RunFinished, RunCancelled, RunFailed)
+
+
+class RunCancelledError(Exception):
+    """Raised inside the engine thread (e.g. by a checkpoint gate) to stop a run cleanly."""
