@@ -346,7 +346,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self._read_body()
         if body is None:
-            self._send_json(400, {"error": {"message": "body is not a JSON object", "type": "invalid_request"}})
+            self._send_json(
+                400, {"error": {"message": "body is not a JSON object", "type": "invalid_request"}}
+            )
             return
         model = str(body.get("model") or "")
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
@@ -364,7 +366,9 @@ class _Handler(BaseHTTPRequestHandler):
         mock._sleep(mock._take_delay())
         if failure is not None:
             reply = MockReply(status=failure.status, error=failure.message)
-            headers = {"retry-after-ms": str(failure.retry_after_ms)} if failure.retry_after_ms is not None else {}
+            headers = (
+                {"retry-after-ms": str(failure.retry_after_ms)} if failure.retry_after_ms is not None else {}
+            )
         else:
             reply = mock._answer(model, messages)
             headers = {}
@@ -395,7 +399,9 @@ class _Handler(BaseHTTPRequestHandler):
             obj = {"error": {"message": message, "type": kind, "code": str(reply.status)}}
         self._send_json(reply.status, obj, headers)
 
-    def _openai(self, model: str, text: str, usage: dict[str, Any], stream: bool, body: dict[str, Any]) -> None:
+    def _openai(
+        self, model: str, text: str, usage: dict[str, Any], stream: bool, body: dict[str, Any]
+    ) -> None:
         cid = f"chatcmpl-mock{self.mock._next_id()}"
         created = int(time.time())
         if not stream:
@@ -468,7 +474,11 @@ class _Handler(BaseHTTPRequestHandler):
         )
         for i in range(0, len(text), 16):
             self._sse(
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text[i : i + 16]}},
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": text[i : i + 16]},
+                },
                 "content_block_delta",
             )
         self._sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
