@@ -34,6 +34,8 @@ Scenarios (see ``SCENARIOS``):
   emoji, control characters, huge ints, -0.0, sets, bytes, tuple keys.
 * ``aborted``: max_errors 2 -> upstream raises and the tripping iteration is not
   logged; the file ends without a final answer.
+* ``crash_partial``: the REPL passes ``bytes`` to ``rlm_query``; upstream's
+  ``json.dump`` fails mid-record and leaves an unterminated last line.
 """
 
 from __future__ import annotations
@@ -237,6 +239,27 @@ ABORT = Brain(
 )
 
 
+CRASH = Brain(
+    {
+        "mock-root": [
+            repl('print("first turn fine")'),
+            repl('r = rlm_query(b"raw bytes prompt")\nprint(r)'),
+            repl(finish('"never"')),
+        ],
+    },
+)
+
+
+def _run_crash(server: MockLMServer, logger: Any, name: str) -> None:
+    rlm = _rlm(server, logger, max_depth=2)
+    try:
+        rlm.completion("crash context")
+    except TypeError:
+        pass  # upstream's json.dump fails on bytes: the point of the scenario
+    finally:
+        rlm.close()
+
+
 def _run_multi(server: MockLMServer, logger: Any, name: str) -> None:
     rlm = _rlm(server, logger)
     try:
@@ -343,6 +366,12 @@ SCENARIOS: dict[str, Scenario] = {
             ABORT,
             _run_abort,
             {"runs": 1, "iterations": [2], "status": "incomplete"},
+        ),
+        Scenario(
+            "crash_partial",
+            CRASH,
+            _run_crash,
+            {"runs": 1, "iterations": [1], "status": "incomplete", "partial_tail": True},
         ),
     ]
 }
