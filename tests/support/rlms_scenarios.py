@@ -413,5 +413,61 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+_SHARED: dict[str, Path] | None = None
+
+
+def generate_in_subprocess(
+    outdir: str | Path, names: list[str] | None = None, timeout: float = 240
+) -> dict[str, Path]:
+    """``generate`` in a fresh interpreter.
+
+    Upstream's local REPL swaps ``builtins`` and changes the working directory
+    while a block runs; in a process that has PySide6 loaded (pytest-qt) its
+    import hook then aborts the interpreter. A child process keeps both away.
+    """
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.support.rlms_scenarios", str(outdir), *(names or [])],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"rlms scenario generation failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    index = json.loads((Path(outdir) / "scenarios.json").read_text())
+    return {name: Path(outdir) / info["file"] for name, info in index.items()}
+
+
+def shared_logs() -> dict[str, Path]:
+    """All scenarios, generated once per process into a temporary folder (removed at exit).
+
+    Test modules call this from their own session-scoped fixtures, so one
+    pytest run drives upstream only once however many modules use the logs.
+    Generation runs in a subprocess (see ``generate_in_subprocess``).
+    """
+    global _SHARED
+    if _SHARED is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        tmp = tempfile.mkdtemp(prefix="rlms_logs_")
+        atexit.register(shutil.rmtree, tmp, True)
+        _SHARED = generate_in_subprocess(tmp)
+    return dict(_SHARED)
+
+
+def expectations(paths: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """The ``expect`` facts of the scenarios in ``paths``."""
+    return {name: SCENARIOS[name].expect for name in paths}
+
+
 if __name__ == "__main__":
     raise SystemExit(main())
