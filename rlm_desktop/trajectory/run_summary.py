@@ -1,0 +1,272 @@
+"""Cheap per-file summaries for a runs list (no Qt).
+
+A folder can hold thousands of logs, some of them tens of MB with lines of
+several MB, so a summary never builds the whole model. It reads:
+
+* the first line (the metadata record, if it fits in ``HEAD_PEEK`` bytes): the model;
+* the last complete line (read backwards from the end; only that one line is
+  parsed): iteration number, final answer, our ``rlm_desktop`` status/error;
+* a streaming byte count over the complete lines for the number of sub-calls
+  (every ``rlm_calls`` entry at every depth carries the key ``"usage_summary"``;
+  a JSON string cannot contain it unescaped) and of lines.
+
+``RunSummarizer`` keeps that per file and on the next call only reads what was
+appended, so re-summarising a growing file costs its new bytes (plus its last
+line). Truncation and replacement are detected like in ``tail.FileTailer``.
+
+Status: ``failed``/``cancelled`` from our extra keys on the last record;
+``finished`` (or ``max_iterations``) when the last record has a final answer;
+``running`` when the file changed within ``running_window`` seconds;
+``incomplete`` otherwise (the writer stopped without an answer).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .model import EXTRA_KEY, RunStatus
+from .reader import LineError, iteration_from_record, parse_line, sanitize_str
+from .tail import SIGNATURE_BYTES, Notice, NoticeKind
+
+HEAD_PEEK = 64 * 1024
+TAIL_PEEK = 64 * 1024
+SCAN_CHUNK = 1 << 20
+SUBCALL_KEY = b'"usage_summary":'
+#: a file modified less than this many seconds ago without an answer is "running"
+RUNNING_WINDOW_S = 120.0
+ANSWER_PREVIEW = 300
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    path: str
+    status: RunStatus
+    iterations: int = 0  # iteration number of the last record (its completion's count)
+    sub_calls: int = 0  # rlm_calls entries at every depth, over the whole file
+    lines: int = 0  # complete lines (metadata + iterations + bad ones)
+    final_answer: str | None = None  # preview (sanitised, cut)
+    modified: float = 0.0  # st_mtime
+    size: int = 0
+    model: str = ""
+    pending: bool = False  # ends with an unterminated line
+    error: str | None = None  # our engine's error, or why the file cannot be read
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+
+@dataclass
+class _FileState:
+    ident: tuple[int, int] | None = None
+    scanned: int = 0  # offset just after the last complete line counted
+    sig: bytes = b""
+    lines: int = 0
+    sub_calls: int = 0
+    model: str | None = None
+    last_line_at: int = -1  # the `scanned` value the last-line info belongs to
+    iterations: int = 0
+    final_answer: str | None = None
+    default_answer: bool = False
+    extra_status: str | None = None
+    extra_error: str | None = None
+    summary: RunSummary | None = None
+    notices: list[Notice] = field(default_factory=list)
+
+
+def _last_line(fh, end: int) -> bytes | None:
+    """The complete line that ends at ``end`` (a newline at end-1), read backwards."""
+    if end <= 0:
+        return None
+    window = TAIL_PEEK
+    while True:
+        start = max(0, end - 1 - window)
+        data = os.pread(fh.fileno(), end - 1 - start, start)
+        nl = data.rfind(b"\n")
+        if nl >= 0:
+            return data[nl + 1 :]
+        if start == 0:
+            return data
+        window *= 4
+
+
+class RunSummarizer:
+    """Incremental summaries, one state per path. Thread-safe."""
+
+    def __init__(self, running_window: float = RUNNING_WINDOW_S) -> None:
+        self.running_window = running_window
+        self._states: dict[str, _FileState] = {}
+        self._lock = threading.Lock()
+
+    def forget(self, path: str) -> None:
+        with self._lock:
+            self._states.pop(path, None)
+
+    def known(self) -> list[str]:
+        with self._lock:
+            return list(self._states)
+
+    def cached(self, path: str) -> RunSummary | None:
+        with self._lock:
+            st = self._states.get(path)
+            return st.summary if st else None
+
+    def summarize(self, path: str, now: float | None = None) -> tuple[RunSummary | None, list[Notice]]:
+        """Summary of ``path`` (None if it does not exist) and notices (truncated/replaced)."""
+        path = os.path.abspath(path)
+        with self._lock:
+            state = self._states.setdefault(path, _FileState())
+            try:
+                summary = self._summarize(path, state, time.time() if now is None else now)
+            except FileNotFoundError:
+                self._states.pop(path, None)
+                return None, []
+            except OSError as exc:
+                summary = RunSummary(path, RunStatus.INCOMPLETE, error=f"cannot read: {exc.strerror or exc}")
+            state.summary = summary
+            notices, state.notices = state.notices, []
+            return summary, notices
+
+    def refresh_status(self, now: float | None = None) -> list[RunSummary]:
+        """Summaries whose status changed with time alone (running -> incomplete)."""
+        now = time.time() if now is None else now
+        changed = []
+        with self._lock:
+            for state in self._states.values():
+                s = state.summary
+                if s is None or s.status != RunStatus.RUNNING:
+                    continue
+                status = self._status(state, s.modified, now)
+                if status != s.status:
+                    state.summary = RunSummary(**{**s.__dict__, "status": status})
+                    changed.append(state.summary)
+        return changed
+
+    # -- internals -------------------------------------------------------------
+
+    def _summarize(self, path: str, state: _FileState, now: float) -> RunSummary:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            ident = (st.st_dev, st.st_ino)
+            reason = None
+            if state.ident is not None and ident != state.ident:
+                reason = (NoticeKind.REPLACED, "the file was replaced; summary re-read")
+            elif st.st_size < state.scanned:
+                reason = (NoticeKind.TRUNCATED, "the file was truncated; summary re-read")
+            elif (
+                state.sig
+                and os.pread(fh.fileno(), len(state.sig), state.scanned - len(state.sig)) != state.sig
+            ):
+                reason = (NoticeKind.TRUNCATED, "the file was rewritten; summary re-read")
+            if reason is not None:
+                notices = state.notices
+                state.__init__()  # type: ignore[misc]
+                state.notices = notices + [Notice(path, reason[0], reason[1])]
+            state.ident = ident
+            size = self._scan(fh, state, st.st_size)
+            if state.model is None and state.scanned > 0:
+                state.model = self._head_model(fh)
+            if state.last_line_at != state.scanned:
+                self._read_last(fh, state)
+        return RunSummary(
+            path=path,
+            status=self._status(state, st.st_mtime, now),
+            iterations=state.iterations,
+            sub_calls=state.sub_calls,
+            lines=state.lines,
+            final_answer=state.final_answer,
+            modified=st.st_mtime,
+            size=size,
+            model=state.model or "",
+            pending=size > state.scanned,
+            error=state.extra_error,
+        )
+
+    @staticmethod
+    def _scan(fh, state: _FileState, size: int) -> int:
+        """Count lines and sub-call keys in the complete lines appended since the last scan."""
+        fh.seek(state.scanned)
+        carry = b""
+        pos = state.scanned
+        while True:
+            chunk = fh.read(SCAN_CHUNK)
+            if not chunk:
+                break
+            pos += len(chunk)
+            data = carry + chunk if carry else chunk
+            nl = data.rfind(b"\n")
+            if nl < 0:
+                carry = data
+                continue
+            done = data[: nl + 1]
+            state.lines += done.count(b"\n")
+            state.sub_calls += done.count(SUBCALL_KEY)
+            state.scanned += len(done)
+            carry = data[nl + 1 :]
+        if state.scanned:
+            start = max(0, state.scanned - SIGNATURE_BYTES)
+            state.sig = os.pread(fh.fileno(), state.scanned - start, start)
+        return max(size, pos)
+
+    @staticmethod
+    def _head_model(fh) -> str:
+        head = os.pread(fh.fileno(), HEAD_PEEK, 0)
+        nl = head.find(b"\n")
+        if nl < 0:
+            return ""
+        try:
+            rec = parse_line(head[:nl])
+        except LineError:
+            return ""
+        if rec.get("type") != "metadata":
+            return ""
+        return sanitize_str(str(rec.get("root_model") or ""))
+
+    @staticmethod
+    def _read_last(fh, state: _FileState) -> None:
+        state.last_line_at = state.scanned
+        state.iterations = 0
+        state.final_answer = None
+        state.default_answer = False
+        state.extra_status = state.extra_error = None
+        raw = _last_line(fh, state.scanned)
+        if raw is None:
+            return
+        try:
+            rec = parse_line(raw)
+        except LineError:
+            return
+        if rec.get("type") != "iteration":
+            return
+        it = iteration_from_record(rec)
+        state.iterations = it.number
+        if it.final_answer is not None:
+            text = sanitize_str(it.final_answer)
+            if len(text) > ANSWER_PREVIEW:
+                text = text[:ANSWER_PREVIEW] + "…"
+            state.final_answer = text
+            state.default_answer = it.is_default_answer
+        extra = rec.get(EXTRA_KEY)
+        if isinstance(extra, dict):
+            status = extra.get("status")
+            if status in (RunStatus.FAILED, RunStatus.CANCELLED):
+                state.extra_status = str(status)
+                if extra.get("error"):
+                    state.extra_error = sanitize_str(str(extra["error"]))[:ANSWER_PREVIEW]
+
+    def _status(self, state: _FileState, mtime: float, now: float) -> RunStatus:
+        if state.extra_status:
+            return RunStatus(state.extra_status)
+        if state.final_answer is not None:
+            return RunStatus.MAX_ITERATIONS if state.default_answer else RunStatus.FINISHED
+        if now - mtime < self.running_window:
+            return RunStatus.RUNNING
+        return RunStatus.INCOMPLETE
+
+
+def summarize_file(path: str, running_window: float = RUNNING_WINDOW_S) -> RunSummary | None:
+    """One-shot summary of one file (None if it does not exist)."""
+    return RunSummarizer(running_window).summarize(path)[0]
