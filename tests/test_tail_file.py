@@ -256,3 +256,24 @@ def test_unreadable_file_is_an_error_notice(tmp_path: Path) -> None:
     finally:
         path.chmod(0o644)
     assert len(t.poll().new_iterations) == 1
+
+
+def test_partial_tail_cut_back_is_not_a_reload(tmp_path: Path) -> None:
+    """A writer that fails mid-record cuts the file back to its last complete line
+    (rlm_desktop's own writer does): the pending bytes are dropped, nothing is reloaded."""
+    path = tmp_path / "run.jsonl"
+    lines = _lines(4)
+    tail_logs.write_log(path, lines[:3])
+    t = FileTailer(path)
+    t.poll()
+    good = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.write(lines[3][:100])
+    assert t.poll().new_lines == 0 and t.pending_bytes == 100
+    os.truncate(path, good)
+    up = t.poll()
+    assert not up.reset and up.notices == [] and t.pending_bytes == 0 and t.offset == good
+    with open(path, "ab") as fh:
+        fh.write(lines[3])
+    up = t.poll()
+    assert [it.number for it in up.new_iterations] == [3] and t.trajectory.bad_lines == []

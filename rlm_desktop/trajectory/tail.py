@@ -165,9 +165,16 @@ class FileTailer:
         self._head = b""
 
     def _rewritten(self, fd: int) -> bool:
-        if self._sig and os.pread(fd, len(self._sig), self._offset - len(self._sig)) != self._sig:
+        """The bytes just before the last complete line's end, or at the start, changed."""
+        end = self.consumed
+        if self._sig and os.pread(fd, len(self._sig), end - len(self._sig)) != self._sig:
             return True
         return bool(self._head) and os.pread(fd, len(self._head), 0) != self._head
+
+    def _reset_notice(self, batch: TailBatch, kind: NoticeKind, message: str) -> None:
+        batch.notices.append(Notice(self.path, kind, message + "; reloaded from the start"))
+        batch.reset = True
+        self._restart()
 
     def read(self) -> TailBatch:
         """Read what was appended since the last call and parse the complete lines."""
@@ -191,34 +198,24 @@ class FileTailer:
                 return batch
             with fh:
                 self._last_error = None
-                st = os.fstat(fh.fileno())
+                fd = fh.fileno()
+                st = os.fstat(fd)
                 ident = (st.st_dev, st.st_ino)
                 if self._ident is not None and (ident != self._ident or self._deleted):
-                    batch.notices.append(
-                        Notice(
-                            self.path, NoticeKind.REPLACED, "the file was replaced; reloaded from the start"
-                        )
+                    self._reset_notice(batch, NoticeKind.REPLACED, "the file was replaced")
+                elif st.st_size < self.consumed:
+                    self._reset_notice(
+                        batch,
+                        NoticeKind.TRUNCATED,
+                        f"the file was truncated ({st.st_size} bytes < {self.consumed} read)",
                     )
-                    batch.reset = True
+                elif self._rewritten(fd):
+                    self._reset_notice(batch, NoticeKind.TRUNCATED, "the file was rewritten")
                 elif st.st_size < self._offset:
-                    batch.notices.append(
-                        Notice(
-                            self.path,
-                            NoticeKind.TRUNCATED,
-                            f"the file was truncated ({st.st_size} < {self._offset} bytes read); "
-                            "reloaded from the start",
-                        )
-                    )
-                    batch.reset = True
-                elif self._rewritten(fh.fileno()):
-                    batch.notices.append(
-                        Notice(
-                            self.path, NoticeKind.TRUNCATED, "the file was rewritten; reloaded from the start"
-                        )
-                    )
-                    batch.reset = True
-                if batch.reset:
-                    self._restart()
+                    # only the unterminated tail went away: a writer that failed mid-record
+                    # cut the file back to its last complete line (our own writer does this)
+                    self._offset = self.consumed
+                    self._pending = bytearray()
                 self._ident = ident
                 self._deleted = False
                 fh.seek(self._offset)
@@ -226,7 +223,13 @@ class FileTailer:
                 batch.read_at = time.perf_counter()
                 batch.size = max(st.st_size, self._offset + len(data))
                 batch.mtime = st.st_mtime
-            self._consume(data, batch)
+                self._consume(data, batch)
+                if batch.records:
+                    end = self.consumed
+                    n = min(SIGNATURE_BYTES, end)
+                    self._sig = os.pread(fd, n, end - n)
+                    if len(self._head) < SIGNATURE_BYTES:
+                        self._head = os.pread(fd, n, 0)
             batch.pending_bytes = len(self._pending)
             return batch
 
@@ -234,9 +237,6 @@ class FileTailer:
         if not data:
             return
         self._offset += len(data)
-        self._sig = (self._sig + data[-SIGNATURE_BYTES:])[-SIGNATURE_BYTES:]
-        if len(self._head) < SIGNATURE_BYTES:
-            self._head = self._head + data[: SIGNATURE_BYTES - len(self._head)]
         last = data.rfind(b"\n")
         if last < 0:
             self._pending += data
