@@ -1,0 +1,160 @@
+"""Output panel: what a REPL block printed (stdout, stderr in the error colour), its
+final answer and timing; for an iteration, every block's output in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall
+
+from .common import DEFAULT_CAP, CappedTextView, fmt_seconds, is_dark, plain, plain_label, role_color
+
+
+def _block_segments(block: CodeBlock, with_header: bool) -> list[tuple[str, str]]:
+    segs: list[tuple[str, str]] = []
+    if with_header:
+        head = f"── block {block.index + 1} · {fmt_seconds(block.execution_time)}"
+        if block.running:
+            head += " · running…"
+        segs.append((head + " ──\n", "header"))
+    if block.stdout:
+        out = block.stdout
+        segs.append((out if out.endswith("\n") else out + "\n", "normal"))
+    if block.stderr:
+        err = block.stderr.lstrip("\n")  # upstream prefixes exceptions with a newline
+        segs.append((err if err.endswith("\n") else err + "\n", "stderr"))
+    if not block.stdout and not block.stderr:
+        segs.append(("(running…)\n" if block.running else "(no output)\n", "header"))
+    return segs
+
+
+class OutputPanel(QWidget):
+    """Dock panel: REPL output of the selected block (or all blocks of an iteration).
+
+    Plain text only. At most ``cap`` characters are put into the widget at
+    once (long lines cut); a "Show all" action loads the rest.
+    """
+
+    def __init__(self, parent: QWidget | None = None, *, cap: int = DEFAULT_CAP) -> None:
+        super().__init__(parent)
+        self._node: Any = None
+
+        self.header = plain_label("", self)
+        self.status = QLabel(self)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        head = QHBoxLayout()
+        head.setContentsMargins(4, 2, 4, 2)
+        head.addWidget(self.header, 1)
+        head.addWidget(self.status)
+
+        self.view = CappedTextView(self, cap=cap)
+
+        self.answer_label = plain_label("Final answer", self)
+        font = self.answer_label.font()
+        font.setBold(True)
+        self.answer_label.setFont(font)
+        self.answer = QPlainTextEdit(self)
+        self.answer.setReadOnly(True)
+        self.answer.setMaximumHeight(90)
+        self.answer_box = QWidget(self)
+        al = QVBoxLayout(self.answer_box)
+        al.setContentsMargins(4, 2, 4, 2)
+        al.setSpacing(2)
+        al.addWidget(self.answer_label)
+        al.addWidget(self.answer)
+        self.answer_box.hide()
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(head)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.answer_box)
+        self.show_node(None)
+
+    # -- API ----------------------------------------------------------------------
+
+    def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:
+        self._node = node
+        self._render(keep_scroll=False)
+
+    def refresh(self) -> None:
+        self._render(keep_scroll=True)
+
+    def text(self) -> str:
+        """The output text currently in the widget (for tests and copy)."""
+        return self.view.text()
+
+    # -- internals ----------------------------------------------------------------
+
+    def _set_status(self, text: str, role: str | None) -> None:
+        self.status.setText(plain(text))
+        if role:
+            self.status.setStyleSheet(f"color: {role_color(role, is_dark(self)).name()};")
+        else:
+            self.status.setStyleSheet("")
+
+    def _render(self, keep_scroll: bool) -> None:
+        node = self._node
+        segs: list[tuple[str, str]] = []
+        answer: str | None = None
+        status, role = "", None
+        if isinstance(node, SubCall):
+            node = node.parent
+        if isinstance(node, CodeBlock):
+            it = node.parent
+            title = f"Iteration {it.number} · " if it is not None else ""
+            self.header.setText(f"{title}block {node.index + 1} output")
+            segs = _block_segments(node, with_header=False)
+            answer = node.final_answer
+            if node.running:
+                status, role = "running…", "accent"
+            elif node.stderr:
+                status, role = f"stderr · {fmt_seconds(node.execution_time)}", "error"
+            else:
+                status = fmt_seconds(node.execution_time)
+        elif isinstance(node, Iteration):
+            n = len(node.code_blocks)
+            self.header.setText(f"Iteration {node.number} output · {n} block{'s' if n != 1 else ''}")
+            for b in node.code_blocks:
+                segs.extend(_block_segments(b, with_header=True))
+            if not node.code_blocks:
+                segs.append(("(this iteration ran no code)\n", "header"))
+            answer = node.final_answer
+            errors = sum(1 for b in node.code_blocks if b.stderr)
+            status = f"{fmt_seconds(node.iteration_time)}"
+            if errors:
+                status += f" · {errors} block(s) with stderr"
+                role = "error"
+            if node.running:
+                status, role = "running…", "accent"
+        elif isinstance(node, Run):
+            self.header.setText(f"Run {node.path} · {node.model or 'unknown model'}")
+            answer = node.final_answer
+            status = node.status.value.replace("_", " ")
+            role = {
+                RunStatus.FINISHED: "ok",
+                RunStatus.FAILED: "error",
+                RunStatus.CANCELLED: "warn",
+                RunStatus.INCOMPLETE: "warn",
+                RunStatus.MAX_ITERATIONS: "warn",
+                RunStatus.RUNNING: "accent",
+            }.get(node.status)
+            if node.error:
+                segs.append((f"Error: {node.error}\n", "stderr"))
+            if answer is None and not node.error:
+                segs.append(("(no final answer)\n", "header"))
+        else:
+            self.header.setText("Select a code block or an iteration to see its output.")
+        self._set_status(status, role)
+        self.view.set_segments(segs, keep_scroll=keep_scroll)
+        if answer is not None:
+            text = plain(answer)
+            if text != self.answer.toPlainText():
+                self.answer.setPlainText(text if len(text) <= 100_000 else text[:100_000] + "\n… [cut]")
+            self.answer_box.show()
+        else:
+            self.answer_box.hide()
