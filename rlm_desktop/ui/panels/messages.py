@@ -1,0 +1,343 @@
+"""Messages panel: the prompt history the LM saw and its response.
+
+One card per message (role-coloured: system / user / assistant / other),
+long texts elided with an Expand control. For a sub-call: its prompt (a
+string, a message list or a dict) and its response. An iteration edited in
+the debugger shows an "edited" marker and the original response. Only the
+last ``max_cards`` messages are built at first; earlier ones are behind a
+button, so a 600-message history opens instantly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+
+from .common import CappedTextView, is_dark, plain, plain_label, role_color
+
+PREVIEW_LINES = 8
+PREVIEW_CHARS = 600
+#: Expanded texts up to this size go into a label; longer ones into a capped text view.
+LABEL_LIMIT = 20_000
+
+_ROLE_COLOURS = {
+    # role: (light, dark)
+    "system": ("#8e7cc3", "#b4a7d6"),
+    "user": ("#1e88e5", "#64b5f6"),
+    "assistant": ("#43a047", "#81c784"),
+    "response": ("#2e7d32", "#a5d6a7"),
+    "original": ("#9e9e9e", "#bdbdbd"),
+    "error": ("#e53935", "#ef9a9a"),
+}
+
+
+class Item:
+    """One card's content (compared by value so live refreshes only add new cards)."""
+
+    __slots__ = ("role", "title", "text", "note")
+
+    def __init__(self, role: str, text: str, title: str | None = None, note: str = "") -> None:
+        self.role = role
+        self.text = text
+        self.title = title or role
+        self.note = note
+
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.role, self.title, self.note, self.text)
+
+
+def content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return plain(content)
+    try:
+        return plain(json.dumps(content, indent=2, ensure_ascii=False, default=str))
+    except (TypeError, ValueError):
+        return plain(repr(content))
+
+
+def messages_to_items(prompt: Any) -> list[Item]:
+    """A prompt as logged: a list of {role, content}, a plain string, or a dict."""
+    if isinstance(prompt, str):
+        return [Item("user", plain(prompt), "prompt")]
+    if isinstance(prompt, dict) and "role" not in prompt:
+        return [Item("user", content_text(prompt), "prompt (object)")]
+    if isinstance(prompt, dict):
+        prompt = [prompt]
+    items = []
+    if isinstance(prompt, list):
+        for m in prompt:
+            if isinstance(m, dict):
+                role = plain(m.get("role") or "?")
+                items.append(Item(role, content_text(m.get("content", ""))))
+            else:
+                items.append(Item("?", content_text(m)))
+    elif prompt is not None:
+        items.append(Item("?", content_text(prompt)))
+    return items
+
+
+def _preview(text: str) -> tuple[str, bool]:
+    head = text[: PREVIEW_CHARS * 2]
+    lines = head.split("\n")
+    cut = len(text) > PREVIEW_CHARS or len(lines) > PREVIEW_LINES
+    if not cut:
+        return text, False
+    short = "\n".join(lines[:PREVIEW_LINES])[:PREVIEW_CHARS]
+    return short.rstrip() + " …", True
+
+
+class MessageCard(QFrame):
+    """A message: role title, size, Expand/Collapse, body (plain text only)."""
+
+    def __init__(self, item: Item, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.item = item
+        self.expanded = False
+        self.setObjectName("messageCard")
+        dark = is_dark(self)
+        light_c, dark_c = _ROLE_COLOURS.get(item.role, ("#fb8c00", "#ffb74d"))
+        colour = dark_c if dark else light_c
+        bg = "#262a30" if dark else "#fafbfc"
+        self.setStyleSheet(
+            f"QFrame#messageCard {{ border-left: 4px solid {colour}; background: {bg};"
+            f" border-radius: 3px; }}"
+        )
+        self.title = plain_label(item.title.upper() if item.title == item.role else item.title, self)
+        f = self.title.font()
+        f.setBold(True)
+        self.title.setFont(f)
+        self.title.setStyleSheet(f"color: {colour};")
+        self.size_label = plain_label(f"{len(item.text):,} chars", self)
+        self.size_label.setStyleSheet(f"color: {role_color('muted', dark).name()};")
+        self.note_label = plain_label(item.note, self)
+        self.note_label.setStyleSheet(f"color: {role_color('warn', dark).name()}; font-weight: bold;")
+        self.note_label.setVisible(bool(item.note))
+        self.toggle = QToolButton(self)
+        self.toggle.setAutoRaise(True)
+        self.toggle.clicked.connect(lambda: self.set_expanded(not self.expanded))
+
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.setSpacing(8)
+        head.addWidget(self.title)
+        head.addWidget(self.note_label)
+        head.addStretch(1)
+        head.addWidget(self.size_label)
+        head.addWidget(self.toggle)
+
+        self.body = plain_label("", self, wrap=True)
+        self.body.setSizePolicy(self.body.sizePolicy().horizontalPolicy(), self.body.sizePolicy().verticalPolicy())
+        self.body.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.big: CappedTextView | None = None
+
+        self.lay = QVBoxLayout(self)
+        self.lay.setContentsMargins(10, 4, 6, 6)
+        self.lay.setSpacing(2)
+        self.lay.addLayout(head)
+        self.lay.addWidget(self.body)
+        self._preview, self.elided = _preview(item.text)
+        self.set_expanded(False)
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.expanded = expanded and self.elided
+        self.toggle.setVisible(self.elided)
+        self.toggle.setText("Collapse" if self.expanded else "Expand")
+        if not self.expanded:
+            if self.big is not None:
+                self.big.hide()
+            self.body.setText(self._preview)
+            self.body.show()
+            return
+        if len(self.item.text) <= LABEL_LIMIT:
+            self.body.setText(self.item.text)
+            return
+        if self.big is None:
+            self.big = CappedTextView(self)
+            self.big.setMinimumHeight(360)
+            self.lay.addWidget(self.big)
+            self.big.set_text(self.item.text)
+        self.body.hide()
+        self.big.show()
+
+    def shown_text(self) -> str:
+        if self.big is not None and self.big.isVisible():
+            return self.big.text()
+        return self.body.text()
+
+
+class MessagesPanel(QWidget):
+    """Dock panel: the prompt history and the response of an iteration or a sub-call."""
+
+    def __init__(self, parent: QWidget | None = None, *, max_cards: int = 60) -> None:
+        super().__init__(parent)
+        self.max_cards = max_cards
+        self._node: Any = None
+        self._items: list[Item] = []
+        self._first = 0  # index of the first item with a card
+        self.cards: list[MessageCard] = []
+
+        self.header = plain_label("", self)
+        self.header.setContentsMargins(4, 2, 4, 2)
+        self.earlier = QPushButton(self)
+        self.earlier.clicked.connect(self.show_earlier)
+        self.container = QWidget()
+        self.vbox = QVBoxLayout(self.container)
+        self.vbox.setContentsMargins(6, 6, 6, 6)
+        self.vbox.setSpacing(6)
+        self.vbox.addWidget(self.earlier)
+        self.vbox.addStretch(1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.container)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.header)
+        lay.addWidget(self.scroll, 1)
+        self.show_node(None)
+
+    # -- API ----------------------------------------------------------------------
+
+    def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:
+        self._node = node
+        self._update(reset=True)
+
+    def refresh(self) -> None:
+        self._update(reset=False)
+
+    def items(self) -> list[Item]:
+        """Everything the node has (cards exist for ``items()[first_shown:]``)."""
+        return list(self._items)
+
+    @property
+    def first_shown(self) -> int:
+        return self._first
+
+    def show_earlier(self) -> None:
+        """Build cards for every earlier message (kept scroll position)."""
+        if self._first == 0:
+            return
+        bar = self.scroll.verticalScrollBar()
+        from_bottom = bar.maximum() - bar.value()
+        new = [MessageCard(it, self.container) for it in self._items[: self._first]]
+        for i, card in enumerate(new):
+            self.vbox.insertWidget(1 + i, card)
+            card.show()
+        self.cards = new + self.cards
+        self._first = 0
+        self._update_earlier()
+        self.container.adjustSize()
+        bar.setValue(bar.maximum() - from_bottom)
+
+    # -- building the items -----------------------------------------------------------
+
+    def _collect(self, node: Any) -> tuple[str, list[Item]]:
+        if isinstance(node, SubCall):
+            items = messages_to_items(node.prompt)
+            kind = "child RLM" if node.child is not None else "LM call"
+            resp_note = " · running…" if node.running else ""
+            items.append(Item("response", plain(node.response), "response" + resp_note))
+            if node.error:
+                items.append(Item("error", plain(node.error), "error"))
+            head = f"Sub-call {node.index + 1} ({kind}) · {node.model or '?'} · depth {node.depth}"
+            return head, items
+        if isinstance(node, CodeBlock):
+            node = node.parent
+        if isinstance(node, Run):
+            if not node.iterations:
+                return f"Run {node.path}: no iterations yet", []
+            node = node.iterations[-1]
+        if isinstance(node, Iteration):
+            items = messages_to_items(node.prompt)
+            note = "EDITED in debugger" if node.edited else ""
+            if node.response or not node.running:
+                items.append(Item("response", plain(node.response), "response", note))
+            else:
+                items.append(Item("response", "(waiting for the model…)", "response"))
+            if node.edited and node.original_response is not None:
+                items.append(Item("original", plain(node.original_response), "original response (before edit)"))
+            run = node.parent
+            depth = f" · depth {run.depth}" if run is not None and run.depth else ""
+            model = f" · {run.model}" if run is not None and run.model else ""
+            n = len(items) - 1 - (1 if node.edited and node.original_response is not None else 0)
+            head = f"Iteration {node.number}{depth}{model} · {n} prompt message{'s' if n != 1 else ''}"
+            if node.is_default_answer:
+                head += " · default answer"
+            return head, items
+        return "", []
+
+    # -- cards ---------------------------------------------------------------------
+
+    def _update(self, reset: bool) -> None:
+        head, items = self._collect(self._node)
+        self.header.setText(head or "Select an iteration or a sub-call to see its messages.")
+        bar = self.scroll.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
+        old_value = bar.value()
+
+        old_keys = [it.key() for it in self._items]
+        new_keys = [it.key() for it in items]
+        if not reset and old_keys == new_keys:
+            return
+        # Live: keep the cards of the common prefix (the history only grows).
+        common = 0
+        for a, b in zip(old_keys, new_keys, strict=False):
+            if a != b:
+                break
+            common += 1
+        if reset or common < self._first or not self.cards:
+            for card in self.cards:
+                self.vbox.removeWidget(card)
+                card.deleteLater()
+            self.cards = []
+            first = max(0, len(items) - self.max_cards)
+            start = first
+        else:
+            first = self._first
+            start = common
+            keep = common - first
+            for card in self.cards[keep:]:
+                self.vbox.removeWidget(card)
+                card.deleteLater()
+            self.cards = self.cards[:keep]
+        self.container.setUpdatesEnabled(False)
+        for idx in range(start, len(items)):
+            card = MessageCard(items[idx], self.container)
+            self.vbox.insertWidget(self.vbox.count() - 1, card)
+            card.show()
+            self.cards.append(card)
+        self.container.setUpdatesEnabled(True)
+        self._items = items
+        self._first = first
+        self._update_earlier()
+        if reset or at_end:
+            QTimer.singleShot(0, self._scroll_to_end)
+            self._scroll_to_end()
+        else:
+            bar.setValue(old_value)
+
+    def _scroll_to_end(self) -> None:
+        self.container.adjustSize()
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _update_earlier(self) -> None:
+        self.earlier.setVisible(self._first > 0)
+        self.earlier.setText(f"Show {self._first} earlier message{'s' if self._first != 1 else ''}")
