@@ -1,0 +1,298 @@
+"""Byte-offset line index for big JSONL logs, and cheap peeks into lines.
+
+A 1 GB log must open without parsing every line. ``LineIndex`` finds line
+boundaries by scanning the file for ``\\n`` in chunks with numpy (no JSON
+parsing, no per-byte Python work) and keeps each line's start offset in a
+growing ``int64`` array. The scan is incremental: ``scan(max_bytes)`` indexes
+the next piece and returns, so a worker thread can build the index step by
+step while another thread reads what is indexed so far; lines are usable as
+soon as their newline has been seen. A trailing line without ``\\n`` is not
+indexed (it is still being written, or the writer died) and is reported by
+``pending_bytes``.
+
+    idx = LineIndex(path)
+    idx.scan(8 << 20)           # index up to 8 MiB more; returns new complete lines
+    idx.line_count              # complete lines indexed so far
+    idx.span(i)                 # (start, end) of 0-based line i, end excludes "\\n" and "\\r"
+    idx.read_line(i)            # the bytes of line i
+    idx.head(i, 256), idx.tail(i, 256)   # the first / last bytes of line i
+    idx.complete                # scanned up to the end of the file as it was
+    idx.refresh()               # the file grew: keep going; it shrank: start again
+
+``peek_head(bytes)`` and ``peek_tail(bytes)`` read an upstream record's first and
+last keys from those few bytes: record type, iteration number and timestamp
+from the head; whether ``final_answer`` is null, whether ``iteration_time`` is
+null, and our ``"rlm_desktop"`` extras (when they fit) from the tail. Upstream
+writes keys in a fixed order with ``json.dumps`` default separators, and the
+texts ``"final_answer": `` / ``"iteration_time": `` cannot occur inside a JSON
+string (quotes are escaped there), so these peeks are exact for upstream's and
+our own files; anything else gives ``None`` and the caller parses the line.
+
+All public methods are thread-safe (one lock; file reads use their own handle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .model import EXTRA_KEY
+
+NEWLINE = 0x0A
+DEFAULT_CHUNK = 8 << 20
+
+_HEAD_RE = re.compile(
+    rb'^\{"type": "([A-Za-z_]+)"(?:, "iteration": (-?\d+))?(?:, "timestamp": "([^"\\]{0,64})")?'
+)
+_TIME_KEY = b'"iteration_time": '
+_FINAL_KEY = b'"final_answer": '
+_FINAL_NULL = b'"final_answer": null, '
+_NUMBER_RE = re.compile(rb"^(null|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|NaN|-?Infinity)")
+_EXTRA_PREFIX = b', "' + EXTRA_KEY.encode() + b'": '
+
+
+@dataclass(frozen=True)
+class HeadInfo:
+    kind: str  # "metadata" / "iteration" / anything else written in "type"
+    iteration: int | None
+    timestamp: str | None
+
+
+@dataclass(frozen=True)
+class TailInfo:
+    final: bool  # final_answer is not null
+    time_null: bool  # iteration_time is null (default-answer records)
+    extra: dict[str, Any] | None  # our "rlm_desktop" extras, when present
+
+
+def peek_head(head: bytes) -> HeadInfo | None:
+    """Type / iteration / timestamp from the first bytes of a line, or None."""
+    m = _HEAD_RE.match(head)
+    if m is None:
+        return None
+    kind = m.group(1).decode()
+    number = int(m.group(2)) if m.group(2) is not None else None
+    if kind == "iteration" and number is None:
+        return None  # not upstream's key order: let the caller parse
+    stamp = m.group(3).decode() if m.group(3) is not None else None
+    return HeadInfo(kind, number, stamp)
+
+
+def peek_tail(tail: bytes) -> TailInfo | None:
+    """Final-answer / iteration-time facts from the last bytes of an iteration line, or None."""
+    tail = tail.rstrip(b"\r\n")
+    pos = tail.rfind(_TIME_KEY)
+    if pos < 0:
+        return None
+    rest = tail[pos + len(_TIME_KEY) :]
+    m = _NUMBER_RE.match(rest)
+    if m is None:
+        return None
+    time_null = m.group(1) == b"null"
+    rest = rest[m.end() :]
+    extra: dict[str, Any] | None = None
+    if rest == b"}":
+        pass
+    elif rest.startswith(_EXTRA_PREFIX) and rest.endswith(b"}"):
+        try:
+            extra = json.loads(rest[len(_EXTRA_PREFIX) : -1])
+        except ValueError:
+            return None
+        if not isinstance(extra, dict):
+            return None
+    else:
+        return None
+    before = tail[:pos]
+    key = before.rfind(_FINAL_KEY)
+    if key < 0:
+        return None  # the top-level final_answer key is not in the window: unknown
+    final = before[key:] != _FINAL_NULL
+    return TailInfo(final, time_null, extra)
+
+
+class LineIndex:
+    """See the module docstring."""
+
+    def __init__(self, path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK) -> None:
+        self.path = os.fspath(path)
+        self.chunk_size = max(1024, int(chunk_size))
+        self._lock = threading.RLock()
+        self._starts = np.zeros(1024, dtype=np.int64)  # start offset of line i
+        self._ends = np.zeros(1024, dtype=np.int64)  # offset of line i's "\n"
+        self._count = 0
+        self._scanned = 0  # offset just after the last newline seen
+        self._scan_pos = 0  # bytes read by the scanner (>= _scanned)
+        self._size = 0  # file size when last looked at
+        self._read_fh: Any = None
+        self._generation = 0  # bumped when the file was replaced/truncated and the index restarted
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def line_count(self) -> int:
+        return self._count
+
+    @property
+    def scanned_bytes(self) -> int:
+        return self._scanned
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def complete(self) -> bool:
+        """Everything up to the file size seen last has been examined."""
+        return self._scan_pos >= self._size
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes after the last newline (an unterminated last line), once scanned to the end."""
+        return self._size - self._scanned if self.complete else 0
+
+    @property
+    def generation(self) -> int:
+        """Bumped each time the file shrank and the index started again."""
+        return self._generation
+
+    # -- scanning --------------------------------------------------------------------
+
+    def _stat_size(self) -> int:
+        try:
+            return os.stat(self.path).st_size
+        except OSError:
+            return 0
+
+    def refresh(self) -> bool:
+        """Look at the file size again. Returns True if the index was reset (file shrank)."""
+        with self._lock:
+            size = self._stat_size()
+            if size < self._scan_pos:
+                self._reset()
+                self._size = size
+                return True
+            self._size = size
+            return False
+
+    def _reset(self) -> None:
+        self._count = 0
+        self._scanned = 0
+        self._scan_pos = 0
+        self._generation += 1
+        if self._read_fh is not None:
+            self._read_fh.close()
+            self._read_fh = None
+
+    def _append(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        n = len(starts)
+        need = self._count + n
+        if need > len(self._starts):
+            cap = max(need, 2 * len(self._starts))
+            for name in ("_starts", "_ends"):
+                old = getattr(self, name)
+                new = np.zeros(cap, dtype=np.int64)
+                new[: self._count] = old[: self._count]
+                setattr(self, name, new)
+        self._starts[self._count : need] = starts
+        self._ends[self._count : need] = ends
+        self._count = need
+
+    def scan(self, max_bytes: int | None = None) -> int:
+        """Index up to ``max_bytes`` more bytes (all remaining when None). Returns new complete lines."""
+        with self._lock:
+            if self._scan_pos >= self._size:
+                self.refresh()  # at the end: has the file grown (or shrunk)?
+            before = self._count
+            left = self._size - self._scan_pos
+            budget = left if max_bytes is None else min(max_bytes, left)
+            if budget <= 0:
+                return 0
+            try:
+                fh = open(self.path, "rb")  # noqa: SIM115 - closed below
+            except OSError:
+                return 0
+            try:
+                fh.seek(self._scan_pos)
+                buf = bytearray(min(self.chunk_size, max(budget, 1)))
+                while budget > 0:
+                    want = min(len(buf), budget)
+                    n = fh.readinto(memoryview(buf)[:want])
+                    if not n:
+                        break
+                    arr = np.frombuffer(buf, dtype=np.uint8, count=n)
+                    nl = np.flatnonzero(arr == NEWLINE).astype(np.int64) + self._scan_pos
+                    if len(nl):
+                        starts = np.empty(len(nl), dtype=np.int64)
+                        starts[0] = self._scanned
+                        starts[1:] = nl[:-1] + 1
+                        self._append(starts, nl)
+                        self._scanned = int(nl[-1]) + 1
+                    self._scan_pos += n
+                    budget -= n
+            finally:
+                fh.close()
+            return self._count - before
+
+    # -- reading ---------------------------------------------------------------------
+
+    def span(self, i: int) -> tuple[int, int]:
+        """(start, end) byte offsets of 0-based line ``i``; ``end`` excludes "\\n"."""
+        with self._lock:
+            if not 0 <= i < self._count:
+                raise IndexError(i)
+            return int(self._starts[i]), int(self._ends[i])
+
+    def spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the (starts, ends) arrays of the lines indexed so far."""
+        with self._lock:
+            return self._starts[: self._count].copy(), self._ends[: self._count].copy()
+
+    def _read(self, offset: int, n: int) -> bytes:
+        with self._lock:
+            if self._read_fh is None:
+                self._read_fh = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+            self._read_fh.seek(offset)
+            return self._read_fh.read(n)
+
+    def read_line(self, i: int) -> bytes:
+        start, end = self.span(i)
+        data = self._read(start, end - start)
+        return data[:-1] if data.endswith(b"\r") else data
+
+    def head(self, i: int, n: int = 256) -> bytes:
+        start, end = self.span(i)
+        return self._read(start, min(n, end - start))
+
+    def tail(self, i: int, n: int = 256) -> bytes:
+        start, end = self.span(i)
+        k = min(n + 1, end - start)
+        data = self._read(end - k, k)
+        if data.endswith(b"\r"):
+            data = data[:-1]
+        return data[-n:] if n else b""
+
+    def read_pending(self, limit: int | None = None) -> bytes:
+        """The unterminated bytes after the last newline (up to ``limit``)."""
+        with self._lock:
+            n = self._size - self._scanned
+            if n <= 0:
+                return b""
+            return self._read(self._scanned, n if limit is None else min(n, limit))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._read_fh is not None:
+                self._read_fh.close()
+                self._read_fh = None
+
+    def __enter__(self) -> LineIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
