@@ -1,0 +1,359 @@
+"""Metrics panel (pyqtgraph): tokens, cost and time per iteration and per depth of a run.
+
+Clicking a bar or point emits ``nodeSelected`` with that iteration (per
+depth: the first run at that depth). ``refresh()`` re-reads the run (live).
+
+Token accounting follows the log's meaning: an iteration's own root-LM usage
+(when the log has it), plus each sub-call's ``usage_summary``. A child RLM's
+summary already includes the plain ``llm_query`` calls made inside it, so
+those are not added again (upstream double-counts them if summed naively).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
+
+from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, node_iteration, node_run, plain_label
+
+COLOURS = {
+    "root_in": "#42a5f5",
+    "root_out": "#1565c0",
+    "sub": "#ffa726",
+    "cost": "#ab47bc",
+    "repl": "#66bb6a",
+    "lm": "#90a4ae",
+    "depth": "#26a69a",
+}
+
+
+def _counted(blocks: list[CodeBlock], covered: bool, out: list[SubCall]) -> list[SubCall]:
+    """Sub-calls made from ``blocks`` (at every depth below) whose usage is not already
+    inside a child RLM's summary (``covered``)."""
+    for b in blocks:
+        for c in b.sub_calls:
+            if c.child is not None:
+                out.append(c)
+                has_usage = c.usage.calls > 0 or c.usage.total_tokens > 0
+                _counted([cb for it in c.child.iterations for cb in it.code_blocks], has_usage, out)
+            elif not covered:
+                out.append(c)
+    return out
+
+
+def _counted_sub_calls(run: Run) -> list[SubCall]:
+    return _counted([b for it in run.iterations for b in it.code_blocks], False, [])
+
+
+def _calls_in(it: Iteration) -> list[SubCall]:
+    return _counted(it.code_blocks, False, [])
+
+
+@dataclass
+class RunMetrics:
+    """Plain arrays behind the plots (also what the tests check)."""
+
+    numbers: list[int] = field(default_factory=list)
+    root_in: list[int] = field(default_factory=list)
+    root_out: list[int] = field(default_factory=list)
+    sub_tokens: list[int] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+    any_cost: bool = False
+    time: list[float] = field(default_factory=list)
+    repl_time: list[float] = field(default_factory=list)
+    depths: list[int] = field(default_factory=list)
+    depth_tokens: list[int] = field(default_factory=list)
+    depth_calls: list[int] = field(default_factory=list)
+    total: Usage = field(default_factory=Usage)
+
+    @classmethod
+    def of(cls, run: Run) -> RunMetrics:
+        m = cls()
+        total = Usage()
+        for it in run.iterations:
+            own = it.usage or Usage()
+            sub = Usage()
+            for c in _calls_in(it):
+                sub = sub + c.usage
+            m.numbers.append(it.number)
+            m.root_in.append(own.input_tokens)
+            m.root_out.append(own.output_tokens)
+            m.sub_tokens.append(sub.total_tokens)
+            both = own + sub
+            m.cost.append(both.cost or 0.0)
+            m.any_cost = m.any_cost or both.cost is not None
+            m.time.append(it.iteration_time or 0.0)
+            m.repl_time.append(sum(b.execution_time or 0.0 for b in it.code_blocks))
+            total = total + both
+        m.total = total
+        by_depth: dict[int, list[int]] = {run.depth: [0, 0]}
+        for it in run.iterations:
+            by_depth[run.depth][1] += 1
+            if it.usage is not None:
+                by_depth[run.depth][0] += it.usage.total_tokens
+        for c in _counted_sub_calls(run):
+            d = by_depth.setdefault(c.depth, [0, 0])
+            d[0] += c.usage.total_tokens
+        for node in run.walk():
+            if isinstance(node, SubCall):
+                by_depth.setdefault(node.depth, [0, 0])[1] += 1
+        for d in sorted(by_depth):
+            m.depths.append(d)
+            m.depth_tokens.append(by_depth[d][0])
+            m.depth_calls.append(by_depth[d][1])
+        return m
+
+
+class MetricsPanel(QWidget):
+    """Dock panel: per-iteration and per-depth charts of one run.
+
+    ``show_run(run)`` picks the run; ``show_node(node)`` shows the node's run and
+    marks its iteration. ``nodeSelected(node)`` is emitted when the user clicks
+    an iteration's bar/point (an ``Iteration``) or a depth's bar (a ``Run``).
+    """
+
+    nodeSelected = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._run: Run | None = None
+        self._marked: Iteration | None = None
+        self.metrics = RunMetrics()
+
+        self.summary = plain_label("", self, wrap=True)
+        self.summary.setContentsMargins(4, 2, 4, 2)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+
+        self.iter_view = pg.GraphicsLayoutWidget()
+        self.tokens_plot = self.iter_view.addPlot(row=0, col=0, title="Tokens per iteration")
+        self.cost_plot = self.iter_view.addPlot(row=1, col=0, title="Cost per iteration")
+        self.time_plot = self.iter_view.addPlot(row=2, col=0, title="Time per iteration (s)")
+        self.depth_view = pg.GraphicsLayoutWidget()
+        self.depth_tokens_plot = self.depth_view.addPlot(row=0, col=0, title="Tokens per depth")
+        self.depth_calls_plot = self.depth_view.addPlot(row=1, col=0, title="Calls per depth")
+        self.iteration_plots = (self.tokens_plot, self.cost_plot, self.time_plot)
+        self.depth_plots = (self.depth_tokens_plot, self.depth_calls_plot)
+        for p in self.iteration_plots[1:]:
+            p.setXLink(self.tokens_plot)
+        self.depth_calls_plot.setXLink(self.depth_tokens_plot)
+        for p in self.iteration_plots + self.depth_plots:
+            p.showGrid(x=False, y=True, alpha=0.25)
+            p.setMenuEnabled(False)
+            p.getViewBox().setMouseEnabled(x=True, y=False)
+            p.hideButtons()
+            p.getAxis("left").setWidth(54)
+
+        self.bars_root_in = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["root_in"], name="root in")
+        self.bars_root_out = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["root_out"], name="root out")
+        self.bars_sub = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["sub"], name="sub-calls")
+        self.tokens_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=3)
+        for item in (self.bars_root_in, self.bars_root_out, self.bars_sub):
+            self.tokens_plot.addItem(item)  # named items join the legend
+        self.cost_curve = self.cost_plot.plot(
+            [], [], pen=pg.mkPen(COLOURS["cost"], width=2), symbol="o", symbolSize=7,
+            symbolBrush=COLOURS["cost"], symbolPen=None,
+        )
+        self.bars_repl = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["repl"], name="REPL")
+        self.bars_lm = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["lm"], name="LM + other")
+        self.time_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=2)
+        for item in (self.bars_repl, self.bars_lm):
+            self.time_plot.addItem(item)
+        self.bars_depth_tokens = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COLOURS["depth"])
+        self.depth_tokens_plot.addItem(self.bars_depth_tokens)
+        self.bars_depth_calls = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COLOURS["sub"])
+        self.depth_calls_plot.addItem(self.bars_depth_calls)
+
+        self.markers = []
+        for p in self.iteration_plots:
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#e53935", width=1, style=Qt.PenStyle.DashLine))
+            line.hide()
+            p.addItem(line, ignoreBounds=True)
+            self.markers.append(line)
+
+        self.iter_view.scene().sigMouseClicked.connect(self._on_iter_click)
+        self.depth_view.scene().sigMouseClicked.connect(self._on_depth_click)
+        self.tabs.addTab(self.iter_view, "Per iteration")
+        self.tabs.addTab(self.depth_view, "Per depth")
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.tabs, 1)
+        self._apply_theme()
+        self.show_run(None)
+
+    # -- API ----------------------------------------------------------------------
+
+    def show_run(self, run: Run | None) -> None:
+        self._run = run
+        self._marked = None
+        self._update(autorange=True)
+
+    def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:
+        run = node_run(node)
+        if run is not self._run:
+            self.show_run(run)
+        self.mark_iteration(node_iteration(node) if not isinstance(node, Run) else None)
+
+    def refresh(self) -> None:
+        self._update(autorange=False)
+
+    def run(self) -> Run | None:
+        return self._run
+
+    def mark_iteration(self, it: Iteration | None) -> None:
+        self._marked = it
+        pos = None
+        if it is not None and self._run is not None and it in self._run.iterations:
+            pos = self._run.iterations.index(it)
+        for line in self.markers:
+            if pos is None:
+                line.hide()
+            else:
+                line.setValue(pos)
+                line.show()
+
+    # -- internals ----------------------------------------------------------------
+
+    def _apply_theme(self) -> None:
+        bg = self.palette().color(self.palette().ColorRole.Base)
+        fg = "#cfcfcf" if is_dark(self) else "#404040"
+        for view in (self.iter_view, self.depth_view):
+            view.setBackground(bg)
+        for p in self.iteration_plots + self.depth_plots:
+            for axis in ("left", "bottom"):
+                ax = p.getAxis(axis)
+                ax.setPen(pg.mkPen(fg))
+                ax.setTextPen(pg.mkPen(fg))
+            p.titleLabel.setText(p.titleLabel.text, color=fg, size="9pt")
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802
+        if event.type() in (event.Type.PaletteChange, event.Type.StyleChange):
+            self._apply_theme()
+        super().changeEvent(event)
+
+    def _update(self, autorange: bool) -> None:
+        run = self._run
+        prev_n = len(self.metrics.numbers)
+        # live: keep following the newest iteration unless the user zoomed/panned away
+        right = self.tokens_plot.getViewBox().viewRange()[0][1]
+        following = right >= prev_n - 0.45
+        m = RunMetrics.of(run) if run is not None else RunMetrics()
+        self.metrics = m
+        n = len(m.numbers)
+        x = np.arange(n, dtype=float)
+        rin = np.asarray(m.root_in, dtype=float)
+        rout = np.asarray(m.root_out, dtype=float)
+        sub = np.asarray(m.sub_tokens, dtype=float)
+        self.bars_root_in.setOpts(x=x, height=rin, y0=np.zeros(n))
+        self.bars_root_out.setOpts(x=x, height=rout, y0=rin)
+        self.bars_sub.setOpts(x=x, height=sub, y0=rin + rout)
+        self.cost_curve.setData(x, np.asarray(m.cost, dtype=float))
+        self.cost_plot.setTitle(
+            "Cost per iteration ($)" if m.any_cost else "Cost per iteration (no cost reported)",
+            color="#cfcfcf" if is_dark(self) else "#404040",
+            size="9pt",
+        )
+        repl = np.asarray(m.repl_time, dtype=float)
+        total = np.asarray(m.time, dtype=float)
+        lm = np.maximum(total - repl, 0.0)
+        self.bars_repl.setOpts(x=x, height=repl, y0=np.zeros(n))
+        self.bars_lm.setOpts(x=x, height=lm, y0=repl)
+        ticks = [[(i, str(num)) for i, num in enumerate(m.numbers)]]
+        if n > 30:
+            step = max(1, n // 15)
+            ticks = [[(i, str(m.numbers[i])) for i in range(0, n, step)], ticks[0]]
+        for p in self.iteration_plots:
+            p.getAxis("bottom").setTicks(ticks)
+        dx = np.asarray(m.depths, dtype=float)
+        self.bars_depth_tokens.setOpts(x=dx, height=np.asarray(m.depth_tokens, dtype=float))
+        self.bars_depth_calls.setOpts(x=dx, height=np.asarray(m.depth_calls, dtype=float))
+        dticks = [[(d, f"depth {d}") for d in m.depths]]
+        for p in self.depth_plots:
+            p.getAxis("bottom").setTicks(dticks)
+        if autorange or following or n <= 1:
+            for p in self.iteration_plots:
+                p.setXRange(-0.6, max(n, 1) - 0.4, padding=0)
+            for p in self.depth_plots:
+                p.setXRange((min(m.depths) if m.depths else 0) - 0.6, (max(m.depths) if m.depths else 0) + 0.6, padding=0)
+        # y ranges leave headroom for the legends drawn at the top of the plots
+        stack_tokens = rin + rout + sub
+        for p, top in (
+            (self.tokens_plot, float(stack_tokens.max()) if n else 0.0),
+            (self.cost_plot, float(max(m.cost)) if n else 0.0),
+            (self.time_plot, float(total.max()) if n else 0.0),
+            (self.depth_tokens_plot, float(max(m.depth_tokens, default=0))),
+            (self.depth_calls_plot, float(max(m.depth_calls, default=0))),
+        ):
+            p.setYRange(0, (top or 1.0) * 1.3, padding=0)
+        self._update_summary(run, m)
+        self.mark_iteration(self._marked)
+
+    def _update_summary(self, run: Run | None, m: RunMetrics) -> None:
+        if run is None:
+            self.summary.setText("No run selected.")
+            return
+        t = m.total
+        parts = [
+            f"{len(m.numbers)} iteration{'s' if len(m.numbers) != 1 else ''}",
+            f"tokens {fmt_int(t.input_tokens)} in / {fmt_int(t.output_tokens)} out",
+            f"cost {fmt_cost(t.cost)}",
+            f"time {fmt_seconds(run.total_time())}",
+            f"max depth {max(m.depths) if m.depths else run.depth}",
+        ]
+        if not any(m.root_in) and not any(m.root_out) and run.iterations:
+            parts.append("root-LM tokens not in this log")
+        self.summary.setText(" · ".join(parts))
+
+    def _plot_at(self, plots: tuple[Any, ...], scene_pos: Any) -> Any:
+        for p in plots:
+            if p.sceneBoundingRect().contains(scene_pos):
+                return p
+        return None
+
+    def _on_iter_click(self, event: Any) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        self.click_iteration_at(event.scenePos())
+
+    def click_iteration_at(self, scene_pos: Any) -> Iteration | None:
+        plot = self._plot_at(self.iteration_plots, scene_pos)
+        run = self._run
+        if plot is None or run is None or not run.iterations:
+            return None
+        x = plot.getViewBox().mapSceneToView(scene_pos).x()
+        i = int(round(x))
+        if abs(x - i) > 0.45 or not 0 <= i < len(run.iterations):
+            return None
+        it = run.iterations[i]
+        self.mark_iteration(it)
+        self.nodeSelected.emit(it)
+        return it
+
+    def _on_depth_click(self, event: Any) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        self.click_depth_at(event.scenePos())
+
+    def click_depth_at(self, scene_pos: Any) -> Run | None:
+        plot = self._plot_at(self.depth_plots, scene_pos)
+        run = self._run
+        if plot is None or run is None:
+            return None
+        x = plot.getViewBox().mapSceneToView(scene_pos).x()
+        d = int(round(x))
+        if abs(x - d) > 0.4:
+            return None
+        target = next((r for r in run.runs() if r.depth == d), None)
+        if target is not None:
+            self.nodeSelected.emit(target)
+        return target

@@ -1,0 +1,122 @@
+"""Metrics panel: per-iteration/per-depth numbers, click-to-select, live refresh."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from test_ui_panels_data import sample_trajectory
+
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
+from rlm_desktop.ui.panels.metrics import MetricsPanel, RunMetrics
+
+
+def _panel(qtbot):
+    p = MetricsPanel()
+    qtbot.addWidget(p)
+    p.resize(640, 560)
+    p.show()
+    qtbot.waitExposed(p)
+    return p
+
+
+def test_run_metrics_numbers():
+    run = sample_trajectory().runs[0]
+    m = RunMetrics.of(run)
+    assert m.numbers == [1, 2, 3]
+    assert m.root_in == [1000, 1500, 2000] and m.root_out == [200, 150, 100]
+    assert m.sub_tokens == [150 + 12, 340, 0]
+    assert m.time == [1.5, 2.5, 0.7]
+    assert abs(m.repl_time[0] - 0.402) < 1e-9
+    assert m.any_cost and abs(m.cost[0] - 0.0112) < 1e-9
+    assert m.depths == [0, 1]
+    assert m.depth_tokens == [4950, 502]
+    assert m.depth_calls == [3, 3]  # 3 root turns; 3 calls at depth 1
+
+
+def test_child_summary_not_double_counted():
+    # a child RLM whose usage summary already covers the llm_query it made
+    child = Run(depth=1)
+    cit = child.add_iteration(Iteration(number=1))
+    cb = cit.add_block(CodeBlock(index=0))
+    cb.add_sub_call(SubCall(index=0, usage=Usage(1, 100, 10)))
+    grand = Run(depth=2)
+    gcall = cb.add_sub_call(SubCall(index=1, usage=Usage(2, 50, 5), child=grand))
+    grand.parent = gcall
+    grand.add_iteration(Iteration(number=1)).add_block(CodeBlock(index=0)).add_sub_call(
+        SubCall(index=0, usage=Usage(1, 7, 1))
+    )
+    root = Run()
+    it = root.add_iteration(Iteration(number=1))
+    call = it.add_block(CodeBlock(index=0)).add_sub_call(SubCall(index=0, usage=Usage(3, 400, 40), child=child))
+    child.parent = call
+    m = RunMetrics.of(root)
+    assert m.sub_tokens == [440 + 55]  # child's summary + grandchild's; the covered leaves not again
+    assert dict(zip(m.depths, m.depth_tokens, strict=True)) == {0: 0, 1: 440, 2: 55, 3: 0}
+    assert dict(zip(m.depths, m.depth_calls, strict=True)) == {0: 1, 1: 1, 2: 2, 3: 1}
+
+
+def _scene_point(plot, x, y_frac=0.3):
+    vb = plot.getViewBox()
+    y0, y1 = vb.viewRange()[1]
+    return vb.mapViewToScene(QPointF(x, y0 + (y1 - y0) * y_frac))
+
+
+def test_click_bar_selects_iteration(qtbot):
+    run = sample_trajectory().runs[0]
+    p = _panel(qtbot)
+    p.show_run(run)
+    got = []
+    p.nodeSelected.connect(got.append)
+    view = p.iter_view
+    scene_pos = _scene_point(p.tokens_plot, 1.0, 0.2)
+    widget_pos = view.mapFromScene(scene_pos)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(widget_pos.x(), widget_pos.y()))
+    assert got == [run.iterations[1]]
+    assert p.markers[0].isVisible() and p.markers[0].value() == 1
+    # the cost and time plots too; between bars -> nothing
+    assert p.click_iteration_at(_scene_point(p.time_plot, 2.1)) is run.iterations[2]
+    assert p.click_iteration_at(_scene_point(p.cost_plot, 0.5)) is None
+    assert got == [run.iterations[1], run.iterations[2]]
+
+
+def test_click_depth_bar_selects_first_run_at_depth(qtbot):
+    run = sample_trajectory().runs[0]
+    p = _panel(qtbot)
+    p.show_run(run)
+    p.tabs.setCurrentIndex(1)
+    qtbot.wait(5)
+    got = []
+    p.nodeSelected.connect(got.append)
+    child = run.iterations[1].code_blocks[0].sub_calls[0].child
+    assert p.click_depth_at(_scene_point(p.depth_calls_plot, 1.0)) is child
+    assert got == [child]
+
+
+def test_show_node_marks_iteration_and_switches_run(qtbot):
+    run = sample_trajectory().runs[0]
+    p = _panel(qtbot)
+    p.show_node(run.iterations[0].code_blocks[1].sub_calls[0])
+    assert p.run() is run and p.markers[0].value() == 0
+    child = run.iterations[1].code_blocks[0].sub_calls[0].child
+    p.show_node(child.iterations[0])
+    assert p.run() is child and p.metrics.numbers == [1]
+    assert "1 iteration" in p.summary.text()
+    p.show_run(None)
+    assert p.summary.text() == "No run selected." and p.metrics.numbers == []
+
+
+def test_live_refresh_adds_iterations(qtbot):
+    run = sample_trajectory().runs[0]
+    p = _panel(qtbot)
+    p.show_run(run)
+    assert "3 iterations" in p.summary.text()
+    it = run.add_iteration(Iteration(number=4, iteration_time=3.0, usage=Usage(1, 10, 1, 0.5)))
+    p.refresh()
+    assert p.metrics.numbers == [1, 2, 3, 4] and p.metrics.cost[-1] == 0.5
+    assert list(p.bars_root_in.opts["height"]) == [1000, 1500, 2000, 10]
+    assert "4 iterations" in p.summary.text()
+    assert p.click_iteration_at(_scene_point(p.tokens_plot, 3.0)) is it
+    # zoomed in by the user: a refresh does not move the view
+    p.tokens_plot.setXRange(-0.5, 1.5, padding=0)
+    run.add_iteration(Iteration(number=5))
+    p.refresh()
+    assert p.tokens_plot.getViewBox().viewRange()[0][1] < 2
