@@ -76,10 +76,12 @@ class TailBatch:
     size: int = 0
     mtime: float = 0.0
     pending_bytes: int = 0  # an unterminated last line is waiting for its newline
+    pending_changed: bool = False  # a partial line appeared or went away
     read_at: float = 0.0  # time.perf_counter() when the bytes were read
+    source: FileTailer | None = field(default=None, repr=False, compare=False)  # the reader
 
     def __bool__(self) -> bool:
-        return bool(self.records or self.notices or self.reset)
+        return bool(self.records or self.notices or self.reset or self.pending_changed)
 
     def split(self, max_records: int) -> list[TailBatch]:
         """Cut into batches of at most ``max_records`` records (for time-sliced applying).
@@ -133,6 +135,7 @@ class FileTailer:
         self._sig = b""
         self._head = b""
         self._deleted = False
+        self._had_pending = False
         self._last_error: str | None = None
 
     # -- state ---------------------------------------------------------------
@@ -179,7 +182,7 @@ class FileTailer:
     def read(self) -> TailBatch:
         """Read what was appended since the last call and parse the complete lines."""
         with self._io_lock:
-            batch = TailBatch(self.path)
+            batch = TailBatch(self.path, source=self)
             try:
                 fh = open(self.path, "rb")  # noqa: SIM115 - closed below
             except FileNotFoundError:
@@ -231,6 +234,8 @@ class FileTailer:
                     if len(self._head) < SIGNATURE_BYTES:
                         self._head = os.pread(fd, n, 0)
             batch.pending_bytes = len(self._pending)
+            batch.pending_changed = bool(self._pending) != self._had_pending
+            self._had_pending = bool(self._pending)
             return batch
 
     def _consume(self, data: bytes, batch: TailBatch) -> None:
@@ -263,6 +268,8 @@ class FileTailer:
 
     def apply(self, batch: TailBatch) -> TailUpdate:
         """Feed a batch from ``read()`` into the model; returns what changed."""
+        if batch.source is not None and batch.source is not self:
+            raise ValueError("a batch can only be applied to the tailer that read it")
         traj = self.trajectory
         update = TailUpdate(
             self.path, traj, reset=batch.reset, notices=list(batch.notices), read_at=batch.read_at

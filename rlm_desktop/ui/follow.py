@@ -1,0 +1,213 @@
+"""Qt bridge for live tailing: the follower's callbacks as GUI-thread signals.
+
+``FollowController`` owns a ``trajectory.tail_follow.Follower`` (watchdog or
+polling, on its own worker thread). The worker does all I/O and JSON parsing;
+its callbacks only emit private signals, which Qt queues to the GUI thread.
+There the parsed records are fed into each live ``Trajectory`` in slices of at
+most ``APPLY_BUDGET_S`` per event-loop turn, so a burst of big records never
+stalls the GUI, and every slice is announced with ``trajectory_updated``.
+
+Typical use (main window)::
+
+    ctl = FollowController(parent=window)
+    ctl.follow("/path/to/logs")            # folder (recursive) or one file
+    traj = ctl.open_live(path)             # a Trajectory that grows in place
+    ctl.trajectory_updated.connect(on_update)   # (path, TailUpdate)
+    ctl.close_live(path)                   # when the user switches runs
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from rlm_desktop.trajectory.model import Trajectory
+from rlm_desktop.trajectory.run_summary import RUNNING_WINDOW_S, RunSummary
+from rlm_desktop.trajectory.tail import FileTailer, Notice, TailBatch
+from rlm_desktop.trajectory.tail_follow import Follower, ListingUpdate
+
+from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
+
+log = logging.getLogger(__name__)
+
+APPLY_BUDGET_S = 0.008  # GUI time spent feeding records per event-loop turn
+APPLY_SLICE = 8  # records per slice
+
+
+class FollowController(QObject):
+    """Follow a folder/file and keep live trajectories; all signals arrive on the GUI thread."""
+
+    listing_changed = Signal(object)  # ListingUpdate: files added / changed / removed
+    trajectory_updated = Signal(str, object)  # path, TailUpdate (the model has already changed)
+    notice = Signal(object)  # Notice (truncated / replaced / deleted / error)
+    following_changed = Signal(str)  # the followed path, "" when stopped
+    error = Signal(str)  # following could not start
+
+    # worker thread -> GUI thread (queued)
+    _listing_q = Signal(object)
+    _batch_q = Signal(object)
+    _notice_q = Signal(object)
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        force_polling: bool | None = None,
+        poll_interval: float = 0.5,
+        running_window: float = RUNNING_WINDOW_S,
+    ) -> None:
+        super().__init__(parent)
+        self._opts = {
+            "force_polling": force_polling,
+            "poll_interval": poll_interval,
+            "running_window": running_window,
+        }
+        self._follower: Follower | None = None
+        self._file_followers: dict[str, Follower] = {}  # live files outside the followed folder
+        self._queue: deque[TailBatch] = deque()
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.setInterval(0)
+        self._drain_timer.timeout.connect(self._drain)
+        self._listing_q.connect(self._on_listing, Qt.ConnectionType.QueuedConnection)
+        self._batch_q.connect(self._on_batch, Qt.ConnectionType.QueuedConnection)
+        self._notice_q.connect(self._on_notice, Qt.ConnectionType.QueuedConnection)
+
+    # -- following ------------------------------------------------------------------
+
+    @property
+    def target(self) -> str:
+        return self._follower.target if self._follower else ""
+
+    @property
+    def follower(self) -> Follower | None:
+        return self._follower
+
+    def _make(self, path: str, recursive: bool) -> Follower:
+        return Follower(
+            path,
+            recursive=recursive,
+            on_listing=self._listing_q.emit,
+            on_lines=self._batch_q.emit,
+            on_notice=self._notice_q.emit,
+            **self._opts,
+        )
+
+    def follow(self, path: str | os.PathLike[str], recursive: bool = True) -> bool:
+        """Follow a folder (its ``.jsonl`` files, recursively by default) or a single file.
+
+        Returns False (and emits ``error``) when the path cannot be followed.
+        """
+        self.stop_following()
+        follower = self._make(os.fspath(path), recursive)
+        try:
+            follower.start()
+        except OSError as exc:
+            self.error.emit(f"Cannot follow {os.fspath(path)}: {exc.strerror or exc}")
+            return False
+        self._follower = follower
+        self.following_changed.emit(follower.target)
+        return True
+
+    def stop_following(self) -> None:
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.stop()
+            self._queue = deque(b for b in self._queue if self.live_trajectory(b.path) is not None)
+            self.following_changed.emit("")
+
+    def shutdown(self) -> None:
+        """Stop every thread (call from the main window's closeEvent)."""
+        self.stop_following()
+        for f in self._file_followers.values():
+            f.stop()
+        self._file_followers.clear()
+        self._queue.clear()
+
+    def summary(self, path: str) -> RunSummary | None:
+        return self._follower.summarizer.cached(os.path.abspath(path)) if self._follower else None
+
+    # -- live trajectories ------------------------------------------------------
+
+    def _owner(self, path: str) -> Follower | None:
+        f = self._file_followers.get(path)
+        if f is not None:
+            return f
+        if self._follower is not None and (
+            path == self._follower.target
+            or (not self._follower.is_file and path.startswith(self._follower.root + os.sep))
+        ):
+            return self._follower
+        return None
+
+    def open_live(self, path: str | os.PathLike[str]) -> Trajectory:
+        """Start tailing ``path`` and return its Trajectory, which then grows in place on the
+        GUI thread (``trajectory_updated`` after every change). Idempotent."""
+        path = os.path.abspath(os.fspath(path))
+        owner = self._owner(path)
+        if owner is None:
+            owner = self._make(path, False)
+            owner.start()
+            self._file_followers[path] = owner
+        return owner.tail(path).trajectory
+
+    def close_live(self, path: str | os.PathLike[str]) -> None:
+        path = os.path.abspath(os.fspath(path))
+        f = self._file_followers.pop(path, None)
+        if f is not None:
+            f.stop()
+        elif self._follower is not None:
+            self._follower.untail(path)
+        self._queue = deque(b for b in self._queue if b.path != path)
+
+    def live_trajectory(self, path: str) -> Trajectory | None:
+        tailer = self._tailer(os.path.abspath(path))
+        return tailer.trajectory if tailer else None
+
+    def _tailer(self, path: str) -> FileTailer | None:
+        owner = self._owner(path)
+        return owner.tailer(path) if owner else None
+
+    def finish_live(self, path: str) -> Trajectory | None:
+        """The writer is known to be gone: settle a pending last line (see FileTailer.finish)."""
+        tailer = self._tailer(os.path.abspath(path))
+        return tailer.finish() if tailer else None
+
+    # -- GUI-thread slots ---------------------------------------------------------
+
+    def _on_listing(self, update: ListingUpdate) -> None:
+        self.listing_changed.emit(update)
+
+    def _on_notice(self, notice: Notice) -> None:
+        self.notice.emit(notice)
+
+    def _on_batch(self, batch: TailBatch) -> None:
+        self._queue.append(batch)
+        if not self._drain_timer.isActive():
+            self._drain()
+
+    def _drain(self) -> None:
+        """Apply queued records until the time budget is used, then yield to the event loop."""
+        deadline = time.perf_counter() + APPLY_BUDGET_S
+        while self._queue and time.perf_counter() < deadline:
+            batch = self._queue.popleft()
+            tailer = self._tailer(batch.path)
+            if tailer is None or batch.source is not tailer:
+                continue  # closed (or re-opened) since it was read
+            parts = batch.split(APPLY_SLICE)
+            for i, part in enumerate(parts):
+                update = tailer.apply(part)
+                self.trajectory_updated.emit(batch.path, update)
+                if i + 1 < len(parts) and time.perf_counter() >= deadline:
+                    rest = parts[i + 1 :]
+                    merged = rest[0]
+                    for p in rest[1:]:
+                        merged.records.extend(p.records)
+                    self._queue.appendleft(merged)
+                    break
+        if self._queue:
+            self._drain_timer.start()
