@@ -48,7 +48,7 @@ from typing import Any
 
 from .index import DEFAULT_CHUNK, LineIndex, peek_head, peek_tail
 from .model import EXTRA_KEY, BadLine, Iteration, Run, RunStatus
-from .reader import LineError, TrajectoryBuilder, iteration_from_record, parse_line, preview
+from .reader import LineError, TrajectoryBuilder, build_iteration, parse_line, preview
 
 PLACEHOLDER_KEY = "lazy_placeholder"
 STEP_BYTES = 32 << 20
@@ -216,7 +216,11 @@ class LazyTrajectory:
         if kind != "iteration":
             self._bad.append(BadLine(line_no, f"unknown record type {kind!r}", preview(raw)))
             return
-        it = iteration_from_record(rec, 0, line_no)
+        try:
+            it = build_iteration(rec, line_no)
+        except LineError as exc:
+            self._bad.append(BadLine(line_no, str(exc), preview(raw)))
+            return
         status = it.extra.get("status") if isinstance(it.extra.get("status"), str) else None
         self._era._guess_era(rec)
         self._era_probes += 1
@@ -354,7 +358,7 @@ class LazyTrajectory:
                 rec = self._inline_tail[1]
             else:
                 rec = parse_line(self.index.read_line(stub.line_no - 1))
-            it = iteration_from_record(rec, 0, stub.line_no)
+            it = build_iteration(rec, stub.line_no)
             self._era._guess_era(rec)
         except (LineError, OSError, IndexError) as exc:
             it = self._placeholder(stub)

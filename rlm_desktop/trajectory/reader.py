@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import orjson
@@ -42,20 +43,42 @@ def sanitize_str(s: str) -> str:
 
 
 def _sanitize(obj: Any) -> Any:
+    """Sanitise every string (keys too) of a parsed value, in place, without recursion
+    (a line may nest as deep as the JSON parser allows)."""
     if isinstance(obj, str):
         return sanitize_str(obj)
-    if isinstance(obj, list):
-        return [_sanitize(v) for v in obj]
-    if isinstance(obj, dict):
-        return {sanitize_str(k): _sanitize(v) for k, v in obj.items()}
+    if not isinstance(obj, (list, dict)):
+        return obj
+    stack: list[Any] = [obj]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, list):
+            for i, v in enumerate(c):
+                if isinstance(v, str):
+                    c[i] = sanitize_str(v)
+                elif isinstance(v, (list, dict)):
+                    stack.append(v)
+        else:
+            items = list(c.items())
+            c.clear()
+            for k, v in items:
+                if isinstance(v, str):
+                    v = sanitize_str(v)
+                elif isinstance(v, (list, dict)):
+                    stack.append(v)
+                c[sanitize_str(k) if isinstance(k, str) else k] = v
     return obj
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
 def parse_line(raw: bytes | str) -> dict[str, Any]:
     """Parse one JSONL line into a dict, or raise ``LineError`` saying why.
 
     orjson first (fast, strict); on failure the standard library parser, which
-    accepts NaN/Infinity and lone surrogate escapes (which are then replaced).
+    accepts NaN/Infinity and lone surrogate escapes (which are then replaced,
+    as are bytes that are not UTF-8). Never raises anything but ``LineError``.
     """
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
@@ -66,12 +89,12 @@ def parse_line(raw: bytes | str) -> dict[str, Any]:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         try:
-            obj = json.loads(raw.decode("utf-8", "surrogateescape"))
+            obj = json.loads(raw.decode("utf-8", "replace"))
+            if _SURROGATE_ESCAPE.search(raw):
+                obj = _sanitize(obj)
         except (ValueError, RecursionError) as exc:
-            raise LineError(f"not valid JSON: {exc}") from None
-        except UnicodeError as exc:  # pragma: no cover - decode with surrogateescape
-            raise LineError(f"not valid text: {exc}") from None
-        obj = _sanitize(obj)
+            msg = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise LineError(f"not valid JSON: {msg}") from None
     except RecursionError:
         raise LineError("not valid JSON: nested too deeply") from None
     if not isinstance(obj, dict):
@@ -197,6 +220,23 @@ def iteration_from_record(rec: dict[str, Any], depth: int = 0, line_no: int | No
     return it
 
 
+def build_iteration(rec: dict[str, Any], line_no: int | None = None) -> Iteration:
+    """``iteration_from_record`` for a top-level line; ``LineError`` if it nests too deeply to build."""
+    try:
+        return iteration_from_record(rec, 0, line_no)
+    except RecursionError:
+        raise LineError("nested too deeply") from None
+
+
+def _record_preview(rec: dict[str, Any], raw: bytes | None) -> str:
+    if raw is not None:
+        return preview(raw)
+    try:
+        return preview(json.dumps(rec)[: PREVIEW_CHARS * 4])
+    except (ValueError, RecursionError):
+        return "<record>"
+
+
 def _resolve_final_var(it: Iteration) -> None:
     """pre-era ``["FINAL_VAR", name]`` logs the name only; find its value in the locals."""
     name = it.final_answer or ""
@@ -263,10 +303,14 @@ class TrajectoryBuilder:
             return None
         if kind != "iteration":
             self.traj.bad_lines.append(
-                BadLine(line_no, f"unknown record type {kind!r}", preview(raw or repr(rec)))
+                BadLine(line_no, f"unknown record type {kind!r}", _record_preview(rec, raw))
             )
             return None
-        it = iteration_from_record(rec, 0, line_no)
+        try:
+            it = build_iteration(rec, line_no)
+        except LineError as exc:
+            self.traj.bad_lines.append(BadLine(line_no, str(exc), _record_preview(rec, raw)))
+            return None
         run = self._current
         last = run.iterations[-1] if run and run.iterations else None
         if run is None or run.final_answer is not None or (last is not None and it.number <= last.number):
