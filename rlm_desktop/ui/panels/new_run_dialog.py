@@ -1,0 +1,413 @@
+"""New Run dialog: prompt, context, backend, model, key, REPL environment, limits.
+
+``config()`` returns an ``EngineConfig``; ``prompt()`` and ``context()`` the
+inputs of ``RLMEngine.completion``. Everything except API keys is remembered
+in QSettings. A typed key stays in this process's memory, or goes to the OS
+keyring when the user asks and a keyring is available; never to QSettings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rlm_desktop.engine.config import DEFAULT_KEY_ENV, BackendConfig, EngineConfig, demo_trajectory_path
+
+from .common import is_dark, plain_label, role_color
+from .keystore import KeyStore
+
+# id -> (label, engine kind, model suggestions, default base URL placeholder)
+BACKENDS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
+    "replay": ("Replay demo (no key needed)", "replay", ("",), ""),
+    "openai": ("OpenAI", "openai", ("gpt-4.1-mini", "gpt-4.1", "gpt-4o-mini", "gpt-5-mini"), "https://api.openai.com/v1"),
+    "anthropic": ("Anthropic", "anthropic", ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"), ""),
+    "compatible": (
+        "OpenAI-compatible server (vLLM, Ollama, …)",
+        "openai",
+        ("qwen2.5-coder:7b", "llama3.1:8b", "Qwen/Qwen2.5-7B-Instruct"),
+        "http://127.0.0.1:11434/v1",
+    ),
+}
+ENVIRONMENTS = (
+    ("subprocess", "Subprocess (isolated, default)"),
+    ("inprocess", "In-process (fast, no isolation)"),
+    ("docker", "Docker container"),
+)
+GROUP = "new_run"
+
+
+def default_log_dir() -> str:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return str(Path(base or Path.home() / ".rlm-desktop") / "runs")
+
+
+def _limit_spin(maximum: int, suffix: str = "") -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(0, maximum)
+    s.setSpecialValueText("no limit")
+    s.setSuffix(suffix)
+    return s
+
+
+class NewRunDialog(QDialog):
+    """Modal dialog; on ``accept()`` the settings are saved (never the key)."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        settings: QSettings | None = None,
+        keystore: KeyStore | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New Run")
+        self.settings = settings if settings is not None else QSettings()
+        self.keystore = keystore if keystore is not None else KeyStore()
+
+        # -- inputs --
+        self.prompt_edit = QPlainTextEdit(self)
+        self.prompt_edit.setPlaceholderText("The question to answer (the root prompt)")
+        self.prompt_edit.setMaximumHeight(70)
+        self.context_text = QRadioButton("Text", self)
+        self.context_file = QRadioButton("File", self)
+        self.context_text.setChecked(True)
+        self.context_edit = QPlainTextEdit(self)
+        self.context_edit.setPlaceholderText("The context the REPL gets as `context` (any size)")
+        self.context_path = QLineEdit(self)
+        self.context_path.setPlaceholderText("Path of a text file")
+        self.context_browse = QPushButton("Browse…", self)
+        self.context_browse.clicked.connect(self._browse_context)
+        ctx_mode = QHBoxLayout()
+        ctx_mode.addWidget(self.context_text)
+        ctx_mode.addWidget(self.context_file)
+        ctx_mode.addWidget(self.context_path, 1)
+        ctx_mode.addWidget(self.context_browse)
+        self.context_text.toggled.connect(self._update_state)
+
+        # -- backend --
+        self.backend_combo = QComboBox(self)
+        for bid, (label, *_rest) in BACKENDS.items():
+            self.backend_combo.addItem(label, bid)
+        self.model_combo = QComboBox(self)
+        self.model_combo.setEditable(True)
+        self.base_url = QLineEdit(self)
+        self.replay_path = QLineEdit(self)
+        self.replay_path.setPlaceholderText(str(demo_trajectory_path()))
+        self.key_env_radio = QRadioButton("Environment variable", self)
+        self.key_typed_radio = QRadioButton("Enter key", self)
+        self.key_group = QButtonGroup(self)
+        self.key_group.addButton(self.key_env_radio)
+        self.key_group.addButton(self.key_typed_radio)
+        self.key_env_radio.setChecked(True)
+        self.key_env = QLineEdit(self)
+        self.key_env_status = plain_label("", self)
+        self.key_edit = QLineEdit(self)
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_edit.setPlaceholderText("Kept in memory only")
+        self.key_keyring = QCheckBox("Remember in the system keyring", self)
+        if not self.keystore.keyring_available():
+            self.key_keyring.setEnabled(False)
+            self.key_keyring.setToolTip("No system keyring available (the optional 'keyring' package)")
+        key_grid = QGridLayout()
+        key_grid.addWidget(self.key_env_radio, 0, 0)
+        key_grid.addWidget(self.key_env, 0, 1)
+        key_grid.addWidget(self.key_env_status, 0, 2)
+        key_grid.addWidget(self.key_typed_radio, 1, 0)
+        key_grid.addWidget(self.key_edit, 1, 1, 1, 2)
+        key_grid.addWidget(self.key_keyring, 2, 1, 1, 2)
+        key_grid.setColumnStretch(1, 1)
+        self.key_box = QWidget(self)
+        self.key_box.setLayout(key_grid)
+        key_grid.setContentsMargins(0, 0, 0, 0)
+
+        backend_box = QGroupBox("Model", self)
+        bf = QFormLayout(backend_box)
+        bf.addRow("Backend", self.backend_combo)
+        bf.addRow("Model", self.model_combo)
+        bf.addRow("Base URL", self.base_url)
+        bf.addRow("Recording", self.replay_path)
+        bf.addRow("API key", self.key_box)
+
+        # -- environment and limits --
+        self.env_combo = QComboBox(self)
+        for eid, label in ENVIRONMENTS:
+            self.env_combo.addItem(label, eid)
+        self.max_iterations = QSpinBox(self)
+        self.max_iterations.setRange(1, 10_000)
+        self.max_iterations.setValue(30)
+        self.max_depth = QSpinBox(self)
+        self.max_depth.setRange(1, 10)
+        self.max_depth.setValue(2)
+        self.max_budget = QDoubleSpinBox(self)
+        self.max_budget.setRange(0, 10_000)
+        self.max_budget.setDecimals(2)
+        self.max_budget.setPrefix("$")
+        self.max_budget.setSpecialValueText("no limit")
+        self.max_timeout = _limit_spin(86_400, " s")
+        self.max_tokens = _limit_spin(1_000_000_000)
+        self.max_tokens.setSingleStep(10_000)
+        self.max_errors = _limit_spin(1000)
+        self.block_timeout = QSpinBox(self)
+        self.block_timeout.setRange(1, 86_400)
+        self.block_timeout.setValue(120)
+        self.block_timeout.setSuffix(" s")
+        self.log_dir = QLineEdit(self)
+        self.log_dir.setPlaceholderText("No log file")
+        limits = QGroupBox("Run", self)
+        lf = QFormLayout(limits)
+        lf.addRow("Environment", self.env_combo)
+        lf.addRow("Max iterations", self.max_iterations)
+        lf.addRow("Max depth", self.max_depth)
+        lf.addRow("Budget", self.max_budget)
+        lf.addRow("Timeout", self.max_timeout)
+        lf.addRow("Max tokens", self.max_tokens)
+        lf.addRow("Max errors in a row", self.max_errors)
+        lf.addRow("Block timeout", self.block_timeout)
+        lf.addRow("Log folder", self.log_dir)
+
+        self.error_label = plain_label("", self, wrap=True)
+        self.error_label.setStyleSheet(f"color: {role_color('error', is_dark(self)).name()};")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.run_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.run_button.setText("Run")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        inputs = QGroupBox("Input", self)
+        inf = QFormLayout(inputs)
+        inf.addRow("Prompt", self.prompt_edit)
+        inf.addRow("Context", ctx_mode)
+        inf.addRow("", self.context_edit)
+        right = QVBoxLayout()
+        right.addWidget(backend_box)
+        right.addWidget(limits)
+        cols = QHBoxLayout()
+        cols.addWidget(inputs, 3)
+        cols.addLayout(right, 2)
+        lay = QVBoxLayout(self)
+        lay.addLayout(cols, 1)
+        lay.addWidget(self.error_label)
+        lay.addWidget(self.buttons)
+
+        self._backend_loaded: str | None = None
+        self._load_settings()
+        self.backend_combo.currentIndexChanged.connect(self._on_backend)
+        for w in (self.base_url, self.key_env, self.key_edit, self.context_path, self.model_combo.lineEdit()):
+            w.textChanged.connect(self._update_state)
+        self.key_group.buttonToggled.connect(self._update_state)
+        self._on_backend()
+        self.resize(980, 620)
+
+    # -- results -------------------------------------------------------------------
+
+    def backend_id(self) -> str:
+        return str(self.backend_combo.currentData())
+
+    def prompt(self) -> str:
+        return self.prompt_edit.toPlainText()
+
+    def context(self) -> str:
+        """The context text (a file is read now, as UTF-8 with replacement)."""
+        if self.context_file.isChecked():
+            path = self.context_path.text().strip()
+            with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        return self.context_edit.toPlainText()
+
+    def typed_key(self) -> str | None:
+        if self.key_typed_radio.isChecked() and self.key_edit.text():
+            return self.key_edit.text()
+        return None
+
+    def backend_config(self) -> BackendConfig:
+        bid = self.backend_id()
+        _label, kind, _models, _url = BACKENDS[bid]
+        if bid == "replay":
+            return BackendConfig(
+                kind="replay",
+                model=self.model_combo.currentText().strip(),
+                replay_path=self.replay_path.text().strip() or str(demo_trajectory_path()),
+            )
+        typed = self.typed_key()
+        return BackendConfig(
+            kind=kind,
+            model=self.model_combo.currentText().strip(),
+            base_url=self.base_url.text().strip() or None,
+            api_key=typed,
+            api_key_env=None if typed else (self.key_env.text().strip() or None),
+        )
+
+    def config(self) -> EngineConfig:
+        return EngineConfig(
+            backend=self.backend_config(),
+            max_iterations=self.max_iterations.value(),
+            max_depth=self.max_depth.value(),
+            max_budget=self.max_budget.value() or None,
+            max_timeout=float(self.max_timeout.value()) or None,
+            max_tokens=self.max_tokens.value() or None,
+            max_errors=self.max_errors.value() or None,
+            environment=str(self.env_combo.currentData()),
+            block_timeout=float(self.block_timeout.value()),
+            log_dir=self.log_dir.text().strip() or None,
+        )
+
+    def validation_error(self) -> str | None:
+        """Why the run cannot start, or None."""
+        bid = self.backend_id()
+        if self.context_file.isChecked():
+            path = self.context_path.text().strip()
+            if not path or not os.path.isfile(os.path.expanduser(path)):
+                return "Choose an existing context file."
+        if bid == "replay":
+            path = self.replay_path.text().strip()
+            if path and not os.path.isfile(os.path.expanduser(path)):
+                return "The recording file does not exist."
+            return None
+        if not self.model_combo.currentText().strip():
+            return "Enter a model name."
+        if bid == "compatible" and not self.base_url.text().strip():
+            return "An OpenAI-compatible server needs a base URL (e.g. http://127.0.0.1:8000/v1 for vLLM)."
+        if self.key_typed_radio.isChecked():
+            if not self.key_edit.text():
+                return "Enter an API key, or take it from an environment variable."
+        else:
+            name = self.key_env.text().strip()
+            if bid != "compatible" and not (name and os.environ.get(name)):
+                return f"The environment variable {name or '(none)'} is not set."
+        return None
+
+    # -- behaviour -----------------------------------------------------------------
+
+    def accept(self) -> None:
+        err = self.validation_error()
+        if err:
+            self.error_label.setText(err)
+            return
+        key = self.typed_key()
+        bid = self.backend_id()
+        if key:
+            self.keystore.remember_for_session(bid, key)
+            if self.key_keyring.isChecked():
+                self.keystore.save_to_keyring(bid, key)
+        self._save_settings()
+        super().accept()
+
+    def showEvent(self, event: object) -> None:  # noqa: N802
+        self._update_state()  # the environment may have changed since the dialog was made
+        super().showEvent(event)  # type: ignore[arg-type]
+
+    def _browse_context(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Context file")
+        if path:
+            self.context_path.setText(path)
+            self.context_file.setChecked(True)
+
+    def _on_backend(self, *_: object) -> None:
+        if self._backend_loaded is not None and self._backend_loaded != self.backend_id():
+            self._store_backend_fields(self._backend_loaded)
+        bid = self.backend_id()
+        _label, _kind, models, url = BACKENDS[bid]
+        s = self.settings
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItems([m for m in models if m])
+        self.model_combo.setEditText(str(s.value(f"{GROUP}/model/{bid}", models[0])))
+        self.model_combo.blockSignals(False)
+        self.base_url.setText(str(s.value(f"{GROUP}/base_url/{bid}", "")))
+        self.base_url.setPlaceholderText(url or "default")
+        default_env = DEFAULT_KEY_ENV.get(_kind, "") if bid != "compatible" else ""
+        self.key_env.setText(str(s.value(f"{GROUP}/key_env/{bid}", default_env)))
+        self.key_env.setPlaceholderText("e.g. OPENAI_API_KEY" if bid == "compatible" else "")
+        key = self.keystore.session_key(bid) or self.keystore.keyring_key(bid)
+        self.key_edit.setText(key or "")
+        source = s.value(f"{GROUP}/key_source/{bid}", "typed" if key else "env")
+        (self.key_typed_radio if source == "typed" else self.key_env_radio).setChecked(True)
+        self._backend_loaded = bid
+        self._update_state()
+
+    def _update_state(self, *_: object) -> None:
+        bid = self.backend_id()
+        replay = bid == "replay"
+        self.base_url.setEnabled(not replay and bid != "anthropic")
+        self.key_box.setEnabled(not replay)
+        self.replay_path.setEnabled(replay)
+        self.model_combo.setEnabled(not replay)
+        self.context_edit.setEnabled(self.context_text.isChecked())
+        self.context_path.setEnabled(self.context_file.isChecked())
+        self.key_env.setEnabled(self.key_env_radio.isChecked())
+        self.key_edit.setEnabled(self.key_typed_radio.isChecked())
+        name = self.key_env.text().strip()
+        self.key_env_status.setText(("set" if os.environ.get(name) else "not set") if name else "")
+        err = self.validation_error()
+        self.error_label.setText(err or "")
+        self.run_button.setEnabled(err is None)
+
+    # -- settings (never the key) --------------------------------------------------------
+
+    def _store_backend_fields(self, bid: str) -> None:
+        s = self.settings
+        s.setValue(f"{GROUP}/model/{bid}", self.model_combo.currentText().strip())
+        s.setValue(f"{GROUP}/base_url/{bid}", self.base_url.text().strip())
+        s.setValue(f"{GROUP}/key_env/{bid}", self.key_env.text().strip())
+        s.setValue(f"{GROUP}/key_source/{bid}", "typed" if self.key_typed_radio.isChecked() else "env")
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        bid = self.backend_id()
+        s.setValue(f"{GROUP}/backend", bid)
+        self._store_backend_fields(bid)
+        s.setValue(f"{GROUP}/prompt", self.prompt())
+        s.setValue(f"{GROUP}/context_mode", "file" if self.context_file.isChecked() else "text")
+        s.setValue(f"{GROUP}/context_path", self.context_path.text().strip())
+        s.setValue(f"{GROUP}/replay_path", self.replay_path.text().strip())
+        s.setValue(f"{GROUP}/environment", str(self.env_combo.currentData()))
+        for name in ("max_iterations", "max_depth", "max_budget", "max_timeout", "max_tokens", "max_errors", "block_timeout"):
+            s.setValue(f"{GROUP}/{name}", getattr(self, name).value())
+        s.setValue(f"{GROUP}/log_dir", self.log_dir.text().strip())
+        s.sync()
+
+    def _load_settings(self) -> None:
+        s = self.settings
+        bid = str(s.value(f"{GROUP}/backend", "replay"))
+        idx = self.backend_combo.findData(bid)
+        self.backend_combo.setCurrentIndex(max(idx, 0))
+        self.prompt_edit.setPlainText(str(s.value(f"{GROUP}/prompt", "")))
+        if s.value(f"{GROUP}/context_mode", "text") == "file":
+            self.context_file.setChecked(True)
+        self.context_path.setText(str(s.value(f"{GROUP}/context_path", "")))
+        self.replay_path.setText(str(s.value(f"{GROUP}/replay_path", "")))
+        env_idx = self.env_combo.findData(str(s.value(f"{GROUP}/environment", "subprocess")))
+        self.env_combo.setCurrentIndex(max(env_idx, 0))
+        for name in ("max_iterations", "max_depth", "max_budget", "max_timeout", "max_tokens", "max_errors", "block_timeout"):
+            spin = getattr(self, name)
+            value = s.value(f"{GROUP}/{name}")
+            if value is not None:
+                try:
+                    spin.setValue(type(spin.value())(value))
+                except (TypeError, ValueError):
+                    pass
+        self.log_dir.setText(str(s.value(f"{GROUP}/log_dir", default_log_dir())))
