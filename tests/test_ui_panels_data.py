@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
-import sys
 
-import PySide6
-
+import rlm_desktop.ui.refcount_guard  # noqa: F401  (PySide6 6.12.0 on 3.11; see that module)
 from rlm_desktop.trajectory.model import Trajectory
 from rlm_desktop.trajectory.reader import read_bytes
-
-
-def _guard_pyside_none_refcount() -> None:
-    """PySide6 6.12.0 on Python < 3.12 drops a reference to None on every call of a
-    void C++ method (measured: sys.getrefcount(None) falls by 1 per call; 6.11.3 is
-    fine), so a process dies with "none_dealloc" after a few thousand Qt calls.
-    Python 3.12+ makes None immortal; do the same here until the pin is fixed."""
-    if sys.version_info < (3, 12) and PySide6.__version__ == "6.12.0":
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-
-
-_guard_pyside_none_refcount()
 
 HOSTILE = "<b>bold</b><script>alert('x')</script><img src=x onerror=alert(1)>&amp;"
 
