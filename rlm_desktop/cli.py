@@ -1,0 +1,336 @@
+"""``rlm-desktop inspect FILE``: print a trajectory's run tree, for scripts and CI.
+
+    rlm-desktop inspect FILE [--json] [--summary] [--max-depth N] [--running]
+
+Text output: the file (size, lines, format era), its metadata, then per
+completion (run): status, iterations, total time, tokens and cost of all
+sub-calls (and of the root LM where our own logs record it), sub-calls per
+depth, the final answer; per iteration: its number, line, time, blocks; per
+block: the first line of the code, stdout/stderr sizes, the exception line if
+the block failed, its sub-calls (model, time, tokens) and nested child runs,
+indented. Last, every bad line with its line number and the reason.
+``--summary`` prints only the run lines; ``--max-depth N`` stops nesting
+below child runs of depth N; ``--json`` prints the same tree as one JSON
+document (strict JSON: no NaN, times as seconds or null).
+
+Text from the log is printed on one line each with control characters escaped
+(a log cannot drive the terminal), cut to a preview length.
+
+Exit status: 0 the file was read and every line is good; 1 the file was read
+but has bad lines (including an unterminated last line, unless ``--running``
+says the file is still being written and that line is pending); 2 the file
+cannot be read (missing, a directory, no permission) or the arguments are wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from typing import Any
+
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Trajectory, Usage
+from rlm_desktop.trajectory.reader import read_file
+
+PREVIEW = 100
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+_CONTROL.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def one_line(text: Any, limit: int = PREVIEW) -> str:
+    """A single terminal-safe line: control characters escaped, cut to ``limit`` chars."""
+    s = text if isinstance(text, str) else str(text)
+    more = len(s) - limit
+    s = s[:limit].translate(_CONTROL)
+    return s + (f"… (+{more} chars)" if more > 0 else "")
+
+
+def first_code_line(code: str) -> str:
+    for line in code.splitlines():
+        if line.strip():
+            return one_line(line.strip(), 80)
+    return ""
+
+
+def fmt_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover
+
+
+def fmt_time(t: float | None) -> str:
+    return "-" if t is None else f"{t:.2f}s"
+
+
+def fmt_usage(u: Usage) -> str:
+    if u.calls == 0 and u.total_tokens == 0:
+        return "tokens -"
+    cost = "" if u.cost is None else f" ${u.cost:.4f}"
+    return f"tokens {u.input_tokens:,} in / {u.output_tokens:,} out ({u.calls} calls){cost}"
+
+
+def _num(v: float | None) -> float | None:
+    return v if v is None or math.isfinite(v) else None
+
+
+# -- JSON form --------------------------------------------------------------------------------
+
+
+def usage_json(u: Usage) -> dict[str, Any]:
+    return {
+        "calls": u.calls,
+        "input_tokens": u.input_tokens,
+        "output_tokens": u.output_tokens,
+        "cost": _num(u.cost),
+    }
+
+
+def call_json(c: SubCall, max_depth: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "index": c.index,
+        "path": c.path,
+        "depth": c.depth,
+        "model": c.model,
+        "kind": "rlm" if c.child is not None else "llm",
+        "execution_time": _num(c.execution_time),
+        "usage": usage_json(c.usage),
+        "response_preview": c.response[:PREVIEW],
+        "error": c.error,
+        "failed": c.failed,
+    }
+    if c.child is not None:
+        out["child"] = run_json(c.child, max_depth)
+    return out
+
+
+def block_json(b: CodeBlock, max_depth: int | None) -> dict[str, Any]:
+    return {
+        "index": b.index,
+        "path": b.path,
+        "code_first_line": first_code_line(b.code),
+        "code_lines": len(b.code.splitlines()),
+        "stdout_chars": len(b.stdout),
+        "stderr_chars": len(b.stderr),
+        "error": b.stderr.strip().splitlines()[-1] if b.stderr.strip() else None,
+        "execution_time": _num(b.execution_time),
+        "final_answer": b.final_answer,
+        "sub_calls": [call_json(c, max_depth) for c in b.sub_calls],
+    }
+
+
+def iteration_json(it: Iteration, max_depth: int | None) -> dict[str, Any]:
+    return {
+        "number": it.number,
+        "path": it.path,
+        "line": it.line_no,
+        "timestamp": it.timestamp,
+        "iteration_time": _num(it.iteration_time),
+        "final_answer": it.final_answer,
+        "is_default_answer": it.is_default_answer,
+        "edited": it.edited,
+        "usage": usage_json(it.usage) if it.usage is not None else None,
+        "blocks": [block_json(b, max_depth) for b in it.code_blocks],
+    }
+
+
+def run_json(run: Run, max_depth: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "index": run.index,
+        "path": run.path,
+        "depth": run.depth,
+        "model": run.model,
+        "status": run.status.value,
+        "error": run.error,
+        "iterations_count": len(run.iterations),
+        "total_time": _num(run.total_time()),
+        "usage": usage_json(run.total_usage()),
+        "root_usage": usage_json(run.own_usage()),
+        "sub_calls_by_depth": {str(k): v for k, v in sorted(run.sub_calls_by_depth().items())},
+        "max_depth_reached": run.max_depth_reached(),
+        "final_answer": run.final_answer,
+    }
+    if max_depth is None or run.depth < max_depth:
+        out["iterations"] = [iteration_json(it, max_depth) for it in run.iterations]
+    return out
+
+
+def trajectory_json(traj: Trajectory, size: int, max_depth: int | None, summary: bool) -> dict[str, Any]:
+    runs = [run_json(r, 0 if summary else max_depth) for r in traj.runs]
+    if summary:
+        for r in runs:
+            r.pop("iterations", None)
+    return {
+        "file": traj.path,
+        "size_bytes": size,
+        "era": traj.era,
+        "line_count": traj.line_count,
+        "pending_tail": traj.pending_tail,
+        "metadata": traj.metadata,
+        "runs": runs,
+        "bad_lines": [{"line": b.line_no, "message": b.message, "text": b.text} for b in traj.bad_lines],
+    }
+
+
+def _strict(obj: Any) -> Any:
+    """Non-finite floats (only possible in metadata kwargs) become strings for strict JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_strict(v) for v in obj]
+    return obj
+
+
+# -- text form --------------------------------------------------------------------------------
+
+
+class _Printer:
+    def __init__(self, out: Any, max_depth: int | None) -> None:
+        self.out = out
+        self.max_depth = max_depth
+
+    def line(self, indent: int, text: str) -> None:
+        self.out.write("  " * indent + text + "\n")
+
+    def run(self, run: Run, indent: int, header: str) -> None:
+        by_depth = " ".join(f"d{k}={v}" for k, v in sorted(run.sub_calls_by_depth().items())) or "none"
+        self.line(
+            indent,
+            f"{header} [{run.status.value}] {run.model or '?'}  {len(run.iterations)} iterations  "
+            f"{fmt_time(run.total_time())}  {fmt_usage(run.total_usage())}",
+        )
+        self.line(indent + 1, f"sub-calls by depth: {by_depth}")
+        if run.error:
+            self.line(indent + 1, f"error: {one_line(run.error)}")
+        answer = "-" if run.final_answer is None else one_line(run.final_answer)
+        self.line(indent + 1, f"final answer: {answer}")
+
+    def tree(self, run: Run, indent: int) -> None:
+        if self.max_depth is not None and run.depth >= self.max_depth:
+            return
+        for it in run.iterations:
+            where = f"line {it.line_no}  " if it.line_no else ""
+            flags = "  default answer" if it.is_default_answer else ""
+            flags += "  edited" if it.edited else ""
+            flags += "  FINAL" if it.final_answer is not None and not it.is_default_answer else ""
+            own = f"  root {fmt_usage(it.usage)}" if it.usage is not None else ""
+            self.line(
+                indent,
+                f"i{it.number}  {where}{fmt_time(it.iteration_time)}  {len(it.code_blocks)} blocks{own}{flags}",
+            )
+            for b in it.code_blocks:
+                err = ""
+                if b.stderr.strip():
+                    err = f"  ! {one_line(b.stderr.strip().splitlines()[-1], 80)}"
+                self.line(indent + 1, f"b{b.index}  {first_code_line(b.code)}")
+                self.line(
+                    indent + 2,
+                    f"stdout {len(b.stdout)} chars, stderr {len(b.stderr)} chars  "
+                    f"{fmt_time(b.execution_time)}  {len(b.sub_calls)} sub-calls{err}",
+                )
+                for c in b.sub_calls:
+                    kind = "rlm" if c.child is not None else "llm"
+                    fail = "  FAILED" if c.failed else ""
+                    self.line(
+                        indent + 2,
+                        f"c{c.index}  {kind} d{c.depth} {c.model}  {fmt_time(c.execution_time)}  "
+                        f"{fmt_usage(c.usage)}{fail}",
+                    )
+                    if c.child is not None:
+                        self.run(c.child, indent + 3, f"child run (depth {c.child.depth})")
+                        self.tree(c.child, indent + 4)
+
+
+def print_text(traj: Trajectory, size: int, out: Any, max_depth: int | None, summary: bool) -> None:
+    p = _Printer(out, max_depth)
+    pending = "  (unterminated last line pending)" if traj.pending_tail and not traj.bad_lines else ""
+    p.line(
+        0,
+        f"file: {one_line(traj.path or '', 300)}  {fmt_bytes(size)}  {traj.line_count} lines  era {traj.era}{pending}",
+    )
+    meta = traj.metadata or {}
+    if meta:
+        p.line(
+            0,
+            f"metadata: model {one_line(str(meta.get('root_model')), 60)}  backend {one_line(str(meta.get('backend')), 30)}  "
+            f"environment {one_line(str(meta.get('environment_type')), 30)}  max_depth {meta.get('max_depth')}  "
+            f"max_iterations {meta.get('max_iterations')}",
+        )
+    total = Usage()
+    for run in traj.runs:
+        total = total + run.total_usage()
+    p.line(
+        0,
+        f"runs: {len(traj.runs)}  total time {fmt_time(sum(r.total_time() for r in traj.runs))}  {fmt_usage(total)}",
+    )
+    for run in traj.runs:
+        p.run(run, 0, f"run {run.index}")
+        if not summary:
+            p.tree(run, 1)
+    p.line(0, f"bad lines: {len(traj.bad_lines)}")
+    for bad in traj.bad_lines:
+        p.line(1, f"line {bad.line_no}: {one_line(bad.message, 120)}  | {one_line(bad.text, 80)}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="rlm-desktop inspect",
+        description="Print the run tree of an RLM trajectory log (JSONL).",
+        epilog="Exit status: 0 all lines good, 1 bad lines found, 2 file unreadable or bad arguments.",
+    )
+    ap.add_argument("file", help="a .jsonl trajectory log (upstream rlms or rlm-desktop)")
+    ap.add_argument("--json", action="store_true", help="print the tree as one JSON document")
+    ap.add_argument("--summary", action="store_true", help="only the run lines, no iterations")
+    ap.add_argument(
+        "--max-depth", type=int, default=None, metavar="N", help="do not expand runs deeper than N"
+    )
+    ap.add_argument(
+        "--running",
+        action="store_true",
+        help="the file is still being written: an unterminated last line is pending",
+    )
+    return ap
+
+
+def inspect_main(argv: list[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help is 0, bad usage is 2
+        return int(exc.code or 0)
+    path = args.file
+    if os.path.isdir(path):
+        print(f"rlm-desktop inspect: {path}: is a directory", file=sys.stderr)
+        return 2
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        print(f"rlm-desktop inspect: {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    traj = read_file(path, still_running=args.running)
+    if traj.bad_lines and traj.bad_lines[0].line_no == 0:  # raced: became unreadable
+        print(f"rlm-desktop inspect: {path}: {traj.bad_lines[0].message}", file=sys.stderr)
+        return 2
+    out = sys.stdout
+    try:
+        if hasattr(out, "reconfigure"):
+            out.reconfigure(errors="backslashreplace")
+        if args.json:
+            doc = _strict(trajectory_json(traj, size, args.max_depth, args.summary))
+            json.dump(doc, out, indent=1, allow_nan=False)
+            out.write("\n")
+        else:
+            print_text(traj, size, out, args.max_depth, args.summary)
+        out.flush()
+    except BrokenPipeError:  # `| head`
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+    return 1 if traj.bad_lines else 0
