@@ -71,6 +71,17 @@ class LMResponse(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LMResponseEdited(Event):
+    """The gate replaced the root LM's text at ``LMResponse`` (observers only, not a boundary).
+
+    ``text`` is what runs and what is logged; ``original`` is what the model said."""
+
+    text: str
+    original: str
+    code_blocks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class CodeBlockStarted(Event):
     block_index: int
     code: str

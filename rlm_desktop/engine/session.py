@@ -1,0 +1,199 @@
+"""State shared by every run of one completion (the root and all its children).
+
+The ``Session`` owns the event hook (observers first, then the gate), the
+cancel flag, the live REPL environments (so ``cancel()`` can interrupt them),
+the usage totals the limits are checked against, and the LM call helper.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rlm_desktop.trajectory.model import Usage
+
+from .clients.base import CallSite, LMCallError, LMClient, LMReply
+from .config import EngineConfig
+from .events import Event, RunCancelledError
+from .redaction import Redactor
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[[Event], Any]
+
+
+class LimitExceeded(RuntimeError):
+    """A limit of ``EngineConfig`` was passed; the run fails with this message."""
+
+
+class ReplFailure(RuntimeError):
+    """The REPL process crashed or could not be used; the run fails with this message."""
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, (LimitExceeded, ReplFailure)):
+        return str(exc)
+    if isinstance(exc, LMCallError):
+        return f"The model call failed: {exc}"
+    return f"Internal engine error: {type(exc).__name__}: {exc}"
+
+
+class Session:
+    def __init__(
+        self,
+        config: EngineConfig,
+        client: LMClient,
+        sub_client: LMClient,
+        *,
+        observers: list[Observer],
+        gate: Any,
+        redactor: Redactor,
+        env_factory: Callable[[Any, Any], Any],
+        cancel_event: threading.Event,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.sub_client = sub_client
+        self.observers = observers
+        self.gate = gate
+        self.redactor = redactor
+        self.env_factory = env_factory
+        self.cancel_event = cancel_event
+        self.start = time.perf_counter()
+        self._lock = threading.Lock()
+        self._envs: dict[int, Any] = {}  # by id(): environments need not be hashable
+        self.totals = Usage()
+        self.by_model: dict[str, Usage] = {}
+
+    # -- the hook ------------------------------------------------------------------
+
+    def notify(self, event: Event) -> None:
+        """Observers only (exceptions are logged, never raised)."""
+        for obs in self.observers:
+            try:
+                obs(event)
+            except Exception:  # noqa: BLE001 - an observer must not break the run
+                log.exception("engine observer %r failed on %s", obs, event.kind)
+
+    def checkpoint(self, event: Event, *, terminal: bool = False) -> Any:
+        """Observers, then the gate. Raises ``RunCancelledError`` when cancelled
+        (never for ``terminal`` events, where it is too late to stop)."""
+        self.notify(event)
+        if not terminal:
+            self.check_cancel()
+        result = None
+        gate = self.gate
+        if gate is not None:
+            fn = getattr(gate, "checkpoint", gate)
+            try:
+                result = fn(event)
+            except RunCancelledError:
+                if terminal:
+                    return None
+                self.cancel()
+                raise
+            except Exception:  # noqa: BLE001 - a broken gate must not kill the engine thread
+                log.exception("engine gate failed on %s", event.kind)
+                result = None
+        if not terminal:
+            self.check_cancel()
+        return result
+
+    # -- cancellation ----------------------------------------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def check_cancel(self) -> None:
+        if self.cancel_event.is_set():
+            raise RunCancelledError("cancelled by the user")
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+        with self._lock:
+            envs = list(self._envs.values())
+        for env in envs:
+            try:
+                env.cancel()
+            except Exception:  # noqa: BLE001
+                log.exception("cancelling a REPL failed")
+
+    def register_env(self, env: Any) -> None:
+        with self._lock:
+            self._envs[id(env)] = env
+        if self.cancel_event.is_set():
+            try:
+                env.cancel()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def unregister_env(self, env: Any) -> None:
+        with self._lock:
+            self._envs.pop(id(env), None)
+
+    # -- usage and limits --------------------------------------------------------------
+
+    def add_usage(self, model: str, usage: Usage) -> None:
+        with self._lock:
+            self.totals = self.totals + usage
+            self.by_model[model] = self.by_model.get(model, Usage()) + usage
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def limit_problem(self, *, check_tokens: bool = True) -> str | None:
+        """A message when the whole tree is past a limit, else None."""
+        cfg = self.config
+        if cfg.max_timeout is not None and self.elapsed() > cfg.max_timeout:
+            return f"Time limit reached: {self.elapsed():.1f} s used of max_timeout {cfg.max_timeout:g} s"
+        with self._lock:
+            totals = self.totals
+        if check_tokens and cfg.max_tokens is not None and totals.total_tokens > cfg.max_tokens:
+            return (
+                f"Token limit reached: {totals.total_tokens:,} tokens used of max_tokens {cfg.max_tokens:,}"
+            )
+        if cfg.max_budget is not None and (totals.cost or 0.0) > cfg.max_budget:
+            return f"Budget reached: ${totals.cost or 0.0:.6f} spent of max_budget ${cfg.max_budget:.6f}"
+        return None
+
+    # -- LM calls ----------------------------------------------------------------------
+
+    def call_lm(self, client: LMClient, messages: Any, model: str | None, site: CallSite) -> LMReply:
+        """One LM call; network clients run in a helper thread so cancel() is immediate."""
+        self.check_cancel()
+        if client.local:
+            reply = self._complete(client, messages, model, site)
+        else:
+            box: dict[str, Any] = {}
+            done = threading.Event()
+
+            def work() -> None:
+                try:
+                    box["reply"] = self._complete(client, messages, model, site)
+                except BaseException as exc:  # noqa: BLE001 - handed to the engine thread
+                    box["error"] = exc
+                finally:
+                    done.set()
+
+            threading.Thread(target=work, name="rlm-lm-call", daemon=True).start()
+            while not done.wait(0.05):
+                self.check_cancel()
+            if "error" in box:
+                raise box["error"]
+            reply = box["reply"]
+        self.add_usage(reply.model or model or client.model, reply.usage)
+        return reply
+
+    def _complete(self, client: LMClient, messages: Any, model: str | None, site: CallSite) -> LMReply:
+        try:
+            return client.complete(messages, model=model, site=site)
+        except (LMCallError, RunCancelledError) as exc:
+            if isinstance(exc, LMCallError):
+                raise LMCallError(self.redactor.text(str(exc))) from None
+            raise
+        except Exception as exc:  # noqa: BLE001 - any client failure becomes a readable error
+            raise LMCallError(self.redactor.text(f"{type(exc).__name__}: {exc}")) from None

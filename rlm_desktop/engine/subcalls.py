@@ -1,0 +1,157 @@
+"""Sub-calls made by REPL code: ``llm_query``/``rlm_query`` and their batched forms.
+
+Runs on the thread the REPL uses to reach the engine, while the run's block is
+executing. Each prompt becomes one ``SubCall`` of the running block (indices in
+call order; a batch takes consecutive indices in prompt order):
+
+* ``llm_query``: a plain LM call (the sub backend, or ``model=`` when given);
+* ``rlm_query``: a child run at depth + 1 with its own REPL, or a plain LM call
+  when ``depth + 1 >= max_depth`` (as upstream);
+* batched forms run their prompts in parallel, at most ``max_parallel`` at a time.
+
+Never raises into the REPL: failures come back as ``"Error: ..."`` strings (and
+the sub-call's ``error``). A cancellation anywhere cancels the whole tree.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from rlm_desktop.trajectory.model import Iteration, RunStatus, SubCall
+from rlm_desktop.trajectory.writer import serialize_value, sub_call_record
+
+from . import events as ev
+from .clients.base import CallSite, LMCallError, as_messages
+
+if TYPE_CHECKING:
+    from .run_loop import RunLoop
+
+
+def handle_subcall(loop: RunLoop, req: Any) -> list[str]:
+    kind = getattr(req, "kind", "llm")
+    prompts = list(getattr(req, "prompts", []) or [])
+    model = getattr(req, "model", None) or None
+    batched = bool(getattr(req, "batched", len(prompts) > 1))
+    if not prompts:
+        return []
+    with loop._lock:
+        block = loop.block
+        it = loop.it
+        if block is None or it is None:
+            return ["Error: sub-calls can only be made while a code block runs"] * len(prompts)
+        if loop.s.cancelled:
+            return ["Error: cancelled"] * len(prompts)
+        recursive = kind == "rlm" and loop.depth + 1 < loop.cfg.max_depth
+        if recursive:
+            shown = model or loop.model
+        else:
+            shown = model or loop.s.sub_client.model
+        base = len(block.sub_calls)
+        calls = [
+            block.add_sub_call(SubCall(index=base + i, model=shown, prompt=serialize_value(p), running=True))
+            for i, p in enumerate(prompts)
+        ]
+    jobs = list(zip(calls, prompts, strict=True))
+    if len(jobs) == 1 or not batched:
+        return [_one_call(loop, it, c, p, model, recursive) for c, p in jobs]
+    workers = min(loop.cfg.max_parallel, len(jobs))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rlm-subcall") as pool:
+        futures = [pool.submit(_one_call, loop, it, c, p, model, recursive) for c, p in jobs]
+        return [f.result() for f in futures]
+
+
+def _one_call(
+    loop: RunLoop, it: Iteration, call: SubCall, prompt: Any, model: str | None, recursive: bool
+) -> str:
+    s = loop.s
+    block = call.parent
+    assert block is not None
+    spawned_at = (it.number, block.index, call.index)
+    child_id = f"{loop.run_id}/{it.number}.{block.index}.{call.index}" if recursive else None
+    common = {
+        "run_id": loop.run_id,
+        "parent_id": loop.parent_id,
+        "depth": loop.depth,
+        "iteration": it.number,
+        "block_index": block.index,
+        "call_index": call.index,
+    }
+    try:
+        s.checkpoint(
+            ev.SubCallStarted(
+                **common, model=call.model, prompt=call.prompt, recursive=recursive, child_run_id=child_id
+            )
+        )
+        problem = s.limit_problem(check_tokens=False)
+        if problem:
+            call.error = problem
+            call.response = f"Error: {problem}"
+            call.execution_time = 0.0
+        elif recursive:
+            _child_run(loop, call, prompt, model, spawned_at)
+        else:
+            _plain_call(loop, it, call, prompt, model)
+    except ev.RunCancelledError:
+        s.cancel()
+        call.running = False
+        if not call.response:
+            call.response = "Error: cancelled"
+        call.error = call.error or "cancelled"
+        s.notify(
+            ev.SubCallFinished(
+                **common, completion=_record(loop, call), error=call.error, child_run_id=child_id
+            )
+        )
+        return call.response
+    call.running = False
+    try:
+        s.checkpoint(
+            ev.SubCallFinished(
+                **common, completion=_record(loop, call), error=call.error, child_run_id=child_id
+            )
+        )
+    except ev.RunCancelledError:
+        s.cancel()
+    return call.response
+
+
+def _record(loop: RunLoop, call: SubCall) -> dict[str, Any]:
+    rec = sub_call_record(call)
+    return loop.s.redactor.obj(rec) if loop.s.redactor else rec
+
+
+def _plain_call(loop: RunLoop, it: Iteration, call: SubCall, prompt: Any, model: str | None) -> None:
+    s = loop.s
+    block = call.parent
+    assert block is not None
+    site = CallSite(loop.run.path, "sub", it.position, block.index, call.index, loop.depth + 1)
+    t0 = time.perf_counter()
+    try:
+        reply = s.call_lm(s.sub_client, as_messages(prompt), model, site)
+        call.response = reply.text
+        call.usage = reply.usage
+    except LMCallError as exc:
+        msg = s.redactor.text(str(exc))
+        call.error = msg
+        call.response = f"Error: LM query failed - {msg}"
+    finally:
+        call.execution_time = time.perf_counter() - t0
+
+
+def _child_run(
+    loop: RunLoop, call: SubCall, prompt: Any, model: str | None, spawned_at: tuple[int, int, int]
+) -> None:
+    t0 = time.perf_counter()
+    child = loop.child(call, prompt, model, spawned_at)
+    try:
+        run = child.execute()  # raises RunCancelledError (after recording) when cancelled
+    finally:
+        call.execution_time = time.perf_counter() - t0
+        call.usage = child.run.own_usage()
+    if run.status == RunStatus.FAILED:
+        call.error = run.error or "failed"
+        call.response = f"Error: Child RLM completion failed - {call.error}"
+    else:
+        call.response = run.final_answer or ""
