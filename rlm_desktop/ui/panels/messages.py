@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -205,6 +205,12 @@ class MessagesPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.container)
+        # After show_node the view sticks to the end while the cards lay out (word-wrapped
+        # labels change height late), until the user scrolls.
+        self._stick_to_end = False
+        bar = self.scroll.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range)
+        bar.actionTriggered.connect(self._on_user_scroll)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -235,6 +241,7 @@ class MessagesPanel(QWidget):
         if self._first == 0:
             return
         bar = self.scroll.verticalScrollBar()
+        self._stick_to_end = False
         from_bottom = bar.maximum() - bar.value()
         new = [MessageCard(it, self.container) for it in self._items[: self._first]]
         for i, card in enumerate(new):
@@ -328,10 +335,17 @@ class MessagesPanel(QWidget):
         self._first = first
         self._update_earlier()
         if reset or at_end:
-            QTimer.singleShot(0, self._scroll_to_end)
+            self._stick_to_end = True
             self._scroll_to_end()
         else:
             bar.setValue(old_value)
+
+    def _on_range(self, _min: int, maximum: int) -> None:
+        if self._stick_to_end:
+            self.scroll.verticalScrollBar().setValue(maximum)
+
+    def _on_user_scroll(self, _action: int) -> None:
+        self._stick_to_end = False
 
     def _scroll_to_end(self) -> None:
         self.container.adjustSize()

@@ -154,7 +154,7 @@ class MetricsPanel(QWidget):
         self.bars_root_in = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["root_in"], name="root in")
         self.bars_root_out = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["root_out"], name="root out")
         self.bars_sub = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["sub"], name="sub-calls")
-        self.tokens_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=3)
+        self.legends = [self.tokens_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=3)]
         for item in (self.bars_root_in, self.bars_root_out, self.bars_sub):
             self.tokens_plot.addItem(item)  # named items join the legend
         self.cost_curve = self.cost_plot.plot(
@@ -163,7 +163,7 @@ class MetricsPanel(QWidget):
         )
         self.bars_repl = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["repl"], name="REPL")
         self.bars_lm = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["lm"], name="LM + other")
-        self.time_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=2)
+        self.legends.append(self.time_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=2))
         for item in (self.bars_repl, self.bars_lm):
             self.time_plot.addItem(item)
         self.bars_depth_tokens = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COLOURS["depth"])
@@ -235,6 +235,10 @@ class MetricsPanel(QWidget):
                 ax.setPen(pg.mkPen(fg))
                 ax.setTextPen(pg.mkPen(fg))
             p.titleLabel.setText(p.titleLabel.text, color=fg, size="9pt")
+        for legend in getattr(self, "legends", ()):
+            legend.setLabelTextColor(fg)
+            for _sample, label in legend.items:
+                label.setText(label.text, color=fg)
 
     def changeEvent(self, event: Any) -> None:  # noqa: N802
         if event.type() in (event.Type.PaletteChange, event.Type.StyleChange):

@@ -318,6 +318,7 @@ class VariablesPanel(QWidget):
         self.tree.setColumnWidth(1, 90)
         self.tree.selectionModel().currentChanged.connect(self._on_current)
         self.detail = CappedTextView(self, cap=100_000)
+        self.detail.edit.setPlaceholderText("Select a variable to see its whole value.")
         self.split = QSplitter(Qt.Orientation.Vertical, self)
         self.split.addWidget(self.tree)
         self.split.addWidget(self.detail)
