@@ -362,12 +362,20 @@ def iter_lines(data: bytes):
         start = end + 1
 
 
-def read_bytes(data: bytes, path: str | None = None, still_running: bool = False) -> Trajectory:
-    """Read a whole log held in memory. A trailing unterminated line is kept as
-    pending (``still_running``) or, for a finished file, read if it parses and
-    reported as a bad line if it does not."""
+def iter_file_lines(fh: Any):
+    """Like ``iter_lines`` over a binary file object, one line in memory at a time."""
+    line_no = 0
+    for raw in fh:
+        line_no += 1
+        if raw.endswith(b"\n"):
+            yield line_no, raw[:-1], True
+        else:
+            yield line_no, raw, False
+
+
+def _read_lines(lines: Any, path: str | None, still_running: bool) -> Trajectory:
     builder = TrajectoryBuilder(Trajectory(path=path))
-    for line_no, raw, terminated in iter_lines(data):
+    for line_no, raw, terminated in lines:
         if not terminated:
             builder.traj.pending_tail = True
             if still_running:
@@ -387,13 +395,21 @@ def read_bytes(data: bytes, path: str | None = None, still_running: bool = False
     return builder.finish(still_running)
 
 
+def read_bytes(data: bytes, path: str | None = None, still_running: bool = False) -> Trajectory:
+    """Read a whole log held in memory. A trailing unterminated line is kept as
+    pending (``still_running``) or, for a finished file, read if it parses and
+    reported as a bad line if it does not."""
+    return _read_lines(iter_lines(data), path, still_running)
+
+
 def read_file(path: str, still_running: bool = False) -> Trajectory:
-    """Read a log file. I/O errors become a ``BadLine`` at line 0, never an exception."""
+    """Read a log file, streaming (one line in memory at a time; the model itself
+    holds everything, so for big files see ``lazy.LazyTrajectory``). I/O errors
+    become a ``BadLine`` at line 0, never an exception."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return _read_lines(iter_file_lines(fh), str(path), still_running)
     except OSError as exc:
         traj = Trajectory(path=str(path))
         traj.bad_lines.append(BadLine(0, f"cannot read file: {exc.strerror or exc}", ""))
         return traj
-    return read_bytes(data, str(path), still_running)
