@@ -36,7 +36,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
@@ -47,6 +58,18 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
 LISTING_CHUNK = 200  # summaries per initial-listing callback
+#: only these reach Python: our own reads (open / close-no-write / access) would
+#: otherwise flood watchdog's threads with events while a big folder is summarised
+EVENT_FILTER = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirMovedEvent,
+    DirDeletedEvent,
+]
 
 
 @dataclass
@@ -227,7 +250,7 @@ class Follower:
         if not self.force_polling:
             obs = Observer()
             try:
-                obs.schedule(handler, self.root, recursive=self.recursive)
+                obs.schedule(handler, self.root, recursive=self.recursive, event_filter=EVENT_FILTER)
                 obs.start()
                 self.polling = False
                 return obs
@@ -238,7 +261,7 @@ class Follower:
                 except Exception:  # pragma: no cover
                     pass
         obs = PollingObserver(timeout=self.poll_interval)
-        obs.schedule(handler, self.root, recursive=self.recursive)
+        obs.schedule(handler, self.root, recursive=self.recursive, event_filter=EVENT_FILTER)
         obs.start()
         self.polling = True
         return obs

@@ -14,20 +14,20 @@ e.g. with ``FollowController.open_live(path)``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -55,6 +55,13 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ("File", "Status", "Iterations", "Sub-calls", "Final answer", "Modified", "Size", "Model")
 COL_FILE, COL_STATUS, COL_ITERS, COL_CALLS, COL_ANSWER, COL_MODIFIED, COL_SIZE, COL_MODEL = range(8)
 DELETED = "deleted"
+DRAIN_BUDGET_S = 0.008  # GUI time per slice of queued listing updates
+DISPLAY = Qt.ItemDataRole.DisplayRole
+TOOLTIP = Qt.ItemDataRole.ToolTipRole
+FOREGROUND = Qt.ItemDataRole.ForegroundRole
+FONT = Qt.ItemDataRole.FontRole
+ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_ROLES = (DISPLAY, SORT_ROLE, PATH_ROLE, TOOLTIP, FOREGROUND, FONT, ALIGN)
 
 STATUS_COLORS = {
     RunStatus.RUNNING: "#1f77d0",
@@ -89,11 +96,19 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", lt)
 
 
-class RunsTableModel(QAbstractTableModel):
-    """Rows = files. Updated only through ``apply(ListingUpdate)`` and ``add_notice``."""
+class RunsTableModel(QStandardItemModel):
+    """Rows = files, updated only through ``apply(ListingUpdate)`` and ``add_notice``.
+
+    A ``QStandardItemModel``: the values live in C++ items, so painting and
+    sorting never call into Python. That matters while the follower's worker
+    thread is busy in Python: every Python ``data()`` call from a paint would
+    have to win the GIL back, and a view makes thousands of them.
+    Rows are only appended (a deleted file stays, marked), so row numbers are stable.
+    """
 
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(list(COLUMNS))
         self._rows: list[RunSummary] = []
         self._index: dict[str, int] = {}
         self._deleted: set[str] = set()
@@ -102,35 +117,36 @@ class RunsTableModel(QAbstractTableModel):
         self._bold.setBold(True)
         self._italic = QFont()
         self._italic.setItalic(True)
+        self._brushes = {k: QBrush(QColor(v)) for k, v in STATUS_COLORS.items()}
+        self._right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
     # -- updates -------------------------------------------------------------------
 
     def apply(self, update: ListingUpdate) -> None:
-        new = [s for s in update.added + update.changed if s.path not in self._index]
+        latest: dict[str, RunSummary] = {}
         for s in update.added + update.changed:
-            row = self._index.get(s.path)
-            if row is not None:
-                self._rows[row] = s
-                self._deleted.discard(s.path)
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-        if new:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for s in new:
-                self._index[s.path] = len(self._rows)
+            latest[s.path] = s
+        for path, s in latest.items():
+            row = self._index.get(path)
+            if row is None:
+                self._index[path] = len(self._rows)
                 self._rows.append(s)
-            self.endInsertRows()
+                self.appendRow([self._item(col, values) for col, values in enumerate(self._values(s, False))])
+            else:
+                self._rows[row] = s
+                self._deleted.discard(path)
+                self._refresh(row)
         for path in update.removed:
             row = self._index.get(path)
             if row is not None and path not in self._deleted:
                 self._deleted.add(path)
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                self._refresh(row)
 
     def add_notice(self, notice: Notice) -> None:
         self._notices[notice.path] = notice
         row = self._index.get(notice.path)
         if row is not None:
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+            self._refresh(row)
 
     def summary(self, path: str) -> RunSummary | None:
         row = self._index.get(path)
@@ -145,50 +161,64 @@ class RunsTableModel(QAbstractTableModel):
             return None
         return DELETED if path in self._deleted else str(self._rows[row].status)
 
-    # -- Qt model API ------------------------------------------------------------
+    # -- items ---------------------------------------------------------------------
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    @staticmethod
+    def _item(col: int, values: dict[int, Any]) -> QStandardItem:
+        item = QStandardItem()
+        item.setEditable(False)
+        for role, value in values.items():
+            if value is not None:
+                item.setData(value, role)
+        return item
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+    def _refresh(self, row: int) -> None:
+        """Update a row's items with one dataChanged for the whole row."""
+        s = self._rows[row]
+        values = self._values(s, s.path in self._deleted)
+        blocked = self.blockSignals(True)
+        try:
+            for col, vals in enumerate(values):
+                item = self.item(row, col)
+                for role in _ROLES:
+                    item.setData(vals.get(role), role)
+        finally:
+            self.blockSignals(blocked)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        s = self._rows[index.row()]
-        col = index.column()
-        deleted = s.path in self._deleted
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(s, col, deleted)
-        if role == SORT_ROLE:
-            return self._sort_key(s, col, deleted)
-        if role == PATH_ROLE:
-            return s.path
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(s, col, deleted)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if deleted:
-                return QBrush(QColor(STATUS_COLORS[DELETED]))
-            if col == COL_STATUS:
-                return QBrush(QColor(STATUS_COLORS.get(s.status, "#000000")))
-        if role == Qt.ItemDataRole.FontRole:
-            if deleted:
-                return self._italic
-            if col == COL_STATUS and s.status == RunStatus.RUNNING:
-                return self._bold
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_ITERS, COL_CALLS, COL_SIZE):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+    def _values(self, s: RunSummary, deleted: bool) -> list[dict[int, Any]]:
+        display = [self._display(s, col, deleted) for col in range(len(COLUMNS))]
+        numeric = {
+            COL_ITERS: s.iterations,
+            COL_CALLS: s.sub_calls,
+            COL_MODIFIED: s.modified,
+            COL_SIZE: s.size,
+        }
+        tip = self._tooltip(s, deleted)
+        answer_tip = tip + ("\n\n" + s.final_answer if s.final_answer else "")
+        if deleted:
+            fg_row = self._brushes[DELETED]
+        else:
+            fg_row = None
+        out = []
+        for col in range(len(COLUMNS)):
+            fg = fg_row
+            font = self._italic if deleted else None
+            if col == COL_STATUS and not deleted:
+                fg = self._brushes.get(s.status)
+                font = self._bold if s.status == RunStatus.RUNNING else None
+            out.append(
+                {
+                    DISPLAY: display[col],
+                    SORT_ROLE: numeric.get(col, display[col].lower()),
+                    PATH_ROLE: s.path,
+                    TOOLTIP: answer_tip if col == COL_ANSWER else tip,
+                    FOREGROUND: fg,
+                    FONT: font,
+                    ALIGN: self._right if col in numeric and col != COL_MODIFIED else None,
+                }
+            )
+        return out
 
     def _status_text(self, s: RunSummary, deleted: bool) -> str:
         if deleted:
@@ -218,26 +248,13 @@ class RunsTableModel(QAbstractTableModel):
             return s.model
         return ""
 
-    def _sort_key(self, s: RunSummary, col: int, deleted: bool) -> Any:
-        if col == COL_ITERS:
-            return s.iterations
-        if col == COL_CALLS:
-            return s.sub_calls
-        if col == COL_MODIFIED:
-            return s.modified
-        if col == COL_SIZE:
-            return s.size
-        return self._display(s, col, deleted).lower()
-
-    def _tooltip(self, s: RunSummary, col: int, deleted: bool) -> str:
+    def _tooltip(self, s: RunSummary, deleted: bool) -> str:
         lines = [sanitize_str(s.path)]
         notice = self._notices.get(s.path)
         if notice is not None:
             lines.append(f"{notice.kind}: {notice.message} ({_when(notice.time)})")
         if s.error:
             lines.append(f"error: {s.error}")
-        if col == COL_ANSWER and s.final_answer:
-            lines.append(s.final_answer)
         if s.pending and not deleted:
             lines.append("the last line is still being written")
         return "\n".join(lines)
@@ -307,6 +324,7 @@ class RunsPanel(QWidget):
         self.view.setWordWrap(False)
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.view.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -327,10 +345,12 @@ class RunsPanel(QWidget):
         layout.addWidget(self.view, 1)
 
         self._anchor: tuple[str, int] | None = None
-        self.proxy.layoutAboutToBeChanged.connect(self._remember_anchor)
-        self.proxy.rowsAboutToBeInserted.connect(self._remember_anchor)
-        self.proxy.layoutChanged.connect(self._restore_anchor)
-        self.proxy.rowsInserted.connect(self._restore_anchor)
+        self._pending: dict[str, RunSummary | None] = {}  # path -> summary, None = removed
+        self._slice = 100
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.setInterval(0)
+        self._drain_timer.timeout.connect(self._drain)
 
         c = self.controller
         c.listing_changed.connect(self._on_listing)
@@ -378,12 +398,40 @@ class RunsPanel(QWidget):
         self._show_notice(sanitize_str(message))
 
     def _on_listing(self, update: ListingUpdate) -> None:
-        self.model.apply(update)
+        """Queue (and coalesce by path); rows are added in slices between other events."""
+        for s in update.added + update.changed:
+            self._pending.pop(s.path, None)
+            self._pending[s.path] = s
+        for path in update.removed:
+            self._pending.pop(path, None)
+            self._pending[path] = None
+        if not self._drain_timer.isActive():
+            self._drain_timer.start()
+
+    def _drain(self) -> None:
+        n = min(len(self._pending), self._slice)
+        paths = list(itertools.islice(self._pending, n))
+        items = [(p, self._pending.pop(p)) for p in paths]
+        t0 = time.perf_counter()
+        self._remember_anchor()
+        self.model.apply(
+            ListingUpdate(
+                changed=[s for _, s in items if s is not None], removed=[p for p, s in items if s is None]
+            )
+        )
+        self._restore_anchor()
+        elapsed = time.perf_counter() - t0
+        if n >= self._slice and elapsed > 0:  # aim at ~DRAIN_BUDGET_S per slice
+            self._slice = max(20, min(2000, int(n * DRAIN_BUDGET_S / elapsed)))
         self.count_label.setText(f"{self.model.rowCount()} runs")
+        if self._pending:
+            self._drain_timer.start()
 
     def add_notice(self, notice: Notice) -> None:
         self.notices.append(notice)
+        self._remember_anchor()
         self.model.add_notice(notice)
+        self._restore_anchor()
         name = sanitize_str(os.path.basename(notice.path))
         self._unseen += 1
         more = f"  (+{self._unseen - 1} more, see tooltips)" if self._unseen > 1 else ""
@@ -404,9 +452,8 @@ class RunsPanel(QWidget):
 
     # -- keep the scroll position on the same run while rows come and go above it ----
 
-    def _remember_anchor(self, *_: Any) -> None:
-        if self._anchor is not None:
-            return
+    def _remember_anchor(self) -> None:
+        self._anchor = None
         bar = self.view.verticalScrollBar()
         if bar.value() == 0:  # at the top: let new runs appear there
             return
@@ -414,7 +461,7 @@ class RunsPanel(QWidget):
         if top.isValid():
             self._anchor = (top.data(PATH_ROLE), self.view.visualRect(top).top())
 
-    def _restore_anchor(self, *_: Any) -> None:
+    def _restore_anchor(self) -> None:
         anchor, self._anchor = self._anchor, None
         if anchor is None:
             return
