@@ -73,7 +73,7 @@ class RecordedRequest:
     stream: bool
     authorized: bool
     time: float
-    status: int = 0
+    status: int = 0  # 0 while the request is still being answered
     reply: str | None = None
 
     @property
@@ -361,6 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
         authorized = bool(self.headers.get("Authorization") or self.headers.get("x-api-key"))
         rec = RecordedRequest(api, path, model, messages, body, stream, authorized, time.time())
         mock = self.mock
+        mock._record(rec)  # logged on arrival (status 0 until answered)
 
         failure = mock._take_failure(model)
         mock._sleep(mock._take_delay())
@@ -374,7 +375,6 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {}
             mock._sleep(reply.delay)
         rec.status = reply.status
-        mock._record(rec)
         if reply.status != 200:
             self._send_error(api, reply, headers)
             return
