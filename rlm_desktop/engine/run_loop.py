@@ -35,6 +35,7 @@ from rlm_desktop.trajectory.writer import (
 from . import events as ev
 from . import parsing, prompts
 from .clients.base import CallSite, LMCallError
+from .clients.replay import ReplayDivergence
 from .session import LimitExceeded, ReplFailure, Session, describe_error
 
 log = logging.getLogger(__name__)
@@ -133,14 +134,20 @@ class RunLoop:
             self._default_answer()
             return self.run
         except ev.RunCancelledError as exc:
-            self._end(RunStatus.CANCELLED, str(exc) or "cancelled by the user")
+            if self.s.fatal_error:
+                self._end(RunStatus.FAILED, self.s.fatal_error)
+            else:
+                self._end(RunStatus.CANCELLED, str(exc) or "cancelled by the user")
             if self.depth > 0:
                 raise
             return self.run
         except Exception as exc:  # noqa: BLE001 - every failure ends the run cleanly
             if not isinstance(exc, (LimitExceeded, ReplFailure)) and not isinstance(exc, LMCallError):
                 log.exception("run %s failed", self.run_id)
-            self._end(RunStatus.FAILED, self.s.redactor.text(describe_error(exc)))
+            message = self.s.redactor.text(describe_error(exc))
+            if isinstance(exc, ReplayDivergence):
+                self.s.fail(message)  # a diverged replay stops the whole tree
+            self._end(RunStatus.FAILED, message)
             return self.run
         finally:
             self._close_env()

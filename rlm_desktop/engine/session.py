@@ -67,6 +67,7 @@ class Session:
         self._envs: dict[int, Any] = {}  # by id(): environments need not be hashable
         self.totals = Usage()
         self.by_model: dict[str, Usage] = {}
+        self.fatal_error: str | None = None  # set by fail(): the whole tree stops and fails
 
     # -- the hook ------------------------------------------------------------------
 
@@ -121,6 +122,13 @@ class Session:
                 env.cancel()
             except Exception:  # noqa: BLE001
                 log.exception("cancelling a REPL failed")
+
+    def fail(self, message: str) -> None:
+        """Stop the whole tree and fail it with ``message`` (e.g. a replay that diverged)."""
+        with self._lock:
+            if self.fatal_error is None:
+                self.fatal_error = message
+        self.cancel()
 
     def register_env(self, env: Any) -> None:
         with self._lock:
@@ -192,8 +200,8 @@ class Session:
         try:
             return client.complete(messages, model=model, site=site)
         except (LMCallError, RunCancelledError) as exc:
-            if isinstance(exc, LMCallError):
-                raise LMCallError(self.redactor.text(str(exc))) from None
+            if isinstance(exc, LMCallError) and self.redactor:
+                raise type(exc)(self.redactor.text(str(exc))) from None
             raise
         except Exception as exc:  # noqa: BLE001 - any client failure becomes a readable error
             raise LMCallError(self.redactor.text(f"{type(exc).__name__}: {exc}")) from None

@@ -24,6 +24,7 @@ from rlm_desktop.trajectory.writer import serialize_value, sub_call_record
 
 from . import events as ev
 from .clients.base import CallSite, LMCallError, as_messages
+from .clients.replay import ReplayDivergence
 
 if TYPE_CHECKING:
     from .run_loop import RunLoop
@@ -132,6 +133,12 @@ def _plain_call(loop: RunLoop, it: Iteration, call: SubCall, prompt: Any, model:
         reply = s.call_lm(s.sub_client, as_messages(prompt), model, site)
         call.response = reply.text
         call.usage = reply.usage
+    except ReplayDivergence as exc:
+        msg = s.redactor.text(str(exc))
+        call.error = msg
+        call.response = f"Error: {msg}"
+        s.fail(msg)
+        raise ev.RunCancelledError(msg) from None
     except LMCallError as exc:
         msg = s.redactor.text(str(exc))
         call.error = msg
