@@ -102,6 +102,12 @@ class CodeEditor(QPlainTextEdit):
             self.highlighter.set_dark(dark)
             self._update_extra_selections()
 
+    def changeEvent(self, event: Any) -> None:  # noqa: N802
+        if event.type() == event.Type.PaletteChange and hasattr(self, "highlighter"):
+            self.set_dark(is_dark(self))
+            self._update_extra_selections()
+        super().changeEvent(event)
+
     # -- gutter -------------------------------------------------------------------
 
     def gutter_width(self) -> int:

@@ -115,6 +115,11 @@ class CodeView(QWidget):
     def markers(self, block: CodeBlock) -> set[int]:
         return set(self._markers.get(block.path, ()))
 
+    def changeEvent(self, event: Any) -> None:  # noqa: N802
+        if event.type() == event.Type.PaletteChange and hasattr(self, "editor"):
+            self._update_tabs()
+        super().changeEvent(event)
+
     # -- internals ----------------------------------------------------------------
 
     def _rebuild(self, reset: bool) -> None:

@@ -62,7 +62,8 @@ def monospace_font() -> QFont:
 
 def is_dark(widget: QWidget | None = None) -> bool:
     pal = widget.palette() if widget is not None else QPalette()
-    return pal.color(QPalette.ColorRole.Base).lightness() < 128
+    text = pal.color(QPalette.ColorRole.WindowText).lightness()
+    return text > pal.color(QPalette.ColorRole.Window).lightness() and text > 128
 
 
 def role_color(role: str, dark: bool) -> QColor:
@@ -223,6 +224,13 @@ class CappedTextView(QWidget):
     @property
     def showing_all(self) -> bool:
         return self._show_all
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802
+        # light/dark switch: the segment colours are picked per palette
+        if event.type() == event.Type.PaletteChange and hasattr(self, "edit") and self._segments:
+            if any(style != "normal" for _t, style in self._segments):
+                self._render(True)
+        super().changeEvent(event)
 
     # -- internals ----------------------------------------------------------------
 

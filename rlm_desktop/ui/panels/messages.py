@@ -107,24 +107,14 @@ class MessageCard(QFrame):
         self.item = item
         self.expanded = False
         self.setObjectName("messageCard")
-        dark = is_dark(self)
-        light_c, dark_c = _ROLE_COLOURS.get(item.role, ("#fb8c00", "#ffb74d"))
-        colour = dark_c if dark else light_c
-        bg = "#262a30" if dark else "#fafbfc"
-        self.setStyleSheet(
-            f"QFrame#messageCard {{ border-left: 4px solid {colour}; background: {bg};"
-            f" border-radius: 3px; }}"
-        )
         self.title = plain_label(item.title.upper() if item.title == item.role else item.title, self)
         f = self.title.font()
         f.setBold(True)
         self.title.setFont(f)
-        self.title.setStyleSheet(f"color: {colour};")
         self.size_label = plain_label(f"{len(item.text):,} chars", self)
-        self.size_label.setStyleSheet(f"color: {role_color('muted', dark).name()};")
         self.note_label = plain_label(item.note, self)
-        self.note_label.setStyleSheet(f"color: {role_color('warn', dark).name()}; font-weight: bold;")
         self.note_label.setVisible(bool(item.note))
+        self.apply_style(is_dark(parent) if parent is not None else False)
         self.toggle = QToolButton(self)
         self.toggle.setAutoRaise(True)
         self.toggle.clicked.connect(lambda: self.set_expanded(not self.expanded))
@@ -152,6 +142,19 @@ class MessageCard(QFrame):
         self.lay.addWidget(self.body)
         self._preview, self.elided = _preview(item.text)
         self.set_expanded(False)
+
+    def apply_style(self, dark: bool) -> None:
+        self.dark = dark
+        light_c, dark_c = _ROLE_COLOURS.get(self.item.role, ("#fb8c00", "#ffb74d"))
+        colour = dark_c if dark else light_c
+        bg = "#262a30" if dark else "#fafbfc"
+        self.setStyleSheet(
+            f"QFrame#messageCard {{ border-left: 4px solid {colour}; background: {bg};"
+            f" border-radius: 3px; }}"
+        )
+        self.title.setStyleSheet(f"color: {colour};")
+        self.size_label.setStyleSheet(f"color: {role_color('muted', dark).name()};")
+        self.note_label.setStyleSheet(f"color: {role_color('warn', dark).name()}; font-weight: bold;")
 
     def set_expanded(self, expanded: bool) -> None:
         self.expanded = expanded and self.elided
@@ -339,6 +342,15 @@ class MessagesPanel(QWidget):
             self._scroll_to_end()
         else:
             bar.setValue(old_value)
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802
+        # light/dark switch: cards style themselves from the panel's palette
+        if event.type() == event.Type.PaletteChange and hasattr(self, "cards"):
+            dark = is_dark(self)
+            for card in self.cards:
+                if card.dark != dark:
+                    card.apply_style(dark)
+        super().changeEvent(event)
 
     def _on_range(self, _min: int, maximum: int) -> None:
         if self._stick_to_end:

@@ -88,6 +88,11 @@ class OutputPanel(QWidget):
         """The output text currently in the widget (for tests and copy)."""
         return self.view.text()
 
+    def changeEvent(self, event: Any) -> None:  # noqa: N802
+        if event.type() == event.Type.PaletteChange and hasattr(self, "view"):
+            self._render(keep_scroll=True)
+        super().changeEvent(event)
+
     # -- internals ----------------------------------------------------------------
 
     def _set_status(self, text: str, role: str | None) -> None:
