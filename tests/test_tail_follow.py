@@ -151,6 +151,7 @@ def test_untailed_file_truncation_notice_from_listing(tmp_path: Path) -> None:
         wait_for(lambda: rec.summary(path).iterations == 1)
 
 
+@pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")  # watchdog, nested mkdir
 @pytest.mark.parametrize("recursive", [True, False])
 def test_recursive_folders(tmp_path: Path, recursive: bool) -> None:
     rec = Recorder()
@@ -273,3 +274,43 @@ def test_listing_many_files_is_fast(tmp_path: Path) -> None:
     assert len(rec.summaries) == 300
     assert all(s.iterations == 4 for s in rec.summaries.values())
     assert elapsed < 10, elapsed
+
+
+def test_huge_last_lines_are_summarised_without_parsing(tmp_path: Path, monkeypatch) -> None:
+    from rlm_desktop.trajectory import run_summary
+
+    parsed: list[int] = []
+    real = run_summary.parse_line
+    monkeypatch.setattr(run_summary, "parse_line", lambda raw: parsed.append(len(raw)) or real(raw))
+    meta = tail_logs.line(tail_logs.metadata())
+    it = tail_logs.iteration
+    big = 800_000
+    old = time.time() - 3600
+    cases = {
+        "open": (it(2, sub_calls=1, pad=big), False),
+        "final": (it(2, final='the "answer"\nline two', pad=big), False),
+        "failed": (it(2, pad=big, extra={"status": "failed", "error": "boom"}), False),
+        "pre_final": ({**it(2, pad=big), "final_answer": ["FINAL", "pair text"]}, False),
+        "pre_final_var": ({**it(2, pad=big), "final_answer": ["FINAL_VAR", "context"]}, True),
+    }
+    for name, (rec, needs_parse) in cases.items():
+        p = tmp_path / f"{name}.jsonl"
+        tail_logs.write_log(p, [meta, tail_logs.line(it(1)), tail_logs.line(rec)])
+        os.utime(p, (old, old))
+        parsed.clear()
+        s = summarize_file(str(p))
+        assert any(n > big for n in parsed) == needs_parse, name
+        run = read_file(str(p)).runs[-1]
+        assert (s.iterations, s.final_answer, s.status, s.sub_calls) == (
+            len(run.iterations),
+            run.final_answer,
+            run.status,
+            _all_sub_calls(read_file(str(p))),
+        ), name
+    # the default-answer record (null iteration_time) after a huge line
+    p = tmp_path / "default.jsonl"
+    default = it(3, final="best guess", default_answer=True)
+    default["prompt"].append({"role": "user", "content": "y" * big})
+    tail_logs.write_log(p, [meta, tail_logs.line(it(1)), tail_logs.line(it(2)), tail_logs.line(default)])
+    os.utime(p, (old, old))
+    assert summarize_file(str(p)).status == RunStatus.MAX_ITERATIONS == read_file(str(p)).runs[-1].status

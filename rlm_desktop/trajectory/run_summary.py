@@ -4,8 +4,11 @@ A folder can hold thousands of logs, some of them tens of MB with lines of
 several MB, so a summary never builds the whole model. It reads:
 
 * the first line (the metadata record, if it fits in ``HEAD_PEEK`` bytes): the model;
-* the last complete line (read backwards from the end; only that one line is
-  parsed): iteration number, final answer, our ``rlm_desktop`` status/error;
+* the last complete line (its start is remembered while counting): iteration
+  number, final answer, our ``rlm_desktop`` status/error. A line over
+  ``BIG_LINE`` is not parsed at all: its first and last bytes are read with
+  ``index.peek_head``/``peek_tail`` (parsing a dense multi-MB line would hold
+  the GIL, and so the GUI, for hundreds of ms);
 * a streaming byte count over the complete lines for the number of sub-calls
   (every ``rlm_calls`` entry at every depth carries the key ``"usage_summary"``;
   a JSON string cannot contain it unescaped) and of lines.
@@ -22,17 +25,25 @@ Status: ``failed``/``cancelled`` from our extra keys on the last record;
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+from .index import peek_head, peek_tail
 from .model import EXTRA_KEY, RunStatus
 from .reader import LineError, iteration_from_record, parse_line, sanitize_str
 from .tail import SIGNATURE_BYTES, Notice, NoticeKind
 
 HEAD_PEEK = 64 * 1024
 TAIL_PEEK = 64 * 1024
+HEAD_BYTES = 256
+#: a last line longer than this is summarised from its ends, not parsed
+BIG_LINE = 512 * 1024
+_TIME_KEY = b'"iteration_time": '
+_FINAL_KEY = b'"final_answer": '
 SCAN_CHUNK = 1 << 20
 SUBCALL_KEY = b'"usage_summary":'
 #: a file modified less than this many seconds ago without an answer is "running"
@@ -63,6 +74,7 @@ class RunSummary:
 class _FileState:
     ident: tuple[int, int] | None = None
     scanned: int = 0  # offset just after the last complete line counted
+    last_start: int = 0  # offset where that last complete line starts
     sig: bytes = b""
     lines: int = 0
     sub_calls: int = 0
@@ -77,20 +89,20 @@ class _FileState:
     notices: list[Notice] = field(default_factory=list)
 
 
-def _last_line(fh, end: int) -> bytes | None:
-    """The complete line that ends at ``end`` (a newline at end-1), read backwards."""
-    if end <= 0:
-        return None
-    window = TAIL_PEEK
-    while True:
-        start = max(0, end - 1 - window)
-        data = os.pread(fh.fileno(), end - 1 - start, start)
-        nl = data.rfind(b"\n")
-        if nl >= 0:
-            return data[nl + 1 :]
-        if start == 0:
-            return data
-        window *= 4
+def _peek_final(tail: bytes) -> tuple[bool, Any]:
+    """The top-level ``final_answer`` value from the last bytes of an upstream-shaped
+    iteration line: (found, value). Not found when it does not fit in ``tail``."""
+    t = tail.rfind(_TIME_KEY)
+    k = tail.rfind(_FINAL_KEY, 0, t) if t >= 0 else -1
+    if k < 0:
+        return False, None
+    segment = tail[k + len(_FINAL_KEY) : t].rstrip()
+    if not segment.endswith(b","):
+        return False, None
+    try:
+        return True, json.loads(segment[:-1])
+    except ValueError:
+        return False, None
 
 
 class RunSummarizer:
@@ -202,6 +214,8 @@ class RunSummarizer:
                 carry = data
                 continue
             done = data[: nl + 1]
+            prev = done.rfind(b"\n", 0, len(done) - 1)
+            state.last_start = state.scanned + prev + 1 if prev >= 0 else state.scanned
             state.lines += done.count(b"\n")
             state.sub_calls += done.count(SUBCALL_KEY)
             state.scanned += len(done)
@@ -232,24 +246,52 @@ class RunSummarizer:
         state.final_answer = None
         state.default_answer = False
         state.extra_status = state.extra_error = None
-        raw = _last_line(fh, state.scanned)
-        if raw is None:
+        length = state.scanned - 1 - state.last_start
+        if state.scanned <= 0 or length <= 0:
+            return
+        fd = fh.fileno()
+        if length > BIG_LINE and RunSummarizer._peek_last(fd, state, length):
             return
         try:
-            rec = parse_line(raw)
+            rec = parse_line(os.pread(fd, length, state.last_start))
         except LineError:
             return
         if rec.get("type") != "iteration":
             return
         it = iteration_from_record(rec)
-        state.iterations = it.number
-        if it.final_answer is not None:
-            text = sanitize_str(it.final_answer)
+        RunSummarizer._set_last(state, it.number, it.final_answer, it.is_default_answer, rec.get(EXTRA_KEY))
+
+    @staticmethod
+    def _peek_last(fd: int, state: _FileState, length: int) -> bool:
+        """Summarise a huge last line from its first and last bytes without parsing it
+        (exact for upstream's key order, see index.peek_head/peek_tail). False: parse it."""
+        head = peek_head(os.pread(fd, HEAD_BYTES, state.last_start))
+        tail_bytes = os.pread(fd, min(TAIL_PEEK, length), state.scanned - 1 - min(TAIL_PEEK, length))
+        info = peek_tail(tail_bytes)
+        if head is None or info is None or head.kind != "iteration" or head.iteration is None:
+            return False
+        final = None
+        if info.final:
+            found, value = _peek_final(tail_bytes)
+            if not found:
+                return False
+            if isinstance(value, list):  # pre-era pair; FINAL_VAR needs the locals: parse
+                if len(value) != 2 or value[0] == "FINAL_VAR":
+                    return False
+                value = value[1]
+            final = value if isinstance(value, str) else json.dumps(value)
+        RunSummarizer._set_last(state, head.iteration, final, info.final and info.time_null, info.extra)
+        return True
+
+    @staticmethod
+    def _set_last(state: _FileState, number: int, final: str | None, default: bool, extra: Any) -> None:
+        state.iterations = number
+        if final is not None:
+            text = sanitize_str(final)
             if len(text) > ANSWER_PREVIEW:
                 text = text[:ANSWER_PREVIEW] + "…"
             state.final_answer = text
-            state.default_answer = it.is_default_answer
-        extra = rec.get(EXTRA_KEY)
+            state.default_answer = default
         if isinstance(extra, dict):
             status = extra.get("status")
             if status in (RunStatus.FAILED, RunStatus.CANCELLED):
