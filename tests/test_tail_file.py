@@ -277,3 +277,19 @@ def test_partial_tail_cut_back_is_not_a_reload(tmp_path: Path) -> None:
         fh.write(lines[3])
     up = t.poll()
     assert [it.number for it in up.new_iterations] == [3] and t.trajectory.bad_lines == []
+
+
+def test_big_files_are_read_in_limited_batches(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    tail_logs.write_log(path, _lines(12))
+    size = path.stat().st_size
+    t = FileTailer(path)
+    batches = []
+    while True:
+        batch = t.read(max_bytes=size // 5)
+        batches.append(batch)
+        t.apply(batch)
+        if not batch.more:
+            break
+    assert len(batches) >= 5 and all(len(b.records) < 13 for b in batches)
+    assert snapshot(t.finish()) == snapshot(read_file(str(path)))

@@ -314,3 +314,18 @@ def test_huge_last_lines_are_summarised_without_parsing(tmp_path: Path, monkeypa
     tail_logs.write_log(p, [meta, tail_logs.line(it(1)), tail_logs.line(it(2)), tail_logs.line(default)])
     os.utime(p, (old, old))
     assert summarize_file(str(p)).status == RunStatus.MAX_ITERATIONS == read_file(str(p)).runs[-1].status
+
+
+def test_follower_continues_a_big_first_read(tmp_path: Path, monkeypatch) -> None:
+    from rlm_desktop.trajectory import tail
+
+    path = tmp_path / "run.jsonl"
+    tail_logs.write_log(path, LINES)
+    monkeypatch.setattr(tail, "READ_LIMIT", 50_000)
+    monkeypatch.setattr(tail.FileTailer.read, "__defaults__", (50_000,))
+    rec = Recorder()
+    with Follower(path, auto_apply=True, safety_interval=30, **rec.kwargs()) as f:
+        tailer = f.tail(path)
+        wait_for(lambda: tailer.consumed == path.stat().st_size)
+    assert len(rec.lines) > 2  # several reads, without waiting for a new event
+    assert len(tailer.trajectory.runs[0].iterations) == 6

@@ -33,6 +33,8 @@ from .reader import LineError, TrajectoryBuilder, parse_line, preview
 #: bytes at the start of the file and just before the offset that are re-read
 #: on every read to notice a file rewritten in place (same or larger size)
 SIGNATURE_BYTES = 32
+#: bytes read per ``read()`` (a big existing file is taken in several batches)
+READ_LIMIT = 32 << 20
 #: raw bytes kept per record for the "unknown record type" preview
 RAW_KEEP = 2048
 
@@ -77,6 +79,7 @@ class TailBatch:
     mtime: float = 0.0
     pending_bytes: int = 0  # an unterminated last line is waiting for its newline
     pending_changed: bool = False  # a partial line appeared or went away
+    more: bool = False  # stopped at ``max_bytes``: there is more to read right away
     read_at: float = 0.0  # time.perf_counter() when the bytes were read
     source: FileTailer | None = field(default=None, repr=False, compare=False)  # the reader
 
@@ -179,8 +182,9 @@ class FileTailer:
         batch.reset = True
         self._restart()
 
-    def read(self) -> TailBatch:
-        """Read what was appended since the last call and parse the complete lines."""
+    def read(self, max_bytes: int | None = READ_LIMIT) -> TailBatch:
+        """Read what was appended since the last call (at most ``max_bytes``; ``batch.more``
+        says there is more) and parse the complete lines."""
         with self._io_lock:
             batch = TailBatch(self.path, source=self)
             try:
@@ -222,7 +226,8 @@ class FileTailer:
                 self._ident = ident
                 self._deleted = False
                 fh.seek(self._offset)
-                data = fh.read()
+                data = fh.read(-1 if max_bytes is None else max_bytes)
+                batch.more = max_bytes is not None and len(data) >= max_bytes
                 batch.read_at = time.perf_counter()
                 batch.size = max(st.st_size, self._offset + len(data))
                 batch.mtime = st.st_mtime

@@ -357,6 +357,10 @@ class Follower:
             tailer = tailers.get(path)
             if tailer is not None:
                 batch = tailer.read()
+                if batch.more:  # a big file: go on at once, in the next pass
+                    with self._cond:
+                        self._mark_locked(path)
+                        self._first_event -= self.max_latency
                 if batch:
                     worked = True
                     for n in batch.notices:
