@@ -221,3 +221,18 @@ def test_missing_file_is_a_bad_line_not_an_exception(tmp_path: Path) -> None:
     lt = LazyTrajectory(tmp_path / "nope.jsonl")
     snap = lt.index_all()
     assert snap.bad_lines[0].line_no == 0 and not snap.runs
+
+
+def test_lazy_model_trajectory_fills_in_as_lines_load(logs: dict[str, Path]) -> None:
+    path = logs["depth3"]
+    full = read_file(str(path))
+    with LazyTrajectory(path) as lt:
+        lt.index_all()
+        traj = lt.trajectory()
+        assert [r.status for r in traj.runs] == [r.status for r in full.runs]
+        assert traj.metadata == full.metadata and traj.era == full.era
+        holder = traj.find("r0/i1")
+        assert holder is not None and is_placeholder(holder) and holder.line_no == 3
+        it = lt.load_iteration(0, 1)
+        assert traj.find("r0/i1") is it and len(it.sub_calls().__next__().parent.sub_calls) == 3
+        assert [n.path for n in lt.load_run(0).walk()] == [n.path for n in full.runs[0].walk()]

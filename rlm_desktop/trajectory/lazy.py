@@ -21,6 +21,7 @@ Typical use from the UI (the GUI thread never parses: call ``index_step`` and
     it = lt.load_iteration(0, 3)              # worker: model Iteration (parsed), cached
     run = lt.run(0)                           # model Run shell: .iterations holds loaded
                                               # Iterations or placeholders (is_placeholder)
+    traj = lt.trajectory()                    # model Trajectory over all run shells
     lt.load_run(0)                            # parse every iteration of run 0
     lt.close()
 
@@ -47,8 +48,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .index import DEFAULT_CHUNK, LineIndex, peek_head, peek_tail
-from .model import EXTRA_KEY, BadLine, Iteration, Run, RunStatus
+from .model import EXTRA_KEY, BadLine, Iteration, Run, RunStatus, Trajectory
 from .reader import LineError, TrajectoryBuilder, build_iteration, parse_line, preview
+from .stubs import IterStub, LazySnapshot, RunStub
 
 PLACEHOLDER_KEY = "lazy_placeholder"
 STEP_BYTES = 32 << 20
@@ -57,45 +59,6 @@ PEEK = 512
 
 def is_placeholder(it: Iteration) -> bool:
     return bool(it.extra.get(PLACEHOLDER_KEY))
-
-
-@dataclass(frozen=True)
-class IterStub:
-    line_no: int  # 1-based line in the file
-    number: int
-    timestamp: str
-    final: bool  # has a final answer
-    is_default_answer: bool
-    nbytes: int
-    run_index: int
-    position: int  # 0-based place in its run
-    status: str | None = None  # our "rlm_desktop" status extra ("cancelled"/"failed")
-
-
-@dataclass(frozen=True)
-class RunStub:
-    index: int
-    iterations: tuple[IterStub, ...]
-    status: RunStatus
-    has_final: bool
-    run_id: str = ""
-
-
-@dataclass(frozen=True)
-class LazySnapshot:
-    runs: tuple[RunStub, ...]
-    metadata: dict[str, Any] | None
-    bad_lines: tuple[BadLine, ...]
-    line_count: int
-    bytes_indexed: int
-    size: int
-    complete: bool
-    pending_tail: bool
-    era: str
-
-    @property
-    def progress(self) -> float:
-        return 1.0 if self.complete or not self.size else min(1.0, self.bytes_indexed / self.size)
 
 
 @dataclass
@@ -379,6 +342,23 @@ class LazyTrajectory:
                     sh.iterations[pos].parent = sh
                     sh.iterations[pos].position = pos
         return it
+
+    def trajectory(self) -> Trajectory:
+        """A model ``Trajectory`` over the runs indexed so far (shells with placeholders),
+        for code that walks a ``Trajectory``; iterations fill in as they are loaded."""
+        snap = self.snapshot()
+        traj = Trajectory(
+            path=self.path,
+            metadata=snap.metadata,
+            bad_lines=list(snap.bad_lines),
+            era=snap.era,
+            line_count=snap.line_count,
+            pending_tail=snap.pending_tail,
+        )
+        traj.runs = [self.run(r.index) for r in snap.runs]
+        for shell, stub in zip(traj.runs, snap.runs, strict=True):
+            shell.status = stub.status
+        return traj
 
     def load_run(self, run_index: int) -> Run:
         """Parse every iteration of one completion (grows the cache to hold them)."""
