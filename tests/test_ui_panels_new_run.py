@@ -44,7 +44,13 @@ def _dialog(qtbot, tmp_path, kr=None):
 def test_default_is_replay_demo_and_valid(qtbot, tmp_path):
     d, _ = _dialog(qtbot, tmp_path)
     assert d.backend_id() == "replay"
-    assert d.validation_error() is None and d.run_button.isEnabled()
+    if demo_trajectory_path().is_file():
+        assert d.validation_error() is None and d.run_button.isEnabled()
+    else:
+        assert "demo recording is missing" in d.validation_error() and not d.run_button.isEnabled()
+    d.replay_path.setText(str(tmp_path / "nope.jsonl"))
+    assert d.validation_error() == "The recording file does not exist."
+    d.replay_path.setText("")
     d.prompt_edit.setPlainText("What is 6*7?")
     d.context_edit.setPlainText("numbers: 6 7")
     cfg = d.config()
@@ -136,6 +142,8 @@ def test_settings_restored_and_context_file(qtbot, tmp_path):
     ctx = tmp_path / "ctx.txt"
     ctx.write_bytes("héllo \xff".encode("latin-1"))
     d, _ = _dialog(qtbot, tmp_path)
+    d.backend_combo.setCurrentIndex(d.backend_combo.findData("compatible"))
+    d.base_url.setText("http://127.0.0.1:11434/v1")
     d.prompt_edit.setPlainText("p1")
     d.context_file.setChecked(True)
     d.context_path.setText(str(tmp_path / "missing.txt"))
@@ -148,6 +156,7 @@ def test_settings_restored_and_context_file(qtbot, tmp_path):
     d.log_dir.setText(str(tmp_path / "logs"))
     d.accept()
     d2, _ = _dialog(qtbot, tmp_path)
+    assert d2.backend_id() == "compatible" and d2.base_url.text() == "http://127.0.0.1:11434/v1"
     assert d2.prompt() == "p1" and d2.context_file.isChecked() and d2.context_path.text() == str(ctx)
     assert d2.max_iterations.value() == 7
     cfg = d2.config()
@@ -161,3 +170,28 @@ def test_invalid_accept_stays_open(qtbot, tmp_path):
     d.accept()
     assert d.result() != d.DialogCode.Accepted
     assert d.error_label.text() == "Enter a model name."
+
+
+def test_replay_recording_prefills_prompt_and_context(qtbot, tmp_path):
+    from tests.test_engine_loop import FULL, make_engine
+
+    eng, _ = make_engine(FULL, tmp_path / "logs", max_depth=2, max_iterations=6)
+    result = eng.completion("Summarise the parts.", "some context text")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("new_run/replay_path", str(result.log_path))
+    d = NewRunDialog(settings=settings, keystore=keystore.KeyStore(None, use_system=False))
+    qtbot.addWidget(d)
+    assert d.backend_id() == "replay"
+    assert d.prompt() == "Summarise the parts." and d.context() == "some context text"
+    assert not d.model_combo.isEnabled() and d.replay_fill.isEnabled()
+    d.replay_check.setChecked(True)
+    cfg = d.config()
+    assert cfg.backend.replay_path == str(result.log_path) and cfg.backend.replay_check_prompts
+    # the run replays to the same answer with the dialog's config
+    from rlm_desktop.engine.rlm import RLMEngine
+
+    assert (cfg.max_iterations, cfg.max_depth) == (6, 2)  # from the recording's metadata
+    cfg.environment = eng.config.environment
+    cfg.log_dir = str(tmp_path / "replayed")
+    replayed = RLMEngine(cfg).completion(d.prompt(), d.context())
+    assert replayed.error is None and replayed.response == result.response

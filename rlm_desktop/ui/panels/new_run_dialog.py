@@ -9,9 +9,8 @@ keyring when the user asks and a keyring is available; never to QSettings.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -37,30 +36,14 @@ from rlm_desktop.engine.config import DEFAULT_KEY_ENV, BackendConfig, EngineConf
 
 from .common import is_dark, plain_label, role_color
 from .keystore import KeyStore
-
-# id -> (label, engine kind, model suggestions, default base URL placeholder)
-BACKENDS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
-    "replay": ("Replay demo (no key needed)", "replay", ("",), ""),
-    "openai": ("OpenAI", "openai", ("gpt-4.1-mini", "gpt-4.1", "gpt-4o-mini", "gpt-5-mini"), "https://api.openai.com/v1"),
-    "anthropic": ("Anthropic", "anthropic", ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"), ""),
-    "compatible": (
-        "OpenAI-compatible server (vLLM, Ollama, …)",
-        "openai",
-        ("qwen2.5-coder:7b", "llama3.1:8b", "Qwen/Qwen2.5-7B-Instruct"),
-        "http://127.0.0.1:11434/v1",
-    ),
-}
-ENVIRONMENTS = (
-    ("subprocess", "Subprocess (isolated, default)"),
-    ("inprocess", "In-process (fast, no isolation)"),
-    ("docker", "Docker container"),
+from .new_run_options import (
+    BACKENDS,
+    ENVIRONMENTS,
+    GROUP,
+    PREFILL_MAX_BYTES,
+    recorded_inputs,
 )
-GROUP = "new_run"
-
-
-def default_log_dir() -> str:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    return str(Path(base or Path.home() / ".rlm-desktop") / "runs")
+from .new_run_settings import load_settings, save_settings, store_backend_fields
 
 
 def _limit_spin(maximum: int, suffix: str = "") -> QSpinBox:
@@ -115,6 +98,20 @@ class NewRunDialog(QDialog):
         self.base_url = QLineEdit(self)
         self.replay_path = QLineEdit(self)
         self.replay_path.setPlaceholderText(str(demo_trajectory_path()))
+        self.replay_browse = QPushButton("Browse…", self)
+        self.replay_browse.clicked.connect(self._browse_replay)
+        self.replay_check = QCheckBox("Stop when a prompt differs from the recording", self)
+        self.replay_fill = QPushButton("Use its prompt and context", self)
+        self.replay_fill.setToolTip("Fill the prompt and context with the recorded run's")
+        self.replay_fill.clicked.connect(self.fill_from_recording)
+        replay_row = QHBoxLayout()
+        replay_row.setContentsMargins(0, 0, 0, 0)
+        replay_row.addWidget(self.replay_path, 1)
+        replay_row.addWidget(self.replay_browse)
+        replay_opts = QHBoxLayout()
+        replay_opts.setContentsMargins(0, 0, 0, 0)
+        replay_opts.addWidget(self.replay_check, 1)
+        replay_opts.addWidget(self.replay_fill)
         self.key_env_radio = QRadioButton("Environment variable", self)
         self.key_typed_radio = QRadioButton("Enter key", self)
         self.key_group = QButtonGroup(self)
@@ -147,7 +144,8 @@ class NewRunDialog(QDialog):
         bf.addRow("Backend", self.backend_combo)
         bf.addRow("Model", self.model_combo)
         bf.addRow("Base URL", self.base_url)
-        bf.addRow("Recording", self.replay_path)
+        bf.addRow("Recording", replay_row)
+        bf.addRow("", replay_opts)
         bf.addRow("API key", self.key_box)
 
         # -- environment and limits --
@@ -214,7 +212,7 @@ class NewRunDialog(QDialog):
         lay.addWidget(self.buttons)
 
         self._backend_loaded: str | None = None
-        self._load_settings()
+        load_settings(self)
         self.backend_combo.currentIndexChanged.connect(self._on_backend)
         for w in (self.base_url, self.key_env, self.key_edit, self.context_path, self.model_combo.lineEdit()):
             w.textChanged.connect(self._update_state)
@@ -249,8 +247,8 @@ class NewRunDialog(QDialog):
         if bid == "replay":
             return BackendConfig(
                 kind="replay",
-                model=self.model_combo.currentText().strip(),
                 replay_path=self.replay_path.text().strip() or str(demo_trajectory_path()),
+                replay_check_prompts=self.replay_check.isChecked(),
             )
         typed = self.typed_key()
         return BackendConfig(
@@ -283,8 +281,9 @@ class NewRunDialog(QDialog):
             if not path or not os.path.isfile(os.path.expanduser(path)):
                 return "Choose an existing context file."
         if bid == "replay":
-            path = self.replay_path.text().strip()
-            if path and not os.path.isfile(os.path.expanduser(path)):
+            if not os.path.isfile(self.recording_path()):
+                if not self.replay_path.text().strip():
+                    return "The bundled demo recording is missing; choose a recorded trajectory."
                 return "The recording file does not exist."
             return None
         if not self.model_combo.currentText().strip():
@@ -313,12 +312,49 @@ class NewRunDialog(QDialog):
             self.keystore.remember_for_session(bid, key)
             if self.key_keyring.isChecked():
                 self.keystore.save_to_keyring(bid, key)
-        self._save_settings()
+        save_settings(self)
         super().accept()
 
     def showEvent(self, event: object) -> None:  # noqa: N802
         self._update_state()  # the environment may have changed since the dialog was made
         super().showEvent(event)  # type: ignore[arg-type]
+
+    def recording_path(self) -> str:
+        return os.path.expanduser(self.replay_path.text().strip() or str(demo_trajectory_path()))
+
+    def fill_from_recording(self) -> bool:
+        """Put the recorded run's prompt and context into the inputs; False if not found."""
+        path = self.recording_path()
+        if not os.path.isfile(path):
+            self.error_label.setText("The recording file does not exist.")
+            return False
+        rec = recorded_inputs(path)
+        if rec.prompt is not None:
+            self.prompt_edit.setPlainText(rec.prompt)
+        if rec.context is not None:
+            self.context_text.setChecked(True)
+            self.context_edit.setPlainText(rec.context)
+        if rec.max_iterations is not None:
+            self.max_iterations.setValue(rec.max_iterations)
+        if rec.max_depth is not None:
+            self.max_depth.setValue(rec.max_depth)
+        return rec.prompt is not None or rec.context is not None
+
+    def _prefill_demo(self) -> None:
+        """Replay with empty inputs: take them from the (small) recording so the demo just works."""
+        if self.backend_id() != "replay" or self.prompt().strip() or self.context_edit.toPlainText():
+            return
+        path = self.recording_path()
+        try:
+            if os.path.getsize(path) <= PREFILL_MAX_BYTES:
+                self.fill_from_recording()
+        except OSError:
+            pass
+
+    def _browse_replay(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Recorded trajectory", "", "RLM logs (*.jsonl);;All files (*)")
+        if path:
+            self.replay_path.setText(path)
 
     def _browse_context(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Context file")
@@ -328,7 +364,7 @@ class NewRunDialog(QDialog):
 
     def _on_backend(self, *_: object) -> None:
         if self._backend_loaded is not None and self._backend_loaded != self.backend_id():
-            self._store_backend_fields(self._backend_loaded)
+            store_backend_fields(self, self._backend_loaded)
         bid = self.backend_id()
         _label, _kind, models, url = BACKENDS[bid]
         s = self.settings
@@ -347,6 +383,7 @@ class NewRunDialog(QDialog):
         source = s.value(f"{GROUP}/key_source/{bid}", "typed" if key else "env")
         (self.key_typed_radio if source == "typed" else self.key_env_radio).setChecked(True)
         self._backend_loaded = bid
+        self._prefill_demo()
         self._update_state()
 
     def _update_state(self, *_: object) -> None:
@@ -354,7 +391,8 @@ class NewRunDialog(QDialog):
         replay = bid == "replay"
         self.base_url.setEnabled(not replay and bid != "anthropic")
         self.key_box.setEnabled(not replay)
-        self.replay_path.setEnabled(replay)
+        for w in (self.replay_path, self.replay_browse, self.replay_check, self.replay_fill):
+            w.setEnabled(replay)
         self.model_combo.setEnabled(not replay)
         self.context_edit.setEnabled(self.context_text.isChecked())
         self.context_path.setEnabled(self.context_file.isChecked())
@@ -365,49 +403,3 @@ class NewRunDialog(QDialog):
         err = self.validation_error()
         self.error_label.setText(err or "")
         self.run_button.setEnabled(err is None)
-
-    # -- settings (never the key) --------------------------------------------------------
-
-    def _store_backend_fields(self, bid: str) -> None:
-        s = self.settings
-        s.setValue(f"{GROUP}/model/{bid}", self.model_combo.currentText().strip())
-        s.setValue(f"{GROUP}/base_url/{bid}", self.base_url.text().strip())
-        s.setValue(f"{GROUP}/key_env/{bid}", self.key_env.text().strip())
-        s.setValue(f"{GROUP}/key_source/{bid}", "typed" if self.key_typed_radio.isChecked() else "env")
-
-    def _save_settings(self) -> None:
-        s = self.settings
-        bid = self.backend_id()
-        s.setValue(f"{GROUP}/backend", bid)
-        self._store_backend_fields(bid)
-        s.setValue(f"{GROUP}/prompt", self.prompt())
-        s.setValue(f"{GROUP}/context_mode", "file" if self.context_file.isChecked() else "text")
-        s.setValue(f"{GROUP}/context_path", self.context_path.text().strip())
-        s.setValue(f"{GROUP}/replay_path", self.replay_path.text().strip())
-        s.setValue(f"{GROUP}/environment", str(self.env_combo.currentData()))
-        for name in ("max_iterations", "max_depth", "max_budget", "max_timeout", "max_tokens", "max_errors", "block_timeout"):
-            s.setValue(f"{GROUP}/{name}", getattr(self, name).value())
-        s.setValue(f"{GROUP}/log_dir", self.log_dir.text().strip())
-        s.sync()
-
-    def _load_settings(self) -> None:
-        s = self.settings
-        bid = str(s.value(f"{GROUP}/backend", "replay"))
-        idx = self.backend_combo.findData(bid)
-        self.backend_combo.setCurrentIndex(max(idx, 0))
-        self.prompt_edit.setPlainText(str(s.value(f"{GROUP}/prompt", "")))
-        if s.value(f"{GROUP}/context_mode", "text") == "file":
-            self.context_file.setChecked(True)
-        self.context_path.setText(str(s.value(f"{GROUP}/context_path", "")))
-        self.replay_path.setText(str(s.value(f"{GROUP}/replay_path", "")))
-        env_idx = self.env_combo.findData(str(s.value(f"{GROUP}/environment", "subprocess")))
-        self.env_combo.setCurrentIndex(max(env_idx, 0))
-        for name in ("max_iterations", "max_depth", "max_budget", "max_timeout", "max_tokens", "max_errors", "block_timeout"):
-            spin = getattr(self, name)
-            value = s.value(f"{GROUP}/{name}")
-            if value is not None:
-                try:
-                    spin.setValue(type(spin.value())(value))
-                except (TypeError, ValueError):
-                    pass
-        self.log_dir.setText(str(s.value(f"{GROUP}/log_dir", default_log_dir())))
