@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -108,10 +108,10 @@ class NewRunDialog(QDialog):
         replay_row.setContentsMargins(0, 0, 0, 0)
         replay_row.addWidget(self.replay_path, 1)
         replay_row.addWidget(self.replay_browse)
-        replay_opts = QHBoxLayout()
+        replay_opts = QVBoxLayout()
         replay_opts.setContentsMargins(0, 0, 0, 0)
-        replay_opts.addWidget(self.replay_check, 1)
-        replay_opts.addWidget(self.replay_fill)
+        replay_opts.addWidget(self.replay_check)
+        replay_opts.addWidget(self.replay_fill, 0, Qt.AlignmentFlag.AlignLeft)
         self.key_env_radio = QRadioButton("Environment variable", self)
         self.key_typed_radio = QRadioButton("Enter key", self)
         self.key_group = QButtonGroup(self)
@@ -218,7 +218,7 @@ class NewRunDialog(QDialog):
             w.textChanged.connect(self._update_state)
         self.key_group.buttonToggled.connect(self._update_state)
         self._on_backend()
-        self.resize(980, 620)
+        self.resize(1040, 640)
 
     # -- results -------------------------------------------------------------------
 
