@@ -212,3 +212,8 @@ def test_failed_sub_calls_and_odd_prompts():
 def test_read_file_on_missing_file_and_directory(tmp_path):
     assert read_file(str(tmp_path / "missing.jsonl")).bad_lines[0].line_no == 0
     assert read_file(str(tmp_path)).bad_lines[0].line_no == 0
+
+
+def test_bom_on_the_first_line_is_accepted():
+    traj = read_bytes(b"\xef\xbb\xbf" + META + b"\n" + _rec(1, final="x") + b"\n")
+    assert not traj.bad_lines and traj.metadata["root_model"] == "m" and traj.runs[0].final_answer == "x"

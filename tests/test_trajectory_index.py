@@ -236,3 +236,12 @@ def test_lazy_model_trajectory_fills_in_as_lines_load(logs: dict[str, Path]) -> 
         it = lt.load_iteration(0, 1)
         assert traj.find("r0/i1") is it and len(it.sub_calls().__next__().parent.sub_calls) == 3
         assert [n.path for n in lt.load_run(0).walk()] == [n.path for n in full.runs[0].walk()]
+
+
+def test_lazy_accepts_a_bom(tmp_path: Path) -> None:
+    p = tmp_path / "bom.jsonl"
+    meta = dumps_record(metadata_record(root_model="m", timestamp="t"))
+    p.write_bytes(b"\xef\xbb\xbf" + (meta + "\n" + _it(1, final="x") + "\n").encode())
+    with LazyTrajectory(p) as lt:
+        _equivalent(lt, p)
+        assert lt.snapshot().metadata["root_model"] == "m"

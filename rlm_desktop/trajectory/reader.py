@@ -83,6 +83,8 @@ def parse_line(raw: bytes | str) -> dict[str, Any]:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
     raw = raw.rstrip(b"\r\n")
+    if raw.startswith(b"\xef\xbb\xbf"):  # a BOM left by an editor
+        raw = raw[3:]
     if not raw.strip():
         raise LineError("empty line")
     try:
