@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabBar, QVBoxLayout,
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 
 from .code_editor import CodeEditor
-from .common import fmt_seconds, is_dark, node_iteration, plain_label
+from .common import fmt_seconds, is_dark, is_loading, node_iteration, plain_label
 
 
 def _sub_call_lines(code: str) -> list[int]:
@@ -132,7 +132,9 @@ class CodeView(QWidget):
         self._update_tabs()
         self._update_header()
         if self._block is None:
-            if it is not None and not it.code_blocks:
+            if is_loading(it):
+                msg = f"Iteration {it.number}: loading…"
+            elif it is not None and not it.code_blocks:
                 msg = "This iteration ran no code blocks." if not it.running else "Waiting for code…"
             else:
                 msg = "Select an iteration or a code block to see its code."

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rlm_desktop.trajectory.lazy import PLACEHOLDER_KEY
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.reader import sanitize_str
 from rlm_desktop.ui import refcount_guard  # noqa: F401  (PySide6 6.12.0 + Python 3.11 crash guard)
@@ -106,6 +107,12 @@ def node_run(node: Any) -> Run | None:
     if isinstance(node, (Iteration, CodeBlock, SubCall)):
         return node.run
     return None
+
+
+def is_loading(node: Any) -> bool:
+    """An iteration of a big file not parsed yet (a lazy placeholder): show "loading"."""
+    it = node_iteration(node) if not isinstance(node, Run) else None
+    return it is not None and bool(it.extra.get(PLACEHOLDER_KEY))
 
 
 def node_iteration(node: Any) -> Iteration | None:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 
-from .common import CappedTextView, is_dark, plain, plain_label, role_color
+from .common import CappedTextView, is_dark, is_loading, plain, plain_label, role_color
 
 PREVIEW_LINES = 8
 PREVIEW_CHARS = 600
@@ -274,6 +274,8 @@ class MessagesPanel(QWidget):
             if not node.iterations:
                 return f"Run {node.path}: no iterations yet", []
             node = node.iterations[-1]
+        if isinstance(node, Iteration) and is_loading(node):
+            return f"Iteration {node.number}: loading…", []
         if isinstance(node, Iteration):
             items = messages_to_items(node.prompt)
             note = "EDITED in debugger" if node.edited else ""

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
 
-from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, node_iteration, node_run, plain_label
+from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label
 
 COLOURS = {
     "root_in": "#42a5f5",
@@ -314,6 +314,9 @@ class MetricsPanel(QWidget):
             f"time {fmt_seconds(run.total_time())}",
             f"max depth {max(m.depths) if m.depths else run.depth}",
         ]
+        loading = sum(1 for it in run.iterations if is_loading(it))
+        if loading:
+            parts.append(f"{loading} not loaded yet")
         if not any(m.root_in) and not any(m.root_out) and run.iterations:
             parts.append("root-LM tokens not in this log")
         self.summary.setText(" · ".join(parts))

@@ -10,7 +10,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, 
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall
 
-from .common import DEFAULT_CAP, CappedTextView, fmt_seconds, is_dark, plain, plain_label, role_color
+from .common import (
+    DEFAULT_CAP,
+    CappedTextView,
+    fmt_seconds,
+    is_dark,
+    is_loading,
+    plain,
+    plain_label,
+    role_color,
+)
 
 
 def _block_segments(block: CodeBlock, with_header: bool) -> list[tuple[str, str]]:
@@ -121,6 +130,8 @@ class OutputPanel(QWidget):
                 status, role = f"stderr · {fmt_seconds(node.execution_time)}", "error"
             else:
                 status = fmt_seconds(node.execution_time)
+        elif isinstance(node, Iteration) and is_loading(node):
+            self.header.setText(f"Iteration {node.number}: loading…")
         elif isinstance(node, Iteration):
             n = len(node.code_blocks)
             self.header.setText(f"Iteration {node.number} output · {n} block{'s' if n != 1 else ''}")

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QHeaderView, QLineEdit, QSplitter, QTreeView, QVBo
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 
-from .common import CappedTextView, one_line, plain, plain_label
+from .common import CappedTextView, is_loading, one_line, plain, plain_label
 
 BATCH = 200
 _REPR_KIND = re.compile(r"^<(module|function|type|builtin_function_or_method|class) '")
@@ -385,7 +385,9 @@ class VariablesPanel(QWidget):
 
     def _update_header(self, block: CodeBlock | None) -> None:
         if block is None:
-            if isinstance(self._node, Iteration):
+            if is_loading(self._node):
+                self.header.setText(f"Iteration {self._node.number}: loading…")
+            elif isinstance(self._node, Iteration):
                 self.header.setText(f"Iteration {self._node.number} ran no code: no locals.")
             else:
                 self.header.setText("Select a code block to see its variables.")
