@@ -293,3 +293,29 @@ def test_big_files_are_read_in_limited_batches(tmp_path: Path) -> None:
             break
     assert len(batches) >= 5 and all(len(b.records) < 13 for b in batches)
     assert snapshot(t.finish()) == snapshot(read_file(str(path)))
+
+
+def test_live_status_of_runs(tmp_path: Path) -> None:
+    """Only the last run of a followed file is running; stale -> incomplete -> running again."""
+    path = tmp_path / "run.jsonl"
+    it = tail_logs.iteration
+    first = [tail_logs.line(tail_logs.metadata()), tail_logs.line(it(1)), tail_logs.line(it(2))]
+    tail_logs.write_log(path, first)
+    t = FileTailer(path)
+    t.poll()
+    (run0,) = t.trajectory.runs
+    assert run0.status == RunStatus.RUNNING
+    assert t.set_stale() and run0.status == RunStatus.INCOMPLETE and not t.set_stale()
+    append_lines = [tail_logs.line(it(3))]
+    with open(path, "ab") as fh:
+        fh.writelines(append_lines)
+    t.poll()
+    assert run0.status == RunStatus.RUNNING
+    with open(path, "ab") as fh:  # the counter restarts: a second completion (the first was aborted)
+        fh.writelines([tail_logs.line(it(1))])
+    t.poll()
+    assert [r.status for r in t.trajectory.runs] == [RunStatus.INCOMPLETE, RunStatus.RUNNING]
+    assert [r.status for r in read_file(str(path), still_running=True).runs] == [
+        RunStatus.INCOMPLETE,
+        RunStatus.RUNNING,
+    ]

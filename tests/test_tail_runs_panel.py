@@ -208,3 +208,34 @@ def test_many_qt_calls_and_emits_do_not_crash_the_process(tmp_path: Path) -> Non
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == "30000"
+
+
+def test_live_run_settles_when_the_writer_stops(qtbot, tmp_path: Path) -> None:
+    ctl = FollowController(running_window=0.3)
+    panel = RunsPanel(ctl)
+    qtbot.addWidget(panel)
+    try:
+        path = tmp_path / "run.jsonl"
+        append(path, LINES[:3])
+        ctl.follow(tmp_path)
+        traj = ctl.open_live(path)
+        qtbot.waitUntil(lambda: bool(traj.runs) and traj.runs[0].status == RunStatus.RUNNING)
+        # the follower's periodic check turns it incomplete 0.3 s after the last change
+        with qtbot.waitSignal(ctl.trajectory_updated, timeout=5000) as blocker:
+            pass
+        assert blocker.args[0] == str(path) and blocker.args[1].new_lines == 0
+        assert traj.runs[0].status == RunStatus.INCOMPLETE
+        qtbot.waitUntil(lambda: cell(panel, path, COL_STATUS) == "incomplete")
+        append(path, LINES[3:4])  # it was only slow
+        qtbot.waitUntil(lambda: len(traj.runs[0].iterations) == 3)
+        assert traj.runs[0].status == RunStatus.RUNNING
+        qtbot.waitUntil(lambda: cell(panel, path, COL_STATUS) == "running")
+        # a live file outside the followed folder is not added to the runs list
+        other = tmp_path.parent / f"{tmp_path.name}_other.jsonl"
+        append(other, LINES[:2])
+        other_traj = ctl.open_live(other)
+        qtbot.waitUntil(lambda: bool(other_traj.runs))
+        qtbot.wait(50)
+        assert panel.model.row_of(str(other)) is None
+    finally:
+        ctl.shutdown()

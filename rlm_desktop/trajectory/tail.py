@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .model import BadLine, Iteration, Run, Trajectory
+from .model import BadLine, Iteration, Run, RunStatus, Trajectory
 from .reader import LineError, TrajectoryBuilder, parse_line, preview
 
 #: bytes at the start of the file and just before the offset that are re-read
@@ -299,9 +299,32 @@ class FileTailer:
             if not update.runs or update.runs[-1] is not run:
                 update.runs.append(run)
             update.new_iterations.append(run.iterations[-1])
+        if update.runs:
+            self._settle(traj)
         if batch.exists:
             traj.pending_tail = batch.pending_bytes > 0
         return update
+
+    @staticmethod
+    def _settle(traj: Trajectory) -> None:
+        """While tailing, only the last run can still be running (like ``read_file(...,
+        still_running=True)``); it is running again when lines arrive after ``set_stale``."""
+        for run in traj.runs[:-1]:
+            if run.status == RunStatus.RUNNING:
+                run.status = RunStatus.INCOMPLETE
+        last = traj.runs[-1]
+        if last.status == RunStatus.INCOMPLETE and last.final_answer is None and not last.error:
+            last.status = RunStatus.RUNNING
+
+    def set_stale(self) -> bool:
+        """The writer seems gone (nothing new for a while): a running last run becomes
+        incomplete, without touching a pending partial line (the writer may yet go on).
+        Returns whether anything changed. Call from the model's thread."""
+        runs = self.trajectory.runs
+        if runs and runs[-1].status == RunStatus.RUNNING:
+            runs[-1].status = RunStatus.INCOMPLETE
+            return True
+        return False
 
     def poll(self) -> TailUpdate:
         """``read()`` then ``apply()``, in the calling thread."""

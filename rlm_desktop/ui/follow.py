@@ -25,9 +25,9 @@ from collections import deque
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from rlm_desktop.trajectory.model import Trajectory
+from rlm_desktop.trajectory.model import RunStatus, Trajectory
 from rlm_desktop.trajectory.run_summary import RUNNING_WINDOW_S, RunSummary
-from rlm_desktop.trajectory.tail import FileTailer, Notice, TailBatch
+from rlm_desktop.trajectory.tail import FileTailer, Notice, TailBatch, TailUpdate
 from rlm_desktop.trajectory.tail_follow import Follower, ListingUpdate
 
 from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
@@ -49,6 +49,7 @@ class FollowController(QObject):
 
     # worker thread -> GUI thread (queued)
     _listing_q = Signal(object)
+    _side_listing_q = Signal(object)  # listings of live files outside the followed folder
     _batch_q = Signal(object)
     _notice_q = Signal(object)
 
@@ -74,6 +75,7 @@ class FollowController(QObject):
         self._drain_timer.setInterval(0)
         self._drain_timer.timeout.connect(self._drain)
         self._listing_q.connect(self._on_listing, Qt.ConnectionType.QueuedConnection)
+        self._side_listing_q.connect(self._settle_live, Qt.ConnectionType.QueuedConnection)
         self._batch_q.connect(self._on_batch, Qt.ConnectionType.QueuedConnection)
         self._notice_q.connect(self._on_notice, Qt.ConnectionType.QueuedConnection)
 
@@ -87,11 +89,11 @@ class FollowController(QObject):
     def follower(self) -> Follower | None:
         return self._follower
 
-    def _make(self, path: str, recursive: bool) -> Follower:
+    def _make(self, path: str, recursive: bool, listing: bool = True) -> Follower:
         return Follower(
             path,
             recursive=recursive,
-            on_listing=self._listing_q.emit,
+            on_listing=self._listing_q.emit if listing else self._side_listing_q.emit,
             on_lines=self._batch_q.emit,
             on_notice=self._notice_q.emit,
             **self._opts,
@@ -150,8 +152,12 @@ class FollowController(QObject):
         path = os.path.abspath(os.fspath(path))
         owner = self._owner(path)
         if owner is None:
-            owner = self._make(path, False)
-            owner.start()
+            owner = self._make(path, False, listing=False)
+            try:
+                owner.start()
+            except OSError as exc:
+                self.error.emit(f"Cannot follow {path}: {exc.strerror or exc}")
+                return Trajectory(path=path)
             self._file_followers[path] = owner
         return owner.tail(path).trajectory
 
@@ -180,7 +186,18 @@ class FollowController(QObject):
     # -- GUI-thread slots ---------------------------------------------------------
 
     def _on_listing(self, update: ListingUpdate) -> None:
+        self._settle_live(update)
         self.listing_changed.emit(update)
+
+    def _settle_live(self, update: ListingUpdate) -> None:
+        """A live file whose summary is no longer "running" (its writer stopped): its
+        running run becomes incomplete (and running again if lines come after all)."""
+        for s in update.added + update.changed:
+            if s.status == RunStatus.RUNNING:
+                continue
+            tailer = self._tailer(s.path)
+            if tailer is not None and tailer.set_stale():
+                self.trajectory_updated.emit(s.path, TailUpdate(s.path, tailer.trajectory))
 
     def _on_notice(self, notice: Notice) -> None:
         self.notice.emit(notice)
