@@ -211,7 +211,7 @@ def test_many_qt_calls_and_emits_do_not_crash_the_process(tmp_path: Path) -> Non
 
 
 def test_live_run_settles_when_the_writer_stops(qtbot, tmp_path: Path) -> None:
-    ctl = FollowController(running_window=0.3)
+    ctl = FollowController(running_window=0.3, safety_interval=0.1)
     panel = RunsPanel(ctl)
     qtbot.addWidget(panel)
     try:

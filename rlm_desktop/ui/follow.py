@@ -60,12 +60,14 @@ class FollowController(QObject):
         force_polling: bool | None = None,
         poll_interval: float = 0.5,
         running_window: float = RUNNING_WINDOW_S,
+        safety_interval: float = 1.0,
     ) -> None:
         super().__init__(parent)
         self._opts = {
             "force_polling": force_polling,
             "poll_interval": poll_interval,
             "running_window": running_window,
+            "safety_interval": safety_interval,
         }
         self._follower: Follower | None = None
         self._file_followers: dict[str, Follower] = {}  # live files outside the followed folder

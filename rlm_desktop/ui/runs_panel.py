@@ -329,7 +329,7 @@ class RunsPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_ANSWER, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((COL_FILE, 260), (COL_STATUS, 110), (COL_ITERS, 70), (COL_CALLS, 70)):
+        for col, width in ((COL_FILE, 260), (COL_STATUS, 150), (COL_ITERS, 70), (COL_CALLS, 70)):
             header.resizeSection(col, width)
         self.view.activated.connect(self._on_activated)
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
