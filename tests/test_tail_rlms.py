@@ -56,3 +56,31 @@ def test_summaries_match_the_reader(logs: dict[str, Path], tmp_path: Path) -> No
         assert s.sub_calls == sum(sum(r.sub_calls_by_depth().values()) for r in traj.runs), name
         assert s.model == str(traj.metadata.get("root_model")), name
         assert s.pending == (name == "crash_partial"), name
+
+
+def test_following_a_folder_while_rlms_writes_into_it(tmp_path: Path) -> None:
+    """End to end: upstream's own logger writes (in another process) into a followed folder;
+    every new file is tailed as it appears and ends up equal to reading it whole."""
+    from rlm_desktop.trajectory.tail_follow import Follower
+    from tests.support.rlms_scenarios import generate_in_subprocess
+
+    tailers = {}
+    follower: Follower
+
+    def on_listing(update) -> None:
+        for s in update.added:
+            tailers[s.path] = follower.tail(s.path)
+
+    follower = Follower(tmp_path, auto_apply=True, on_listing=on_listing)
+    with follower:
+        paths = generate_in_subprocess(tmp_path, ["basic", "depth3", "crash_partial"])
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not all(
+            str(p) in tailers and tailers[str(p)].offset == p.stat().st_size for p in paths.values()
+        ):
+            time.sleep(0.01)
+    assert set(tailers) >= {str(p) for p in paths.values()}
+    for name, p in paths.items():
+        t = tailers[str(p)]
+        assert t.offset == p.stat().st_size, name
+        assert snapshot(t.finish()) == snapshot(read_file(str(p))), name
