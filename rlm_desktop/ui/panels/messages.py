@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -107,6 +108,7 @@ class MessageCard(QFrame):
         self.item = item
         self.expanded = False
         self.setObjectName("messageCard")
+        self.setContentsMargins(0, 0, 0, 0)
         self.title = plain_label(item.title.upper() if item.title == item.role else item.title, self)
         f = self.title.font()
         f.setBold(True)
@@ -114,7 +116,9 @@ class MessageCard(QFrame):
         self.size_label = plain_label(f"{len(item.text):,} chars", self)
         self.note_label = plain_label(item.note, self)
         self.note_label.setVisible(bool(item.note))
-        self.apply_style(is_dark(parent) if parent is not None else False)
+        nf = self.note_label.font()
+        nf.setBold(True)
+        self.note_label.setFont(nf)
         self.toggle = QToolButton(self)
         self.toggle.setAutoRaise(True)
         self.toggle.clicked.connect(lambda: self.set_expanded(not self.expanded))
@@ -141,20 +145,37 @@ class MessageCard(QFrame):
         self.lay.addLayout(head)
         self.lay.addWidget(self.body)
         self._preview, self.elided = _preview(item.text)
+        self.apply_style(is_dark(parent) if parent is not None else False)
         self.set_expanded(False)
 
     def apply_style(self, dark: bool) -> None:
+        """Colours by role; painted/palette-based (style sheets per card are slow)."""
         self.dark = dark
         light_c, dark_c = _ROLE_COLOURS.get(self.item.role, ("#fb8c00", "#ffb74d"))
-        colour = dark_c if dark else light_c
-        bg = "#262a30" if dark else "#fafbfc"
-        self.setStyleSheet(
-            f"QFrame#messageCard {{ border-left: 4px solid {colour}; background: {bg};"
-            f" border-radius: 3px; }}"
-        )
-        self.title.setStyleSheet(f"color: {colour};")
-        self.size_label.setStyleSheet(f"color: {role_color('muted', dark).name()};")
-        self.note_label.setStyleSheet(f"color: {role_color('warn', dark).name()}; font-weight: bold;")
+        self.colour = QColor(dark_c if dark else light_c)
+        self.background = QColor("#262a30" if dark else "#fafbfc")
+        for label, colour in (
+            (self.title, self.colour),
+            (self.size_label, role_color("muted", dark)),
+            (self.note_label, role_color("warn", dark)),
+        ):
+            pal = label.palette()
+            pal.setColor(QPalette.ColorRole.WindowText, colour)
+            label.setPalette(pal)
+        pal = self.body.palette()
+        pal.setColor(QPalette.ColorRole.WindowText, QColor("#dddddd" if dark else "#1f1f1f"))
+        self.body.setPalette(pal)
+        self.update()
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self.background)
+        painter.drawRoundedRect(self.rect(), 3, 3)
+        painter.setBrush(self.colour)
+        painter.drawRoundedRect(0, 0, 4, self.height(), 1.5, 1.5)
+        painter.end()
 
     def set_expanded(self, expanded: bool) -> None:
         self.expanded = expanded and self.elided
@@ -186,7 +207,7 @@ class MessageCard(QFrame):
 class MessagesPanel(QWidget):
     """Dock panel: the prompt history and the response of an iteration or a sub-call."""
 
-    def __init__(self, parent: QWidget | None = None, *, max_cards: int = 60) -> None:
+    def __init__(self, parent: QWidget | None = None, *, max_cards: int = 30) -> None:
         super().__init__(parent)
         self.max_cards = max_cards
         self._node: Any = None
@@ -314,10 +335,13 @@ class MessagesPanel(QWidget):
             if a != b:
                 break
             common += 1
+        pool: dict[tuple[str, str, str, str], list[MessageCard]] = {}
         if reset or common < self._first or not self.cards:
+            # Another node: re-use cards with the same content (consecutive iterations
+            # share most of their history), collapsed; drop the rest.
             for card in self.cards:
                 self.vbox.removeWidget(card)
-                card.deleteLater()
+                pool.setdefault(card.item.key(), []).append(card)
             self.cards = []
             first = max(0, len(items) - self.max_cards)
             start = first
@@ -330,11 +354,23 @@ class MessagesPanel(QWidget):
                 card.deleteLater()
             self.cards = self.cards[:keep]
         self.container.setUpdatesEnabled(False)
+        self.vbox.setEnabled(False)  # one layout pass for the whole batch, not one per card
         for idx in range(start, len(items)):
-            card = MessageCard(items[idx], self.container)
+            reuse = pool.get(items[idx].key())
+            if reuse:
+                card = reuse.pop()
+                card.set_expanded(False)
+            else:
+                card = MessageCard(items[idx], self.container)
             self.vbox.insertWidget(self.vbox.count() - 1, card)
             card.show()
             self.cards.append(card)
+        for cards in pool.values():
+            for card in cards:
+                card.hide()
+                card.deleteLater()
+        self.vbox.setEnabled(True)
+        self.vbox.activate()
         self.container.setUpdatesEnabled(True)
         self._items = items
         self._first = first
@@ -362,7 +398,6 @@ class MessagesPanel(QWidget):
         self._stick_to_end = False
 
     def _scroll_to_end(self) -> None:
-        self.container.adjustSize()
         bar = self.scroll.verticalScrollBar()
         bar.setValue(bar.maximum())
 
