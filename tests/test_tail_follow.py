@@ -329,3 +329,20 @@ def test_follower_continues_a_big_first_read(tmp_path: Path, monkeypatch) -> Non
         wait_for(lambda: tailer.consumed == path.stat().st_size)
     assert len(rec.lines) > 2  # several reads, without waiting for a new event
     assert len(tailer.trajectory.runs[0].iterations) == 6
+
+
+def test_falls_back_to_polling_when_native_events_fail(tmp_path: Path, monkeypatch) -> None:
+    """inotify limits (ENOSPC/EMFILE) or an unsupported file system: poll instead."""
+    from rlm_desktop.trajectory import tail_follow
+
+    class NoInotify(tail_follow.Observer):
+        def schedule(self, *a, **kw):
+            raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(tail_follow, "Observer", NoInotify)
+    rec = Recorder()
+    with Follower(tmp_path, poll_interval=0.05, **rec.kwargs()) as f:
+        assert f.polling
+        path = tmp_path / "run.jsonl"
+        append(path, LINES[:3])
+        wait_for(lambda: rec.summary(path) is not None and rec.summary(path).iterations == 2)
