@@ -239,3 +239,23 @@ def test_live_run_settles_when_the_writer_stops(qtbot, tmp_path: Path) -> None:
         assert panel.model.row_of(str(other)) is None
     finally:
         ctl.shutdown()
+
+
+def test_open_run_keeps_updating_when_another_folder_is_followed(qtbot, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    path = a / "run.jsonl"
+    append(path, LINES[:3])
+    ctl = FollowController()
+    try:
+        ctl.follow(a)
+        traj = ctl.open_live(path)
+        qtbot.waitUntil(lambda: bool(traj.runs) and len(traj.runs[0].iterations) == 2)
+        ctl.follow(b)
+        assert ctl.live_trajectory(str(path)) is traj
+        append(path, LINES[3:5])
+        qtbot.waitUntil(lambda: len(traj.runs[0].iterations) == 4)
+        assert traj.bad_lines == [] and len(traj.runs) == 1  # went on from its offset
+    finally:
+        ctl.shutdown()

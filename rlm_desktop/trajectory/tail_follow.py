@@ -186,15 +186,22 @@ class Follower:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def tail(self, path: str | os.PathLike[str]) -> FileTailer:
-        """Start reading ``path`` line by line (its model grows as lines arrive)."""
+    def tail(self, path: str | os.PathLike[str], tailer: FileTailer | None = None) -> FileTailer:
+        """Start reading ``path`` line by line (its model grows as lines arrive).
+
+        ``tailer``: go on with an existing tailer (its offset and model), e.g. one
+        taken over from another follower that was stopped."""
         path = os.path.abspath(os.fspath(path))
         with self._cond:
-            tailer = self._tailers.get(path)
-            if tailer is None:
-                tailer = self._tailers[path] = FileTailer(path)
+            current = self._tailers.get(path)
+            if current is None or (tailer is not None and tailer is not current):
+                current = self._tailers[path] = tailer if tailer is not None else FileTailer(path)
             self._mark_locked(path)
-        return tailer
+        return current
+
+    def tailed(self) -> dict[str, FileTailer]:
+        with self._cond:
+            return dict(self._tailers)
 
     def untail(self, path: str | os.PathLike[str]) -> None:
         with self._cond:

@@ -118,15 +118,30 @@ class FollowController(QObject):
         return True
 
     def stop_following(self) -> None:
+        """Stop following the folder; runs open live from it go on updating (each one is
+        handed to a follower of its own, with its offset and model)."""
         follower, self._follower = self._follower, None
-        if follower is not None:
-            follower.stop()
-            self._queue = deque(b for b in self._queue if self.live_trajectory(b.path) is not None)
-            self.following_changed.emit("")
+        if follower is None:
+            return
+        follower.stop()
+        for path, tailer in follower.tailed().items():
+            if path in self._file_followers:
+                continue
+            own = self._make(path, False, listing=False)
+            try:
+                own.start()
+            except OSError:
+                continue
+            own.tail(path, tailer)
+            self._file_followers[path] = own
+        self._queue = deque(b for b in self._queue if self.live_trajectory(b.path) is not None)
+        self.following_changed.emit("")
 
     def shutdown(self) -> None:
         """Stop every thread (call from the main window's closeEvent)."""
-        self.stop_following()
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.stop()
         for f in self._file_followers.values():
             f.stop()
         self._file_followers.clear()
