@@ -8,6 +8,7 @@ subprocess REPL when it is available and this fake otherwise.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -95,8 +96,12 @@ class FakeRepl:
         if self.crash_on and self.crash_on in code:
             return FakeResult("", "", {}, 0.0, None, "crashed")
 
+        errs: list[str] = []
+
         def _print(*a, sep=" ", end="\n", file=None):
-            out.append(sep.join(str(x) for x in a) + end)
+            (errs if file is not None and file in (sys.stderr, sys.__stderr__) else out).append(
+                sep.join(str(x) for x in a) + end
+            )
 
         env = {**self.ns, **self.helpers, "print": _print, "time": time, "_cancel": self._cancel}
         try:
@@ -106,6 +111,7 @@ class FakeRepl:
                     self.ns[k] = v
         except Exception as exc:  # noqa: BLE001
             err = f"\n{type(exc).__name__}: {exc}"
+        err = "".join(errs) + err
         failure = "cancelled" if self._cancel.is_set() else None
         final, self._final = self._final, None
         locs = {k: serialize_value(v) for k, v in self.ns.items() if not k.startswith("_")}

@@ -48,7 +48,9 @@ def handle_subcall(loop: RunLoop, req: Any) -> list[str]:
         if recursive:
             shown = model or loop.model
         else:
-            shown = model or loop.s.sub_client.model
+            # a plain call goes to the sub backend when one is set, else to this run's own model
+            sub = loop.s.sub_client
+            shown = model or (sub.model if sub is not loop.s.client else loop.model)
         base = len(block.sub_calls)
         calls = [
             block.add_sub_call(SubCall(index=base + i, model=shown, prompt=serialize_value(p), running=True))
@@ -93,7 +95,7 @@ def _one_call(
         elif recursive:
             _child_run(loop, call, prompt, model, spawned_at)
         else:
-            _plain_call(loop, it, call, prompt, model)
+            _plain_call(loop, it, call, prompt, call.model)
     except ev.RunCancelledError:
         s.cancel()
         call.running = False
