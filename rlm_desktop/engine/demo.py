@@ -1,0 +1,41 @@
+"""The bundled demo run (``resources/demo/``): a recording made with our engine.
+
+``load_demo()`` returns what the app needs to replay it: the prompt, the context
+and an ``EngineConfig`` whose backend is the replay client on the recorded file.
+``scripts/make_demo.py`` regenerates the files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlm_desktop.engine.config import DEMO_DIR, BackendConfig, EngineConfig
+
+
+@dataclass
+class DemoRun:
+    prompt: str
+    context: str
+    config: EngineConfig
+    trajectory_path: Path
+    expected_answer: str | None
+
+
+def load_demo(
+    demo_dir: str | Path | None = None, *, environment: Any = None, log_dir: str | None = None
+) -> DemoRun:
+    root = Path(demo_dir) if demo_dir is not None else DEMO_DIR
+    manifest = json.loads((root / "demo.json").read_text(encoding="utf-8"))
+    context = (root / manifest["context_file"]).read_text(encoding="utf-8")
+    trajectory = root / manifest["trajectory"]
+    config = EngineConfig(
+        backend=BackendConfig(kind="replay", model=manifest.get("model", ""), replay_path=str(trajectory)),
+        max_depth=int(manifest.get("max_depth", 1)),
+        max_iterations=int(manifest.get("max_iterations", 30)),
+        environment=environment if environment is not None else manifest.get("environment", "subprocess"),
+        log_dir=log_dir,
+    )
+    return DemoRun(manifest["prompt"], context, config, trajectory, manifest.get("final_answer"))
