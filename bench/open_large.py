@@ -8,6 +8,8 @@ each in a fresh subprocess so peak memory (max RSS) is per measurement:
 * ``first``: time until the first iteration is ready to show: lazy open,
   ``index_until_first_iteration`` and parsing that one line;
 * ``index``: the full lazy index (newline scan + head/tail peeks of every line);
+* ``validate``: the full lazy index plus the background validation pass that
+  parses every line once (what the app does after showing the tree);
 * ``reader``: our full tolerant reader building the whole model (``read_file``);
 * ``json``: plain ``json.loads`` on every line (the naive approach);
 * ``orjson``: raw ``orjson.loads`` on every line of the same bytes (the speed
@@ -32,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-MODES = ("first", "index", "reader", "json", "orjson")
+MODES = ("first", "index", "validate", "reader", "json", "orjson")
 
 
 def _peak_mb() -> float:
@@ -57,6 +59,10 @@ def measure(mode: str, path: str) -> dict[str, Any]:
     elif mode == "index":
         lt = LazyTrajectory(path)
         snap = lt.index_all()
+        info = {"lines": snap.line_count, "runs": len(snap.runs), "bad": len(snap.bad_lines)}
+    elif mode == "validate":
+        lt = LazyTrajectory(path)
+        snap = lt.index_all(validate=True)
         info = {"lines": snap.line_count, "runs": len(snap.runs), "bad": len(snap.bad_lines)}
     elif mode == "reader":
         traj = read_file(path)

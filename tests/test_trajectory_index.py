@@ -99,7 +99,8 @@ def test_peek_head_and_tail() -> None:
 
 
 def _equivalent(lt: LazyTrajectory, path: Path) -> None:
-    snap = lt.index_all()
+    snap = lt.index_all(validate=True)
+    assert snap.validated
     traj = read_file(str(path), still_running=lt.still_running)
     assert [(r.status, [it.line_no for it in r.iterations]) for r in snap.runs] == [
         (r.status, [it.line_no for it in r.iterations]) for r in traj.runs
@@ -245,3 +246,25 @@ def test_lazy_accepts_a_bom(tmp_path: Path) -> None:
     with LazyTrajectory(p) as lt:
         _equivalent(lt, p)
         assert lt.snapshot().metadata["root_model"] == "m"
+
+
+def test_corruption_inside_a_line_is_found_by_validation_and_by_loading(tmp_path: Path) -> None:
+    lines = [_it(1), _it(2), _it(3), _it(4), _it(5), _it(6, final="x"), _it(1), _it(2, final="y")]
+    broken = lines[4][:40] + "\x00garbage" + lines[4][40:]  # head and tail still look fine
+    p = tmp_path / "c.jsonl"
+    p.write_text("\n".join([*lines[:4], broken, *lines[5:]]) + "\n")
+    with LazyTrajectory(p) as lt:
+        snap = lt.index_all()  # the first lines are parsed (era probe), the rest peeked
+        assert [len(r.iterations) for r in snap.runs] == [6, 2] and not snap.bad_lines  # peeks trust it
+        assert not snap.validated and snap.generation == 0
+        _equivalent(lt, p)  # validates
+        snap = lt.snapshot()
+        assert [b.line_no for b in snap.bad_lines] == [5] and snap.generation == 1
+        assert [[s.line_no for s in r.iterations] for r in snap.runs] == [[1, 2, 3, 4, 6], [7, 8]]
+    with LazyTrajectory(p) as lt:
+        lt.index_all()
+        it = lt.load_iteration(0, 4)  # loading the corrupt line finds it too
+        assert "could not be read" in it.extra["error"]
+        snap = lt.snapshot()
+        assert [b.line_no for b in snap.bad_lines] == [5] and snap.generation == 1
+        assert lt.load_iteration(0, 4).line_no == 6

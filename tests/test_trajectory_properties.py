@@ -82,7 +82,7 @@ def lazy_agrees(data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         with LazyTrajectory(name, chunk_size=1024) as lt:
-            snap = lt.index_all()
+            snap = lt.index_all(validate=True)
             traj = read_file(name)
             assert [[s.line_no for s in r.iterations] for r in snap.runs] == [
                 [it.line_no for it in r.iterations] for r in traj.runs

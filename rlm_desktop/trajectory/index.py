@@ -80,7 +80,7 @@ def peek_head(head: bytes) -> HeadInfo | None:
     number = int(m.group(2)) if m.group(2) is not None else None
     if kind == "iteration" and number is None:
         return None  # not upstream's key order: let the caller parse
-    stamp = m.group(3).decode() if m.group(3) is not None else None
+    stamp = m.group(3).decode("utf-8", "replace") if m.group(3) is not None else None
     return HeadInfo(kind, number, stamp)
 
 

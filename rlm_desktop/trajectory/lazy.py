@@ -6,8 +6,16 @@ is enough to split the file into completions and to know, per iteration, its
 number, timestamp, whether it has a final answer and whether it is a default
 answer. Whole lines are parsed only when asked for (``load_iteration``), for
 lines whose ends do not look like upstream's (parsed once, while indexing),
-and for default-answer lines (one per run, to confirm). The result is the same
-split and statuses as ``reader.read_file`` (tests check this).
+and for default-answer lines (one per run, to confirm).
+
+Peeks do not check the middle of a line. ``validate_step`` (a background pass
+after indexing, at about the reader's speed) parses every line that was only
+peeked and corrects what it finds: a line corrupted in the middle becomes a
+bad line, runs are re-split, and ``snapshot().generation`` goes up (earlier
+``run()`` shells and placeholders are then stale: fetch them again). Loading a
+line that turns out to be bad does the same. After validation the split,
+statuses and bad lines are exactly those of ``reader.read_file`` (tests and
+``bench/fuzz_reader.py`` check this).
 
 Typical use from the UI (the GUI thread never parses: call ``index_step`` and
 ``load_*`` from a worker thread; ``snapshot`` is cheap and safe anywhere)::
@@ -16,6 +24,8 @@ Typical use from the UI (the GUI thread never parses: call ``index_step`` and
     lt.index_until_first_iteration()          # worker: a few ms for any file size
     while lt.index_step():                    # worker: 32 MiB per step
         emit_progress(lt.snapshot())          # GUI: runs so far, progress
+    while lt.validate_step():                 # worker, optional: confirm every line
+        emit_progress(lt.snapshot())          # GUI: rebuild the tree if generation changed
     snap = lt.snapshot()                      # LazySnapshot (immutable)
     snap.runs[0].iterations[3]                # IterStub: line_no, number, timestamp, final, ...
     it = lt.load_iteration(0, 3)              # worker: model Iteration (parsed), cached
@@ -27,7 +37,8 @@ Typical use from the UI (the GUI thread never parses: call ``index_step`` and
 
 ``LazySnapshot`` fields: ``runs`` (``RunStub``: index, iterations, status,
 has_final, run_id), ``metadata``, ``bad_lines``, ``line_count``, ``bytes_indexed``,
-``size``, ``complete``, ``pending_tail``, ``era``. ``progress`` is 0..1.
+``size``, ``complete``, ``pending_tail``, ``era``, ``validated``, ``generation``.
+``progress`` is 0..1.
 
 Placeholders are model ``Iteration`` objects with number/timestamp/line_no set
 and ``extra[PLACEHOLDER_KEY] = True``; ``load_iteration`` swaps the parsed one
@@ -94,7 +105,13 @@ class LazyTrajectory:
         self._meta: dict[str, Any] = {}
         self._first_meta: dict[str, Any] | None = None
         self._current: _RunState | None = None
-        self._bad: list[BadLine] = []
+        self._bad: dict[int, BadLine] = {}  # by line number
+        # line_no -> ("meta", record) | ("iter", facts, verified); facts = (number, timestamp,
+        # final, default, nbytes, status). Runs are derived from these, in line order.
+        self._entries: dict[int, tuple[Any, ...]] = {}
+        self._unverified: list[int] = []  # iteration lines known only from peeks, in order
+        self._vpos = 0  # next index into _unverified
+        self._generation = 0
         self._cache: OrderedDict[tuple[int, int], Iteration] = OrderedDict()
         self._era = TrajectoryBuilder()  # only its era guessing is used
         self._pending_done = False
@@ -109,7 +126,7 @@ class LazyTrajectory:
         with self._lock:
             if not os.path.exists(self.path) and self._error is None:
                 self._error = "file not found"
-                self._bad.append(BadLine(0, f"cannot read file: {self._error}", ""))
+                self._bad[0] = BadLine(0, f"cannot read file: {self._error}", "")
                 return False
             self.index.scan(max_bytes)
             self._process_new_lines()
@@ -117,11 +134,6 @@ class LazyTrajectory:
                 self._finish_pending()
                 return False
             return True
-
-    def index_all(self) -> LazySnapshot:
-        while self.index_step():
-            pass
-        return self.snapshot()
 
     def index_until_first_iteration(self, first_step: int = 1 << 20) -> LazySnapshot:
         """Index just far enough for the first iteration (or the end of the file)."""
@@ -152,61 +164,57 @@ class LazyTrajectory:
             tail = peek_tail(self.index.tail(i, PEEK)) if nbytes > len(head) else peek_tail(head)
             if tail is not None and not (tail.final and tail.time_null):
                 status = tail.extra.get("status") if tail.extra else None
-                self._add_iteration(
-                    line_no, info.iteration, info.timestamp or "", tail.final, False, nbytes, status
-                )
+                facts = (info.iteration, info.timestamp or "", tail.final, False, nbytes, status)
+                self._entries[line_no] = ("iter", facts, False)
+                self._unverified.append(line_no)
+                self._apply_entry(line_no, self._entries[line_no])
                 return
         # anything unusual (metadata, default answers, other writers, junk): parse the line
-        raw = self.index.read_line(i)
+        self._set_slow(line_no, self.index.read_line(i), nbytes)
+
+    def _slow_entry(self, line_no: int, raw: bytes, nbytes: int) -> tuple[Any, ...] | BadLine | None:
+        """The exact entry for a line, by parsing it as the reader does (None: blank line)."""
         try:
             rec = parse_line(raw)
         except LineError as exc:
-            if raw.strip():
-                self._bad.append(BadLine(line_no, str(exc), preview(raw)))
-            return
-        self._add_record(line_no, rec, nbytes, raw)
+            return BadLine(line_no, str(exc), preview(raw)) if raw.strip() else None
+        return self._entry_from_record(line_no, rec, nbytes, raw)
 
-    def _add_record(self, line_no: int, rec: dict[str, Any], nbytes: int, raw: bytes) -> None:
+    def _entry_from_record(self, line_no: int, rec: dict[str, Any], nbytes: int, raw: bytes) -> Any:
         kind = rec.get("type")
         if kind == "metadata":
-            self._meta = dict(rec)
+            return ("meta", dict(rec))
+        if kind != "iteration":
+            return BadLine(line_no, f"unknown record type {kind!r}", preview(raw))
+        try:
+            it = build_iteration(rec, line_no)
+        except LineError as exc:
+            return BadLine(line_no, str(exc), preview(raw))
+        status = it.extra.get("status") if isinstance(it.extra.get("status"), str) else None
+        self._era._guess_era(rec)
+        self._era_probes += 1
+        facts = (it.number, it.timestamp, it.final_answer is not None, it.is_default_answer, nbytes, status)
+        return ("iter", facts, True)
+
+    def _set_slow(self, line_no: int, raw: bytes, nbytes: int) -> None:
+        entry = self._slow_entry(line_no, raw, nbytes)
+        if isinstance(entry, BadLine):
+            self._bad[line_no] = entry
+        elif entry is not None:
+            self._entries[line_no] = entry
+            self._apply_entry(line_no, entry)
+
+    def _apply_entry(self, line_no: int, entry: tuple[Any, ...]) -> None:
+        """Fold one entry (in line order) into the run split, as the reader does."""
+        if entry[0] == "meta":
+            self._meta = entry[1]
             if self._first_meta is None:
                 self._first_meta = self._meta
             if EXTRA_KEY in self._meta:
                 self._era.traj.era = "rlm_desktop"
             self._current = None
             return
-        if kind != "iteration":
-            self._bad.append(BadLine(line_no, f"unknown record type {kind!r}", preview(raw)))
-            return
-        try:
-            it = build_iteration(rec, line_no)
-        except LineError as exc:
-            self._bad.append(BadLine(line_no, str(exc), preview(raw)))
-            return
-        status = it.extra.get("status") if isinstance(it.extra.get("status"), str) else None
-        self._era._guess_era(rec)
-        self._era_probes += 1
-        self._add_iteration(
-            line_no,
-            it.number,
-            it.timestamp,
-            it.final_answer is not None,
-            it.is_default_answer,
-            nbytes,
-            status,
-        )
-
-    def _add_iteration(
-        self,
-        line_no: int,
-        number: int,
-        timestamp: str,
-        final: bool,
-        default: bool,
-        nbytes: int,
-        status: str | None,
-    ) -> None:
+        number, timestamp, final, default, nbytes, status = entry[1]
         run = self._current
         last = run.stubs[-1] if run and run.stubs else None
         if run is None or run.final or (last is not None and number <= last.number):
@@ -225,7 +233,60 @@ class LazyTrajectory:
             run.status_extra = status
         shell = self._shells.get(run.index)
         if shell is not None:
-            shell.add_iteration(self._placeholder(stub))
+            holder = shell.add_iteration(self._placeholder(stub))
+            holder.position = stub.position
+
+    def _rebuild(self) -> None:
+        """Re-derive runs from the entries after a correction."""
+        self._runs = []
+        self._current = None
+        self._meta = {}
+        self._first_meta = None
+        self._shells.clear()
+        self._cache.clear()
+        for line_no in sorted(self._entries):
+            self._apply_entry(line_no, self._entries[line_no])
+        self._generation += 1
+
+    def _correct(self, line_no: int, found: Any) -> bool:
+        """Replace a peeked entry by what parsing found. Returns True if anything changed."""
+        old = self._entries.get(line_no)
+        if isinstance(found, tuple) and old is not None and found[:2] == old[:2]:
+            self._entries[line_no] = found  # confirmed
+            return False
+        self._entries.pop(line_no, None)
+        if isinstance(found, BadLine):
+            self._bad[line_no] = found
+        elif found is not None:
+            self._entries[line_no] = found
+        return True
+
+    def validate_step(self, max_bytes: int = STEP_BYTES) -> bool:
+        """Parse the next peeked-only lines (about ``max_bytes``) and correct the index.
+        Returns True while there is more to validate (or indexing is not finished)."""
+        with self._lock:
+            changed = False
+            done = 0
+            while self._vpos < len(self._unverified) and done < max_bytes:
+                line_no = self._unverified[self._vpos]
+                self._vpos += 1
+                if line_no not in self._entries:
+                    continue
+                nbytes = self._entries[line_no][1][4]
+                raw = self.index.read_line(line_no - 1)
+                changed |= self._correct(line_no, self._slow_entry(line_no, raw, nbytes))
+                done += nbytes + 1
+            if changed:
+                self._rebuild()
+            return self._vpos < len(self._unverified) or not self.index.complete
+
+    def index_all(self, validate: bool = False) -> LazySnapshot:
+        """Index the whole file (and validate every line when asked)."""
+        while self.index_step():
+            pass
+        while validate and self.validate_step():
+            pass
+        return self.snapshot()
 
     def _finish_pending(self) -> None:
         if self._pending_done:
@@ -241,12 +302,17 @@ class LazyTrajectory:
         try:
             rec = parse_line(raw)
         except LineError:
-            self._bad.append(
-                BadLine(line_no, "unterminated last line (the writer stopped mid-record)", preview(raw))
+            self._bad[line_no] = BadLine(
+                line_no, "unterminated last line (the writer stopped mid-record)", preview(raw)
             )
             return
         self._inline_tail = (line_no, rec)
-        self._add_record(line_no, rec, len(raw), raw)
+        entry = self._entry_from_record(line_no, rec, len(raw), raw)
+        if isinstance(entry, BadLine):
+            self._bad[line_no] = entry
+        else:
+            self._entries[line_no] = entry
+            self._apply_entry(line_no, entry)
 
     _inline_tail: tuple[int, dict[str, Any]] | None = None
 
@@ -270,7 +336,7 @@ class LazyTrajectory:
             return LazySnapshot(
                 runs=runs,
                 metadata=dict(self._first_meta) if self._first_meta is not None else None,
-                bad_lines=tuple(self._bad),
+                bad_lines=tuple(self._bad[k] for k in sorted(self._bad)),
                 line_count=self.index.line_count
                 + (1 if self._pending_tail and not self.still_running else 0),
                 bytes_indexed=self.index.scanned_bytes,
@@ -278,6 +344,8 @@ class LazyTrajectory:
                 complete=self.index.complete,
                 pending_tail=self._pending_tail,
                 era=self._era.traj.era,
+                validated=self.index.complete and self._vpos >= len(self._unverified),
+                generation=self._generation,
             )
 
     @staticmethod
@@ -316,17 +384,27 @@ class LazyTrajectory:
                 return hit
             stub = self._runs[run_index].stubs[position]
             shell = self.run(run_index)
+            gen = self._generation
+        raw = b""
         try:
             if self._inline_tail is not None and self._inline_tail[0] == stub.line_no:
                 rec = self._inline_tail[1]
             else:
-                rec = parse_line(self.index.read_line(stub.line_no - 1))
+                raw = self.index.read_line(stub.line_no - 1)
+                rec = parse_line(raw)
             it = build_iteration(rec, stub.line_no)
             self._era._guess_era(rec)
         except (LineError, OSError, IndexError) as exc:
             it = self._placeholder(stub)
-            it.extra["error"] = f"line {stub.line_no} could not be read again: {exc}"
+            it.extra["error"] = f"line {stub.line_no} could not be read: {exc}"
+            if isinstance(exc, LineError):
+                with self._lock:  # a corrupt line that peeking let through: correct the index
+                    if self._correct(stub.line_no, BadLine(stub.line_no, str(exc), preview(raw))):
+                        self._rebuild()
+            return it
         with self._lock:
+            if self._generation != gen:  # re-split meanwhile: do not install into a stale shell
+                return it
             it.parent = shell
             it.position = position
             if position < len(shell.iterations):

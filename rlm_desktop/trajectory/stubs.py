@@ -42,6 +42,8 @@ class LazySnapshot:
     complete: bool
     pending_tail: bool
     era: str
+    validated: bool = False  # every line has been parsed once (see LazyTrajectory.validate_step)
+    generation: int = 0  # bumped when a correction re-split the runs
 
     @property
     def progress(self) -> float:
