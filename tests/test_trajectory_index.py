@@ -268,3 +268,11 @@ def test_corruption_inside_a_line_is_found_by_validation_and_by_loading(tmp_path
         snap = lt.snapshot()
         assert [b.line_no for b in snap.bad_lines] == [5] and snap.generation == 1
         assert lt.load_iteration(0, 4).line_no == 6
+
+
+def test_snapshot_before_indexing_is_not_complete(logs: dict[str, Path]) -> None:
+    with LazyTrajectory(logs["basic"]) as lt:
+        snap = lt.snapshot()
+        assert not snap.complete and snap.progress == 0.0 and not snap.runs and not snap.validated
+        lt.index_all()
+        assert lt.snapshot().complete and lt.snapshot().progress == 1.0

@@ -129,6 +129,7 @@ class LineIndex:
         self._scanned = 0  # offset just after the last newline seen
         self._scan_pos = 0  # bytes read by the scanner (>= _scanned)
         self._size = 0  # file size when last looked at
+        self._started = False
         self._read_fh: Any = None
         self._generation = 0  # bumped when the file was replaced/truncated and the index restarted
 
@@ -148,8 +149,8 @@ class LineIndex:
 
     @property
     def complete(self) -> bool:
-        """Everything up to the file size seen last has been examined."""
-        return self._scan_pos >= self._size
+        """Scanned at least once, and up to the file size seen last."""
+        return self._started and self._scan_pos >= self._size
 
     @property
     def pending_bytes(self) -> int:
@@ -208,6 +209,7 @@ class LineIndex:
         with self._lock:
             if self._scan_pos >= self._size:
                 self.refresh()  # at the end: has the file grown (or shrunk)?
+            self._started = True
             before = self._count
             left = self._size - self._scan_pos
             budget = left if max_bytes is None else min(max_bytes, left)

@@ -47,4 +47,6 @@ class LazySnapshot:
 
     @property
     def progress(self) -> float:
-        return 1.0 if self.complete or not self.size else min(1.0, self.bytes_indexed / self.size)
+        if self.complete:
+            return 1.0
+        return min(1.0, self.bytes_indexed / self.size) if self.size else 0.0
