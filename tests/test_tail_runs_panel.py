@@ -259,3 +259,21 @@ def test_open_run_keeps_updating_when_another_folder_is_followed(qtbot, tmp_path
         assert traj.bad_lines == [] and len(traj.runs) == 1  # went on from its offset
     finally:
         ctl.shutdown()
+
+
+def test_following_another_folder_starts_a_fresh_list(qtbot, panel: RunsPanel, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    for i in range(5):
+        append(a / f"a{i}.jsonl", LINES[:2])
+    append(b / "b0.jsonl", LINES[:3])
+    panel.follow(a)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 5)
+    old_model = panel.model
+    with qtbot.waitSignal(old_model.destroyed, timeout=3000):  # emptied in slices, then deleted
+        panel.follow(b)
+        qtbot.waitUntil(lambda: panel.model.rowCount() == 1)
+    qtbot.wait(100)  # anything still queued from folder a is dropped
+    assert rows(panel) == [str(b / "b0.jsonl")]
+    assert panel.title.text().endswith(str(b))

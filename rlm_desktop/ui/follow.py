@@ -70,6 +70,7 @@ class FollowController(QObject):
             "safety_interval": safety_interval,
         }
         self._follower: Follower | None = None
+        self._generation = 0
         self._file_followers: dict[str, Follower] = {}  # live files outside the followed folder
         self._queue: deque[TailBatch] = deque()
         self._drain_timer = QTimer(self)
@@ -95,11 +96,16 @@ class FollowController(QObject):
         return Follower(
             path,
             recursive=recursive,
-            on_listing=self._listing_q.emit if listing else self._side_listing_q.emit,
+            on_listing=self._tagged(self._generation) if listing else self._side_listing_q.emit,
             on_lines=self._batch_q.emit,
             on_notice=self._notice_q.emit,
             **self._opts,
         )
+
+    def _tagged(self, generation: int):
+        """Listing callback that says which ``follow()`` it belongs to: updates still queued
+        from a folder that is no longer followed are dropped on arrival."""
+        return lambda update: self._listing_q.emit((generation, update))
 
     def follow(self, path: str | os.PathLike[str], recursive: bool = True) -> bool:
         """Follow a folder (its ``.jsonl`` files, recursively by default) or a single file.
@@ -107,6 +113,7 @@ class FollowController(QObject):
         Returns False (and emits ``error``) when the path cannot be followed.
         """
         self.stop_following()
+        self._generation += 1
         follower = self._make(os.fspath(path), recursive)
         try:
             follower.start()
@@ -202,7 +209,10 @@ class FollowController(QObject):
 
     # -- GUI-thread slots ---------------------------------------------------------
 
-    def _on_listing(self, update: ListingUpdate) -> None:
+    def _on_listing(self, tagged: tuple[int, ListingUpdate]) -> None:
+        generation, update = tagged
+        if generation != self._generation:
+            return
         self._settle_live(update)
         self.listing_changed.emit(update)
 

@@ -199,6 +199,27 @@ class RunsPanel(QWidget):
 
     def _on_following(self, target: str) -> None:
         self.title.setText(f"Following {sanitize_str(target)}" if target else "Not following a folder")
+        if target and self.model.rowCount():
+            self._replace_model()
+
+    def _replace_model(self) -> None:
+        """A new folder: start from an empty list. The old rows are removed a slice at a
+        time (dropping tens of thousands of items at once would stall the GUI)."""
+        old = self.model
+        self.model = RunsTableModel(self)
+        self.proxy.setSourceModel(self.model)
+        self._pending.clear()
+        self.count_label.setText("")
+
+        def step() -> None:
+            n = old.rowCount()
+            if n:
+                old.removeRows(max(0, n - 300), min(300, n))
+                QTimer.singleShot(0, self, step)
+            else:
+                old.deleteLater()
+
+        QTimer.singleShot(0, self, step)
 
     def _on_error(self, message: str) -> None:
         self._show_notice(sanitize_str(message))
