@@ -34,6 +34,8 @@ Scenarios (see ``SCENARIOS``):
   emoji, control characters, huge ints, -0.0, sets, bytes, tuple keys.
 * ``aborted``: max_errors 2 -> upstream raises and the tripping iteration is not
   logged; the file ends without a final answer.
+* ``anthropic``: the ``anthropic`` backend (upstream's client takes no base
+  URL; the SDK's ``ANTHROPIC_BASE_URL`` points it at the mock's messages API).
 * ``crash_partial``: the REPL passes ``bytes`` to ``rlm_query``; upstream's
   ``json.dump`` fails mid-record and leaves an unterminated last line.
 """
@@ -260,6 +262,45 @@ def _run_crash(server: MockLMServer, logger: Any, name: str) -> None:
         rlm.close()
 
 
+ANTHROPIC = Brain(
+    {
+        "claude-mock": [
+            repl('s = llm_query("Anthropic sub question")\nprint(s)'),
+            repl(finish('"anthropic says " + s')),
+        ]
+    }
+)
+
+
+def _run_anthropic(server: MockLMServer, logger: Any, name: str) -> None:
+    import os
+
+    from rlm import RLM
+
+    old = os.environ.get("ANTHROPIC_BASE_URL")
+    os.environ["ANTHROPIC_BASE_URL"] = server.root_url
+    try:
+        rlm = RLM(
+            backend="anthropic",
+            backend_kwargs={
+                "model_name": "claude-mock",
+                "api_key": "sk-ant-mock-not-a-key",
+                "max_tokens": 256,
+            },
+            environment="local",
+            logger=logger,
+        )
+        try:
+            rlm.completion("anthropic context")
+        finally:
+            rlm.close()
+    finally:
+        if old is None:
+            os.environ.pop("ANTHROPIC_BASE_URL", None)
+        else:
+            os.environ["ANTHROPIC_BASE_URL"] = old
+
+
 def _run_multi(server: MockLMServer, logger: Any, name: str) -> None:
     rlm = _rlm(server, logger)
     try:
@@ -366,6 +407,17 @@ SCENARIOS: dict[str, Scenario] = {
             ABORT,
             _run_abort,
             {"runs": 1, "iterations": [2], "status": "incomplete"},
+        ),
+        Scenario(
+            "anthropic",
+            ANTHROPIC,
+            _run_anthropic,
+            {
+                "runs": 1,
+                "iterations": [2],
+                "final_answer": "anthropic says [claude-mock] re: Anthropic sub question",
+                "sub_calls_by_depth": {1: 1},
+            },
         ),
         Scenario(
             "crash_partial",
