@@ -57,7 +57,7 @@ def test_default_is_replay_demo_and_valid(qtbot, tmp_path):
     assert isinstance(cfg, EngineConfig)
     assert cfg.backend.kind == "replay" and cfg.backend.replay_path == str(demo_trajectory_path())
     assert cfg.environment == "subprocess"
-    assert cfg.max_iterations == 30 and cfg.max_budget is None and cfg.max_tokens is None
+    assert cfg.max_budget is None and cfg.max_tokens is None and cfg.max_errors is None
     assert d.prompt() == "What is 6*7?" and d.context() == "numbers: 6 7"
 
 
@@ -195,3 +195,22 @@ def test_replay_recording_prefills_prompt_and_context(qtbot, tmp_path):
     cfg.log_dir = str(tmp_path / "replayed")
     replayed = RLMEngine(cfg).completion(d.prompt(), d.context())
     assert replayed.error is None and replayed.response == result.response
+
+
+def test_default_dialog_replays_the_bundled_demo(qtbot, tmp_path):
+    from rlm_desktop.engine.demo import load_demo
+    from rlm_desktop.engine.rlm import RLMEngine
+    from tests.test_engine_fakes import env_choice
+
+    if not demo_trajectory_path().is_file():
+        pytest.skip("no bundled demo in this checkout")
+    demo = load_demo()
+    d, _ = _dialog(qtbot, tmp_path)
+    assert d.backend_id() == "replay" and d.validation_error() is None
+    assert d.prompt() == demo.prompt and d.context() == demo.context
+    cfg = d.config()
+    assert (cfg.max_iterations, cfg.max_depth) == (demo.config.max_iterations, demo.config.max_depth)
+    cfg.log_dir = str(tmp_path / "logs")
+    cfg.environment = env_choice()  # the real subprocess REPL where it exists
+    result = RLMEngine(cfg).completion(d.prompt(), d.context())
+    assert result.error is None and result.response == demo.expected_answer

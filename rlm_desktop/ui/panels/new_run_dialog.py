@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from rlm_desktop.engine.config import DEFAULT_KEY_ENV, BackendConfig, EngineConfig, demo_trajectory_path
+from rlm_desktop.engine.demo import load_demo
 
 from .common import is_dark, plain_label, role_color
 from .keystore import KeyStore
@@ -329,6 +330,13 @@ class NewRunDialog(QDialog):
             self.error_label.setText("The recording file does not exist.")
             return False
         rec = recorded_inputs(path)
+        if os.path.realpath(path) == os.path.realpath(demo_trajectory_path()):
+            try:  # the bundled demo says exactly what it was made with
+                demo = load_demo()
+                rec.prompt, rec.context = demo.prompt, demo.context
+                rec.max_iterations, rec.max_depth = demo.config.max_iterations, demo.config.max_depth
+            except (OSError, ValueError, KeyError):
+                pass
         if rec.prompt is not None:
             self.prompt_edit.setPlainText(rec.prompt)
         if rec.context is not None:
