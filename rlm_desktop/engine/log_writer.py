@@ -4,10 +4,13 @@
 metadata line when the root run starts and one line per ROOT iteration when
 that iteration finishes (child runs are nested inside their parent's iteration
 line, under ``rlm_calls[].metadata``, exactly as upstream 0.1.2+ does). Every
-line is flushed and fsynced before the engine goes on (``TrajectoryWriter``).
+line goes to the file in one unbuffered ``write`` before the engine goes on, so a
+tailer sees it at once; it is then fsynced after every iteration: by default on a
+background thread (``fsync="async"``: the engine does not wait for the disk, and
+``close()`` waits for the last fsync), or inline (``fsync="sync"``).
 The engine's records already carry our extras under ``"rlm_desktop"`` (the root
 call's usage, the edited marker, ``status``/``error`` on the record that ends a
-failed or cancelled run). Every line passes through the redactor first.
+failed or cancelled run). Records from the engine are already redacted; a ``redactor`` given here is applied again.
 
 A write error (disk full, ...) is kept in ``.error`` and logged; the run goes on.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +32,15 @@ log = logging.getLogger(__name__)
 
 
 class JsonlLogObserver:
-    def __init__(self, path: str | os.PathLike[str], redactor: Redactor | None = None, *, fsync: bool = True):
+    def __init__(
+        self, path: str | os.PathLike[str], redactor: Redactor | None = None, *, fsync: str = "async"
+    ) -> None:
+        if fsync not in ("async", "sync", "off"):
+            raise ValueError("fsync must be 'async', 'sync' or 'off'")
         self.path = Path(path)
-        self.redactor = redactor or Redactor()
-        self._writer = TrajectoryWriter(self.path, fsync=fsync)
+        self.redactor = redactor
+        self._writer = TrajectoryWriter(self.path, fsync=fsync == "sync")
+        self._syncer = _Syncer(self.path) if fsync == "async" else None
         self._root_id: str | None = None
         self.error: str | None = None
         self.lines = 0
@@ -62,8 +71,73 @@ class JsonlLogObserver:
                 self._writer.write_record(rec)
             self.lines += 1
         except OSError as exc:
-            self.error = self.redactor.text(f"cannot write the log {self.path}: {exc}")
+            self.error = f"cannot write the log {self.path}: {exc}"
+            if self.redactor:
+                self.error = self.redactor.text(self.error)
             log.error("%s", self.error)
+            return
+        if self._syncer is not None:
+            self._syncer.request()
 
     def close(self) -> None:
         self._writer.close()
+        if self._syncer is not None:
+            self._syncer.close()
+
+
+class _Syncer:
+    """fsyncs a file on a daemon thread whenever asked (requests coalesce)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cond = threading.Condition()
+        self._wanted = 0
+        self._done = 0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def request(self) -> None:
+        with self._cond:
+            self._wanted += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="rlm-log-fsync", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _loop(self) -> None:
+        fd = -1
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+            while True:
+                with self._cond:
+                    while self._done >= self._wanted and not self._closed:
+                        self._cond.wait()
+                    if self._done >= self._wanted and self._closed:
+                        return
+                    target = self._wanted
+                os.fsync(fd)
+                with self._cond:
+                    self._done = target
+                    self._cond.notify_all()
+        except OSError as exc:
+            log.error("fsync of %s failed: %s", self.path, exc)
+            with self._cond:
+                self._done = self._wanted = 0
+                self._closed = True
+                self._cond.notify_all()
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Wait for the last requested fsync, then stop the thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._done >= self._wanted, timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def synced(self) -> int:
+        return self._done

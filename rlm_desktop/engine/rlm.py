@@ -165,9 +165,8 @@ class RLMEngine:
         log_obs = None
         self.log_path = None
         if self.config.log_dir:
-            log_obs = JsonlLogObserver.in_dir(
-                self.config.log_dir, self.config.log_file_name, redactor=redactor
-            )
+            # records are redacted where the engine makes them; the observer need not walk them again
+            log_obs = JsonlLogObserver.in_dir(self.config.log_dir, self.config.log_file_name)
             self.log_path = str(log_obs.path)
             observers.insert(0, log_obs)
         session = Session(

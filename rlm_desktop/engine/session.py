@@ -8,6 +8,7 @@ the usage totals the limits are checked against, and the LM call helper.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -171,13 +172,13 @@ class Session:
     # -- LM calls ----------------------------------------------------------------------
 
     def call_lm(self, client: LMClient, messages: Any, model: str | None, site: CallSite) -> LMReply:
-        """One LM call; network clients run in a helper thread so cancel() is immediate."""
+        """One LM call; network clients run on a helper thread so cancel() is immediate."""
         self.check_cancel()
         if client.local:
             reply = self._complete(client, messages, model, site)
         else:
-            box: dict[str, Any] = {}
             done = threading.Event()
+            box: dict[str, Any] = {}
 
             def work() -> None:
                 try:
@@ -187,7 +188,7 @@ class Session:
                 finally:
                     done.set()
 
-            threading.Thread(target=work, name="rlm-lm-call", daemon=True).start()
+            _HELPERS.run(work)
             while not done.wait(0.05):
                 self.check_cancel()
             if "error" in box:
@@ -205,3 +206,35 @@ class Session:
             raise
         except Exception as exc:  # noqa: BLE001 - any client failure becomes a readable error
             raise LMCallError(self.redactor.text(f"{type(exc).__name__}: {exc}")) from None
+
+
+class _HelperThreads:
+    """Daemon threads that run LM calls, reused (starting a thread per call costs more than the
+    hand-off). A call that outlives a cancelled run finishes in the background and is dropped."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+
+    def run(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1
+        if spawn:
+            threading.Thread(target=self._loop, name="rlm-lm-call", daemon=True).start()
+        self._queue.put(fn)
+
+    def _loop(self) -> None:
+        while True:
+            fn = self._queue.get()
+            try:
+                fn()
+            except BaseException:  # noqa: BLE001 - fn reports its own errors
+                log.exception("LM helper thread")
+            with self._lock:
+                self._idle += 1
+
+
+_HELPERS = _HelperThreads()
