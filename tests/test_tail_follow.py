@@ -149,6 +149,8 @@ def test_untailed_file_truncation_notice_from_listing(tmp_path: Path) -> None:
         tail_logs.write_log(path, LINES[:2])
         wait_for(lambda: [n.kind for n in rec.notices] == [NoticeKind.TRUNCATED])
         wait_for(lambda: rec.summary(path).iterations == 1)
+        path.unlink()
+        wait_for(lambda: [n.kind for n in rec.notices] == [NoticeKind.TRUNCATED, NoticeKind.DELETED])
 
 
 @pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")  # watchdog, nested mkdir

@@ -52,7 +52,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from .run_summary import RUNNING_WINDOW_S, RunSummarizer, RunSummary
-from .tail import FileTailer, Notice, TailBatch, TailUpdate
+from .tail import FileTailer, Notice, NoticeKind, TailBatch, TailUpdate
 
 log = logging.getLogger(__name__)
 
@@ -384,6 +384,8 @@ class Follower:
             if summary is None:
                 if known:
                     listing.removed.append(path)
+                    if tailer is None:  # a tailed file reports it itself
+                        self._emit(self.on_notice, Notice(path, NoticeKind.DELETED, "the file was deleted"))
             elif not known:
                 listing.added.append(summary)
             elif summary != before:
