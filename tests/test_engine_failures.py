@@ -199,3 +199,27 @@ def test_redactor_masks_known_and_key_shaped_strings():
     assert r.text("short stays") == "short stays"  # too short to be a key
     assert MASK in r.text("Bearer sk-ant-abcdefghijklmnopqrstuvwxyz012345")
     assert r.obj({"k": ["my-very-secret-value"]}) == {"k": [MASK]}
+
+
+def test_max_timeout_stops_a_hanging_block(tmp_path):
+    eng, events = make_engine({"r0/i0": R(HANG)}, tmp_path, max_timeout=0.3)
+    t0 = time.monotonic()
+    result = eng.completion("q", "ctx")
+    assert time.monotonic() - t0 < 3
+    assert result.status == RunStatus.FAILED and "max_timeout" in result.error
+    assert records(result.log_path)[-1]["rlm_desktop"]["status"] == "failed"
+
+
+def test_time_paused_in_the_gate_is_not_run_time(tmp_path):
+    def gate(e):
+        if isinstance(e, (ev.LMResponse, ev.SubCallStarted)) and e.depth == 0:
+            time.sleep(0.4)  # the user looks at the paused run
+
+    script = {"r0/i0": R("a = llm_query('x')\nanswer['content'] = a\nanswer['ready'] = True"), "*": "A"}
+    eng, _ = make_engine(script, tmp_path, max_timeout=0.6)
+    eng.set_gate(gate)
+    result = eng.completion("q", "ctx")
+    assert result.ok, result.error  # 0.8 s paused, but the limit counts only run time
+    it = result.run.iterations[0]
+    assert it.iteration_time < 0.3 and it.code_blocks[0].execution_time < 0.3
+    assert result.execution_time < 0.3

@@ -192,6 +192,7 @@ class RLMEngine:
             )
             run = loop.execute()
         finally:
+            session.close()
             self._session = None
             if log_obs is not None:
                 log_obs.close()

@@ -176,7 +176,7 @@ class RunLoop:
     def _begin(self, number: int, messages: list[dict[str, Any]], *, gate: bool = True) -> Iteration:
         self.it = self.run.add_iteration(Iteration(number=number, running=True))
         self.it.prompt = [dict(m) for m in messages]
-        self._it_t0 = time.perf_counter()
+        self._it_t0 = self.s.clock()
         event = self._ev(ev.IterationStarted)
         if gate:
             self.s.checkpoint(event)
@@ -193,7 +193,7 @@ class RunLoop:
             for c in b.sub_calls:
                 c.running = False
         if not it.is_default_answer:
-            it.iteration_time = time.perf_counter() - self._it_t0
+            it.iteration_time = self.s.clock() - self._it_t0
         record = record_from_iteration(
             it,
             usage_model=self.model,
@@ -206,9 +206,8 @@ class RunLoop:
             if error is not None:
                 it.extra["error"] = error
         record = self.s.redactor.obj(record) if self.s.redactor else record
-        self.it = None
         event = self._ev(ev.IterationFinished, record=record)
-        object.__setattr__(event, "iteration", it.number)
+        self.it = None
         if status is None:
             self.s.checkpoint(event)
         else:
@@ -315,7 +314,9 @@ class RunLoop:
             self.block = block
         self.s.checkpoint(self._ev(ev.CodeBlockStarted, block_index=index, code=code))
         t0 = time.perf_counter()
+        paused0 = self.s.paused()
         fatal = None
+        failure = None
         try:
             res = self.env.execute(code)
         except Exception as exc:  # noqa: BLE001 - a REPL that breaks ends the run
@@ -324,27 +325,28 @@ class RunLoop:
         with self._lock:
             self.block = None
         block.running = False
-        if res is not None:
+        # sub-call gates run inside the block: time paused there is not run time
+        paused = self.s.paused() - paused0
+        if res is None:
+            block.execution_time = max(0.0, time.perf_counter() - t0 - paused)
+        else:
             block.stdout = res.stdout or ""
             block.stderr = res.stderr or ""
             block.locals = dict(res.locals or {})
-            block.execution_time = res.execution_time
+            block.execution_time = max(0.0, float(res.execution_time or 0.0) - paused)
             block.final_answer = None if res.final_answer is None else str(res.final_answer)
             failure = getattr(res, "failure", None)
-            if failure and self.s.cancelled:
-                failure = "cancelled"
-            if failure == "cancelled" or (failure and self.s.cancelled):
-                self.s.notify(self._finished_block_event(block))
-                raise ev.RunCancelledError("cancelled by the user")
-            if failure == "timeout":
-                if not block.stderr:
-                    block.stderr = f"\nTimeoutError: the block ran longer than {self.cfg.block_timeout:g} s"
-            elif failure:
-                fatal = f"The REPL {failure} while running block {index + 1}" + (
-                    f": {block.stderr.strip()}" if block.stderr.strip() else ""
-                )
-        if block.execution_time is None:
-            block.execution_time = time.perf_counter() - t0
+        if self.s.cancelled and (failure or res is None):
+            if not block.stderr:
+                block.stderr = "\nInterrupted: the run was stopped"
+            self.s.notify(self._finished_block_event(block))
+            raise ev.RunCancelledError("cancelled by the user")
+        if failure == "timeout":
+            if not block.stderr:
+                block.stderr = f"\nTimeoutError: the block ran longer than {self.cfg.block_timeout:g} s"
+        elif failure:
+            detail = block.stderr.strip()
+            fatal = f"The REPL {failure} while running block {index + 1}" + (f": {detail}" if detail else "")
         if fatal:
             block.stderr = block.stderr or f"\n{fatal}"
             self.s.notify(self._finished_block_event(block))

@@ -69,6 +69,15 @@ class Session:
         self.totals = Usage()
         self.by_model: dict[str, Usage] = {}
         self.fatal_error: str | None = None  # set by fail(): the whole tree stops and fails
+        # time spent blocked in the gate (paused in the debugger) does not count as run time
+        self._in_gate = 0
+        self._pause_start = 0.0
+        self._paused = 0.0
+        self._watch_stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        if config.max_timeout is not None:
+            self._watchdog = threading.Thread(target=self._watch, name="rlm-timeout", daemon=True)
+            self._watchdog.start()
 
     # -- the hook ------------------------------------------------------------------
 
@@ -90,6 +99,7 @@ class Session:
         gate = self.gate
         if gate is not None:
             fn = getattr(gate, "checkpoint", gate)
+            self._gate_enter()
             try:
                 result = fn(event)
             except RunCancelledError:
@@ -100,6 +110,8 @@ class Session:
             except Exception:  # noqa: BLE001 - a broken gate must not kill the engine thread
                 log.exception("engine gate failed on %s", event.kind)
                 result = None
+            finally:
+                self._gate_leave()
         if not terminal:
             self.check_cancel()
         return result
@@ -151,8 +163,44 @@ class Session:
             self.totals = self.totals + usage
             self.by_model[model] = self.by_model.get(model, Usage()) + usage
 
+    def _gate_enter(self) -> None:
+        with self._lock:
+            if self._in_gate == 0:
+                self._pause_start = time.perf_counter()
+            self._in_gate += 1
+
+    def _gate_leave(self) -> None:
+        with self._lock:
+            self._in_gate -= 1
+            if self._in_gate == 0:
+                self._paused += time.perf_counter() - self._pause_start
+
+    def paused(self) -> float:
+        """Seconds spent paused in the gate so far (overlapping pauses counted once)."""
+        with self._lock:
+            extra = time.perf_counter() - self._pause_start if self._in_gate else 0.0
+            return self._paused + extra
+
     def elapsed(self) -> float:
-        return time.perf_counter() - self.start
+        """Run time so far, not counting time paused in the gate."""
+        return time.perf_counter() - self.start - self.paused()
+
+    def clock(self) -> float:
+        """A clock that stands still while the run is paused (for timings)."""
+        return time.perf_counter() - self.paused()
+
+    def _watch(self) -> None:
+        limit = self.config.max_timeout
+        assert limit is not None
+        while not self._watch_stop.wait(0.05):
+            if self.elapsed() > limit:
+                self.fail(f"Time limit reached: {self.elapsed():.1f} s used of max_timeout {limit:g} s")
+                return
+
+    def close(self) -> None:
+        self._watch_stop.set()
+        if self._watchdog is not None:
+            self._watchdog.join(1.0)
 
     def limit_problem(self, *, check_tokens: bool = True) -> str | None:
         """A message when the whole tree is past a limit, else None."""

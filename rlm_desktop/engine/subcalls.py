@@ -15,7 +15,6 @@ the sub-call's ``error``). A cancellation anywhere cancels the whole tree.
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +129,7 @@ def _plain_call(loop: RunLoop, it: Iteration, call: SubCall, prompt: Any, model:
     block = call.parent
     assert block is not None
     site = CallSite(loop.run.path, "sub", it.position, block.index, call.index, loop.depth + 1)
-    t0 = time.perf_counter()
+    t0 = s.clock()
     try:
         reply = s.call_lm(s.sub_client, as_messages(prompt), model, site)
         call.response = reply.text
@@ -146,18 +145,18 @@ def _plain_call(loop: RunLoop, it: Iteration, call: SubCall, prompt: Any, model:
         call.error = msg
         call.response = f"Error: LM query failed - {msg}"
     finally:
-        call.execution_time = time.perf_counter() - t0
+        call.execution_time = s.clock() - t0
 
 
 def _child_run(
     loop: RunLoop, call: SubCall, prompt: Any, model: str | None, spawned_at: tuple[int, int, int]
 ) -> None:
-    t0 = time.perf_counter()
+    t0 = loop.s.clock()
     child = loop.child(call, prompt, model, spawned_at)
     try:
         run = child.execute()  # raises RunCancelledError (after recording) when cancelled
     finally:
-        call.execution_time = time.perf_counter() - t0
+        call.execution_time = loop.s.clock() - t0
         call.usage = child.run.own_usage()
     if run.status == RunStatus.FAILED:
         call.error = run.error or "failed"
