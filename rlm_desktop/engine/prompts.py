@@ -44,7 +44,7 @@ the recursion limit is reached it quietly becomes a single `llm_query`.
 sub-tasks in parallel, answers in the order of `prompts`.
 - `SHOW_VARS()`: returns the names and types of the variables you have defined.
 - `answer`: a dict with the keys "content" and "ready". To finish, put your final \
-answer in `answer["content"]` and then set `answer["ready"] = True` inside a \
+answer in `answer["content"]` and then set `answer["ready"] = True`, both in a \
 `repl` block. Nothing else ends the task.
 
 How to work well:
@@ -56,8 +56,8 @@ sample first.
 3. Do exact work (counting, sorting, arithmetic, parsing) in Python; use the helper \
 models for work that needs understanding of language.
 4. If a block raises an error, read the message, fix the code and try again.
-5. Submit only an answer you have checked; if you are running out of turns, submit \
-your best answer rather than none.
+5. Submit only an answer you have checked; when few turns remain, submit your best \
+answer rather than none.
 """
 
 DEFAULT_ANSWER_REQUEST = (
