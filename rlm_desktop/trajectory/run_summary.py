@@ -258,8 +258,22 @@ class RunSummarizer:
             return
         if rec.get("type") != "iteration":
             return
-        it = iteration_from_record(rec)
-        RunSummarizer._set_last(state, it.number, it.final_answer, it.is_default_answer, rec.get(EXTRA_KEY))
+        number, final = rec.get("iteration"), rec.get("final_answer")
+        if isinstance(final, list) or not isinstance(number, int) or isinstance(number, bool):
+            # pre-era pairs (FINAL_VAR is resolved from the locals) and odd records: the reader's way
+            it = iteration_from_record(rec)
+            number, final, default = it.number, it.final_answer, it.is_default_answer
+        else:
+            # the common case without building the iteration (sub-calls, nested runs...)
+            if final is not None and not isinstance(final, str):
+                final = str(final)
+            default = (
+                final is not None
+                and not rec.get("code_blocks")
+                and rec.get("iteration_time", 0) is None
+                and final == rec.get("response")
+            )
+        RunSummarizer._set_last(state, number, final, default, rec.get(EXTRA_KEY))
 
     @staticmethod
     def _peek_last(fd: int, state: _FileState, length: int) -> bool:

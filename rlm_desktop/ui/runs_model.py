@@ -32,6 +32,7 @@ FOREGROUND = Qt.ItemDataRole.ForegroundRole
 FONT = Qt.ItemDataRole.FontRole
 ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _ROLES = (DISPLAY, SORT_ROLE, PATH_ROLE, TOOLTIP, FOREGROUND, FONT, ALIGN)
+_TIP_COLUMNS = (COL_FILE, COL_STATUS)  # plus the answer column (with the whole answer)
 
 STATUS_COLORS = {
     RunStatus.RUNNING: "#1f77d0",
@@ -181,8 +182,8 @@ class RunsTableModel(QStandardItemModel):
                 {
                     DISPLAY: display[col],
                     SORT_ROLE: numeric.get(col, display[col].lower()),
-                    PATH_ROLE: s.path,
-                    TOOLTIP: answer_tip if col == COL_ANSWER else tip,
+                    PATH_ROLE: s.path if col == COL_FILE else None,  # read via siblingAtColumn(0)
+                    TOOLTIP: answer_tip if col == COL_ANSWER else tip if col in _TIP_COLUMNS else None,
                     FOREGROUND: fg,
                     FONT: font,
                     ALIGN: self._right if col in numeric and col != COL_MODIFIED else None,

@@ -171,7 +171,7 @@ class RunsPanel(QWidget):
 
     def selected_path(self) -> str | None:
         idx = self.view.selectionModel().currentIndex()
-        return idx.data(PATH_ROLE) if idx.isValid() else None
+        return idx.siblingAtColumn(0).data(PATH_ROLE) if idx.isValid() else None
 
     def select_path(self, path: str) -> bool:
         row = self.model.row_of(os.path.abspath(path))
@@ -269,13 +269,13 @@ class RunsPanel(QWidget):
         self.notice_bar.show()
 
     def _on_activated(self, index: QModelIndex) -> None:
-        path = index.data(PATH_ROLE)
+        path = index.siblingAtColumn(0).data(PATH_ROLE)
         if path:
             self.run_activated.emit(path)
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            self.run_selected.emit(current.data(PATH_ROLE))
+            self.run_selected.emit(current.siblingAtColumn(0).data(PATH_ROLE))
 
     # -- keep the scroll position on the same run while rows come and go above it ----
 
@@ -286,7 +286,7 @@ class RunsPanel(QWidget):
             return
         top = self.view.indexAt(self.view.viewport().rect().topLeft())
         if top.isValid():
-            self._anchor = (top.data(PATH_ROLE), self.view.visualRect(top).top())
+            self._anchor = (top.siblingAtColumn(0).data(PATH_ROLE), self.view.visualRect(top).top())
 
     def _restore_anchor(self) -> None:
         anchor, self._anchor = self._anchor, None
