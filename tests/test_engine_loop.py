@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from rlm_desktop.engine import events as ev
 from rlm_desktop.engine.clients import ScriptedClient
 from rlm_desktop.engine.config import BackendConfig, EngineConfig
@@ -220,3 +222,53 @@ def test_batched_calls_run_in_parallel_within_the_bound():
     result = eng.completion("q", "ctx")
     assert result.response == "x0x1x2x3x4x5x6"
     assert live["max"] == 3
+
+
+def test_broken_observers_and_gates_do_not_break_the_run(tmp_path, caplog):
+    eng, events = make_engine({"r0/i0": R("answer['content'] = 'ok'\nanswer['ready'] = True")}, tmp_path)
+
+    def bad_observer(e):
+        raise RuntimeError("observer bug")
+
+    def bad_gate(e):
+        raise ValueError("gate bug")
+
+    eng.add_observer(bad_observer)
+    eng.set_gate(bad_gate)
+    result = eng.completion("q", "ctx")
+    assert result.ok and result.response == "ok"
+    assert "observer bug" in caplog.text and "gate bug" in caplog.text
+    assert events[-1].kind == "RunFinished"
+
+
+def test_one_engine_runs_completions_one_after_another(tmp_path):
+    script = {
+        "r0/i0": lambda msgs, site: R(
+            f"answer['content'] = str(len({msgs[1]['content']!r}))\nanswer['ready'] = True"
+        )
+    }
+    eng, _ = make_engine(script, tmp_path)
+    first = eng.completion("q", "a")
+    second = eng.completion("q", "b" * 20)
+    assert first.ok and second.ok and first.response != second.response
+    assert first.log_path != second.log_path and first.run_id != second.run_id
+    assert not eng.running
+    # a second completion while one runs is refused
+    hold = threading.Event()
+    release = threading.Event()
+
+    def gate(e):
+        if e.kind == "LMRequest":
+            hold.set()
+            release.wait(5)
+
+    eng.set_gate(gate)
+    t = threading.Thread(target=eng.completion, args=("q", "c"))
+    t.start()
+    assert hold.wait(5)
+    try:
+        with pytest.raises(RuntimeError, match="already running"):
+            eng.completion("q", "d")
+    finally:
+        release.set()
+        t.join(5)
