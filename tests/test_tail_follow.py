@@ -348,3 +348,16 @@ def test_falls_back_to_polling_when_native_events_fail(tmp_path: Path, monkeypat
         path = tmp_path / "run.jsonl"
         append(path, LINES[:3])
         wait_for(lambda: rec.summary(path) is not None and rec.summary(path).iterations == 2)
+
+
+def test_files_of_a_moved_away_folder_are_removed(tmp_path: Path) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    inner = sub / "inner.jsonl"
+    append(inner, LINES[:2])
+    outside = tmp_path.parent / f"{tmp_path.name}_moved"
+    rec = Recorder()
+    with Follower(tmp_path, recursive=True, **rec.kwargs()):
+        wait_for(lambda: rec.summary(inner) is not None)
+        os.rename(sub, outside)
+        wait_for(lambda: str(inner) in rec.removed)

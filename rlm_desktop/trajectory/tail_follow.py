@@ -100,6 +100,8 @@ class _Handler(FileSystemEventHandler):
         if event.is_directory:
             if event.event_type in ("created", "moved"):
                 self._f._mark_dir(dest or src)
+            if event.event_type in ("deleted", "moved"):
+                self._f._mark_known_under(src)  # its files went with it
             return
         self._f._mark(src)
         if dest:
@@ -240,6 +242,12 @@ class Follower:
         self._last_event = now
         self._dirty.add(path)
         self._cond.notify_all()
+
+    def _mark_known_under(self, folder: str) -> None:
+        prefix = folder.rstrip(os.sep) + os.sep
+        for path in self.summarizer.known():
+            if path.startswith(prefix):
+                self._mark(path)
 
     def _mark_dir(self, path: str) -> None:
         if not self.recursive:
