@@ -211,3 +211,30 @@ def test_replay_is_the_default_without_a_key(monkeypatch, tmp_path):
         )
     ).completion("q", "c")
     assert res.status == RunStatus.FAILED and "Could not set up the model backend" in res.error
+
+
+def test_replay_delay_paces_the_run_and_cancel_stays_immediate(tmp_path):
+    import threading
+    import time
+
+    eng, _ = make_engine(FULL, tmp_path / "rec", max_depth=2, max_iterations=6)
+    recorded = eng.completion("Summarise the parts.", "some context text")
+    cfg = EngineConfig(
+        backend=BackendConfig(kind="replay", replay_path=recorded.log_path, replay_delay=0.05),
+        max_depth=2,
+        max_iterations=6,
+        environment=env_choice(),
+    )
+    t0 = time.monotonic()
+    res = RLMEngine(cfg).completion("Summarise the parts.", "some context text")
+    assert res.ok and res.usage.calls == 10
+    assert time.monotonic() - t0 >= 0.05 * 8  # 10 calls, 3 of them in parallel
+    slow = EngineConfig(
+        backend=BackendConfig(kind="replay", replay_path=recorded.log_path, replay_delay=5),
+        environment=env_choice(),
+    )
+    eng2 = RLMEngine(slow)
+    threading.Timer(0.2, eng2.cancel).start()
+    t0 = time.monotonic()
+    assert eng2.completion("Summarise the parts.", "some context text").status == RunStatus.CANCELLED
+    assert time.monotonic() - t0 < 2

@@ -58,6 +58,7 @@ class BackendConfig:
     replay_path: str | None = None  # replay: the recorded trajectory file
     replay_run: int = 0  # replay: which completion in the file
     replay_check_prompts: bool = True  # replay: fail when a prompt differs from the recording
+    replay_delay: float = 0.0  # replay: seconds to wait before each answer (to watch a demo unfold)
     script: Any = field(default=None, repr=False)  # scripted: see clients.scripted.ScriptedClient
 
     def __post_init__(self) -> None:
@@ -113,6 +114,7 @@ class BackendConfig:
             "replay_path": self.replay_path,
             "replay_run": self.replay_run,
             "replay_check_prompts": self.replay_check_prompts,
+            "replay_delay": self.replay_delay,
         }
 
     @classmethod

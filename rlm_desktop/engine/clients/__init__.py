@@ -36,6 +36,7 @@ def make_client(cfg: BackendConfig) -> LMClient:
             run_index=cfg.replay_run,
             check_prompts=cfg.replay_check_prompts,
             model=cfg.model or None,
+            delay=cfg.replay_delay,
         )
     if kind == "openai":
         from .openai_client import OpenAIClient

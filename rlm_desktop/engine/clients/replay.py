@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from rlm_desktop.trajectory.model import Iteration, SubCall, Trajectory, Usage
@@ -42,8 +43,12 @@ class ReplayClient(LMClient):
         run_index: int = 0,
         check_prompts: bool = True,
         model: str | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.path = str(path)
+        self.delay = max(0.0, float(delay))
+        # with a delay, calls run on the engine's helper threads so cancel() stays immediate
+        self.local = self.delay == 0.0
         if not os.path.isfile(self.path):
             raise FileNotFoundError(f"replay: no recording at {self.path}")
         self.trajectory: Trajectory = read_file(self.path)
@@ -99,6 +104,8 @@ class ReplayClient(LMClient):
             text = node.response
             usage = node.usage
             used = node.model or self.model
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             self.served.append(path)
         return LMReply(
