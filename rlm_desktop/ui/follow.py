@@ -7,13 +7,36 @@ There the parsed records are fed into each live ``Trajectory`` in slices of at
 most ``APPLY_BUDGET_S`` per event-loop turn, so a burst of big records never
 stalls the GUI, and every slice is announced with ``trajectory_updated``.
 
-Typical use (main window)::
+Main-window integration (``rlm-desktop --follow DIR`` and File > Follow folder...)::
 
-    ctl = FollowController(parent=window)
-    ctl.follow("/path/to/logs")            # folder (recursive) or one file
-    traj = ctl.open_live(path)             # a Trajectory that grows in place
-    ctl.trajectory_updated.connect(on_update)   # (path, TailUpdate)
-    ctl.close_live(path)                   # when the user switches runs
+    self.follow_ctl = FollowController(self)
+    self.runs_panel = RunsPanel(self.follow_ctl)          # ui/runs_panel.py, dock it
+    self.runs_panel.run_activated.connect(self.open_live_run)
+    self.follow_ctl.trajectory_updated.connect(self.on_live_update)
+
+    def follow(self, path):                               # app.py: window.follow(args.follow)
+        ok = self.follow_ctl.follow(path)                 # folder (recursive) or one file
+        if ok and os.path.isfile(path):
+            self.open_live_run(os.path.abspath(path))
+        return ok
+
+    def open_live_run(self, path):
+        if self.live_path and self.live_path != path:
+            self.follow_ctl.close_live(self.live_path)
+        self.live_path = path
+        self.show_trajectory(self.follow_ctl.open_live(path))   # grows in place
+
+    def on_live_update(self, path, update):               # update: trajectory.tail.TailUpdate
+        if path == self.live_path:
+            ...  # update.reset: rebuild views; else append update.new_iterations / refresh()
+
+    def closeEvent(self, event):
+        self.follow_ctl.shutdown()                        # joins every watcher thread
+
+A live trajectory starts empty and fills within milliseconds (the first read
+is the whole file, applied in slices). ``update.runs`` are the runs touched;
+a run's ``status`` is RUNNING while its file grows and INCOMPLETE once the
+writer has been quiet for ``running_window`` seconds.
 """
 
 from __future__ import annotations
