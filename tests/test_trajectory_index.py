@@ -276,3 +276,17 @@ def test_snapshot_before_indexing_is_not_complete(logs: dict[str, Path]) -> None
         assert not snap.complete and snap.progress == 0.0 and not snap.runs and not snap.validated
         lt.index_all()
         assert lt.snapshot().complete and lt.snapshot().progress == 1.0
+
+
+def test_still_running_file_grows(tmp_path: Path) -> None:
+    p = tmp_path / "live.jsonl"
+    p.write_text(_it(1) + "\n" + _it(2)[:30])
+    with LazyTrajectory(p, still_running=True) as lt:
+        snap = lt.index_all()
+        assert [len(r.iterations) for r in snap.runs] == [1] and snap.pending_tail and not snap.bad_lines
+        assert snap.runs[0].status == RunStatus.RUNNING
+        with p.open("a") as fh:
+            fh.write(_it(2)[30:] + "\n" + _it(3, final="done") + "\n")
+        snap = lt.index_all()
+        assert [len(r.iterations) for r in snap.runs] == [3] and not snap.pending_tail
+        assert snap.runs[0].status == RunStatus.FINISHED and lt.final_answer(0) == "done"

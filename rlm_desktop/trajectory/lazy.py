@@ -45,9 +45,10 @@ and ``extra[PLACEHOLDER_KEY] = True``; ``load_iteration`` swaps the parsed one
 into ``run.iterations`` at the same position. Loaded iterations are kept in an
 LRU cache of ``cache_size`` lines (placeholders come back when evicted).
 
-This class is for files on disk that are not being appended to while open;
-following a growing file is ``tail.py``'s job (``still_running=True`` only
-keeps an unterminated last line pending instead of reporting it as bad).
+With ``still_running=True`` an unterminated last line stays pending (never
+reported as bad) and calling ``index_step`` again picks up appended lines, so
+a growing file can be re-indexed cheaply; following a live file with change
+notifications is ``tail.py``'s job.
 """
 
 from __future__ import annotations
@@ -289,6 +290,9 @@ class LazyTrajectory:
         return self.snapshot()
 
     def _finish_pending(self) -> None:
+        if self.still_running:  # the file may still grow: the tail stays pending, never parsed
+            self._pending_tail = self.index.pending_bytes > 0
+            return
         if self._pending_done:
             return
         self._pending_done = True
