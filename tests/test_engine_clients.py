@@ -231,6 +231,8 @@ def test_replay_delay_paces_the_run_and_cancel_stays_immediate(tmp_path):
     assert time.monotonic() - t0 >= 0.05 * 8  # 10 calls, 3 of them in parallel
     slow = EngineConfig(
         backend=BackendConfig(kind="replay", replay_path=recorded.log_path, replay_delay=5),
+        max_depth=2,
+        max_iterations=6,
         environment=env_choice(),
     )
     eng2 = RLMEngine(slow)
