@@ -49,7 +49,10 @@ def environment_class(name: str) -> type:
     ]
     if not found:
         raise EnvironmentUnavailable(f"no REPL environment class in {modname}")
-    return found[0]
+    # several classes: prefer the one named after the environment (e.g. SubprocessReplEnvironment)
+    key = {"local": "subprocess"}.get(name, name)
+    named = [c for c in found if key in c.__name__.lower().replace("_", "")]
+    return (named or found)[0]
 
 
 def make_environment(config: EngineConfig, context: Any, handler: Any) -> Any:
