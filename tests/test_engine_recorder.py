@@ -104,3 +104,19 @@ def test_running_flags_while_live():
     eng.completion("q", "ctx")
     assert seen == {"block": True, "it": True, "call": True, "done": True}
     assert rec.trajectory.runs[0].final_answer == "A"
+
+
+def test_live_equals_file_cancelled_inside_a_child(tmp_path):
+    script = dict(FULL)
+
+    def gate(e):
+        if isinstance(e, ev.SubCallStarted) and e.depth == 1:
+            raise ev.RunCancelledError("stopped in the debugger")
+
+    result, rec, _ = record(script, tmp_path, gate=gate, max_depth=2, max_iterations=6)
+    assert result.status == RunStatus.CANCELLED
+    disk = read_file(result.log_path)
+    assert model_diff(rec.trajectory.runs[0], disk.runs[0]) == []
+    child = rec.trajectory.find("r0/i2/b0/c0/r")
+    assert child.status == RunStatus.CANCELLED and disk.find("r0/i2/b0/c0/r").status == RunStatus.CANCELLED
+    assert rec.trajectory.runs[0].status == RunStatus.CANCELLED
