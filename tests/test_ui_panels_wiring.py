@@ -1,0 +1,59 @@
+"""Select anywhere selects everywhere: panels wired to a node selection."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from test_ui_panels_data import sample_trajectory
+
+from rlm_desktop.ui.panels.code_view import CodeView
+from rlm_desktop.ui.panels.messages import MessagesPanel
+from rlm_desktop.ui.panels.metrics import MetricsPanel
+from rlm_desktop.ui.panels.output import OutputPanel
+from rlm_desktop.ui.panels.variables import VariablesPanel
+from rlm_desktop.ui.panels.wiring import connect_selection, refresh_all
+
+try:  # the shell's NodeSelection once it exists; the same shape otherwise
+    from rlm_desktop.ui.selection import NodeSelection
+except ImportError:  # pragma: no cover - depends on the ui-shell helper's progress
+
+    class NodeSelection(QObject):
+        changed = Signal(object)
+
+        def __init__(self):
+            super().__init__()
+            self.node = None
+
+        def select(self, node):
+            if node is not self.node:
+                self.node = node
+                self.changed.emit(node)
+
+
+def test_selection_drives_all_panels_and_panels_select_back(qtbot):
+    run = sample_trajectory().runs[0]
+    sel = NodeSelection()
+    code, out, msgs, vars_, metrics = CodeView(), OutputPanel(), MessagesPanel(), VariablesPanel(), MetricsPanel()
+    panels = (code, out, msgs, vars_, metrics)
+    for p in panels:
+        qtbot.addWidget(p)
+    connect_selection(sel, *panels)
+    seen = []
+    sel.changed.connect(seen.append)
+    it = run.iterations[0]
+    sel.select(it)
+    assert code.editor.toPlainText() == it.code_blocks[0].code
+    assert "ZeroDivisionError" in out.text()
+    assert msgs.items()[-1].text == it.response
+    assert vars_.shown_block() is it.code_blocks[1]
+    assert metrics.run() is run and metrics.markers[0].value() == 0
+    # the code view's block selector selects the block everywhere
+    code.tabs.setCurrentIndex(1)
+    assert seen[-1] is it.code_blocks[1]
+    assert vars_.shown_block() is it.code_blocks[1] and out.text().startswith("summary of")
+    # a click in the metrics selects an iteration everywhere
+    metrics.nodeSelected.emit(run.iterations[2])
+    assert seen[-1] is run.iterations[2]
+    assert out.answer.toPlainText() == "child says 7!"
+    n = len(seen)
+    refresh_all(*panels)  # no selection changes from refreshing
+    assert len(seen) == n
