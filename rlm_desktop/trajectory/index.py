@@ -122,7 +122,8 @@ class LineIndex:
     def __init__(self, path: str | os.PathLike[str], chunk_size: int = DEFAULT_CHUNK) -> None:
         self.path = os.fspath(path)
         self.chunk_size = max(1024, int(chunk_size))
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the state below
+        self._scan_lock = threading.Lock()  # one scanner at a time
         self._starts = np.zeros(1024, dtype=np.int64)  # start offset of line i
         self._ends = np.zeros(1024, dtype=np.int64)  # offset of line i's "\n"
         self._count = 0
@@ -205,13 +206,19 @@ class LineIndex:
         self._count = need
 
     def scan(self, max_bytes: int | None = None) -> int:
-        """Index up to ``max_bytes`` more bytes (all remaining when None). Returns new complete lines."""
-        with self._lock:
-            if self._scan_pos >= self._size:
-                self.refresh()  # at the end: has the file grown (or shrunk)?
-            self._started = True
-            before = self._count
-            left = self._size - self._scan_pos
+        """Index up to ``max_bytes`` more bytes (all remaining when None). Returns new complete lines.
+
+        One scanner at a time; the file is read and searched outside the state
+        lock, so readers are only held up while a chunk's offsets are published.
+        """
+        with self._scan_lock:
+            with self._lock:
+                if self._scan_pos >= self._size:
+                    self.refresh()  # at the end: has the file grown (or shrunk)?
+                self._started = True
+                before = self._count
+                pos, gen = self._scan_pos, self._generation
+                left = self._size - pos
             budget = left if max_bytes is None else min(max_bytes, left)
             if budget <= 0:
                 return 0
@@ -220,7 +227,7 @@ class LineIndex:
             except OSError:
                 return 0
             try:
-                fh.seek(self._scan_pos)
+                fh.seek(pos)
                 buf = bytearray(min(self.chunk_size, max(budget, 1)))
                 while budget > 0:
                     want = min(len(buf), budget)
@@ -228,14 +235,18 @@ class LineIndex:
                     if not n:
                         break
                     arr = np.frombuffer(buf, dtype=np.uint8, count=n)
-                    nl = np.flatnonzero(arr == NEWLINE).astype(np.int64) + self._scan_pos
-                    if len(nl):
-                        starts = np.empty(len(nl), dtype=np.int64)
-                        starts[0] = self._scanned
-                        starts[1:] = nl[:-1] + 1
-                        self._append(starts, nl)
-                        self._scanned = int(nl[-1]) + 1
-                    self._scan_pos += n
+                    nl = np.flatnonzero(arr == NEWLINE).astype(np.int64) + pos
+                    with self._lock:
+                        if gen != self._generation:  # reset meanwhile (file shrank): stop
+                            return 0
+                        if len(nl):
+                            starts = np.empty(len(nl), dtype=np.int64)
+                            starts[0] = self._scanned
+                            starts[1:] = nl[:-1] + 1
+                            self._append(starts, nl)
+                            self._scanned = int(nl[-1]) + 1
+                        self._scan_pos += n
+                    pos += n
                     budget -= n
             finally:
                 fh.close()

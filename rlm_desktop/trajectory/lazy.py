@@ -99,7 +99,8 @@ class LazyTrajectory:
         self.still_running = still_running
         self.cache_size = cache_size
         self.index = LineIndex(self.path, chunk_size=chunk_size)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the state below; held only briefly
+        self._work_lock = threading.Lock()  # one indexing/validation step at a time
         self._processed = 0  # lines of the index turned into stubs
         self._runs: list[_RunState] = []
         self._shells: dict[int, Run] = {}
@@ -123,18 +124,29 @@ class LazyTrajectory:
     # -- indexing (worker thread) ------------------------------------------------------
 
     def index_step(self, max_bytes: int = STEP_BYTES) -> bool:
-        """Index the next piece of the file. Returns True while there is more to do."""
-        with self._lock:
-            if not os.path.exists(self.path) and self._error is None:
-                self._error = "file not found"
-                self._bad[0] = BadLine(0, f"cannot read file: {self._error}", "")
+        """Index the next piece of the file. Returns True while there is more to do.
+
+        File reads and parsing happen outside the state lock: ``snapshot`` and
+        ``run`` from another thread are only held up while results are applied.
+        """
+        with self._work_lock:
+            if not os.path.exists(self.path):
+                with self._lock:
+                    if self._error is None:
+                        self._error = "file not found"
+                        self._bad[0] = BadLine(0, f"cannot read file: {self._error}", "")
                 return False
             self.index.scan(max_bytes)
-            self._process_new_lines()
-            if self.index.complete:
-                self._finish_pending()
-                return False
-            return True
+            count = self.index.line_count
+            found = [(i + 1, self._examine_line(i)) for i in range(self._processed, count)]
+            with self._lock:
+                for line_no, res in found:
+                    self._take(line_no, res)
+                self._processed = count
+                if self.index.complete:
+                    self._finish_pending()
+                    return False
+                return True
 
     def index_until_first_iteration(self, first_step: int = 1 << 20) -> LazySnapshot:
         """Index just far enough for the first iteration (or the end of the file)."""
@@ -148,13 +160,9 @@ class LazyTrajectory:
             step = min(step * 2, STEP_BYTES)
         return self.snapshot()
 
-    def _process_new_lines(self) -> None:
-        count = self.index.line_count
-        for i in range(self._processed, count):
-            self._process_line(i)
-        self._processed = count
-
-    def _process_line(self, i: int) -> None:
+    def _examine_line(self, i: int) -> Any:
+        """What line ``i`` is (an entry, a ``BadLine`` or None for blank), from peeks if
+        they suffice, else by parsing it. Touches no shared state but the era guess."""
         line_no = i + 1
         start, end = self.index.span(i)
         nbytes = end - start
@@ -165,13 +173,23 @@ class LazyTrajectory:
             tail = peek_tail(self.index.tail(i, PEEK)) if nbytes > len(head) else peek_tail(head)
             if tail is not None and not (tail.final and tail.time_null):
                 status = tail.extra.get("status") if tail.extra else None
-                facts = (info.iteration, info.timestamp or "", tail.final, False, nbytes, status)
-                self._entries[line_no] = ("iter", facts, False)
-                self._unverified.append(line_no)
-                self._apply_entry(line_no, self._entries[line_no])
-                return
+                return (
+                    "iter",
+                    (info.iteration, info.timestamp or "", tail.final, False, nbytes, status),
+                    False,
+                )
         # anything unusual (metadata, default answers, other writers, junk): parse the line
-        self._set_slow(line_no, self.index.read_line(i), nbytes)
+        return self._slow_entry(line_no, self.index.read_line(i), nbytes)
+
+    def _take(self, line_no: int, res: Any) -> None:
+        """Record what ``_examine_line`` found (under the lock, in line order)."""
+        if isinstance(res, BadLine):
+            self._bad[line_no] = res
+        elif res is not None:
+            self._entries[line_no] = res
+            if res[0] == "iter" and not res[2]:
+                self._unverified.append(line_no)
+            self._apply_entry(line_no, res)
 
     def _slow_entry(self, line_no: int, raw: bytes, nbytes: int) -> tuple[Any, ...] | BadLine | None:
         """The exact entry for a line, by parsing it as the reader does (None: blank line)."""
@@ -196,14 +214,6 @@ class LazyTrajectory:
         self._era_probes += 1
         facts = (it.number, it.timestamp, it.final_answer is not None, it.is_default_answer, nbytes, status)
         return ("iter", facts, True)
-
-    def _set_slow(self, line_no: int, raw: bytes, nbytes: int) -> None:
-        entry = self._slow_entry(line_no, raw, nbytes)
-        if isinstance(entry, BadLine):
-            self._bad[line_no] = entry
-        elif entry is not None:
-            self._entries[line_no] = entry
-            self._apply_entry(line_no, entry)
 
     def _apply_entry(self, line_no: int, entry: tuple[Any, ...]) -> None:
         """Fold one entry (in line order) into the run split, as the reader does."""
@@ -265,21 +275,25 @@ class LazyTrajectory:
     def validate_step(self, max_bytes: int = STEP_BYTES) -> bool:
         """Parse the next peeked-only lines (about ``max_bytes``) and correct the index.
         Returns True while there is more to validate (or indexing is not finished)."""
-        with self._lock:
-            changed = False
-            done = 0
-            while self._vpos < len(self._unverified) and done < max_bytes:
-                line_no = self._unverified[self._vpos]
-                self._vpos += 1
-                if line_no not in self._entries:
-                    continue
-                nbytes = self._entries[line_no][1][4]
-                raw = self.index.read_line(line_no - 1)
-                changed |= self._correct(line_no, self._slow_entry(line_no, raw, nbytes))
-                done += nbytes + 1
-            if changed:
-                self._rebuild()
-            return self._vpos < len(self._unverified) or not self.index.complete
+        with self._work_lock:
+            with self._lock:
+                batch: list[tuple[int, int]] = []
+                done = 0
+                while self._vpos < len(self._unverified) and done < max_bytes:
+                    line_no = self._unverified[self._vpos]
+                    self._vpos += 1
+                    entry = self._entries.get(line_no)
+                    if entry is not None and entry[0] == "iter":
+                        batch.append((line_no, entry[1][4]))
+                        done += entry[1][4] + 1
+            found = [(ln, self._slow_entry(ln, self.index.read_line(ln - 1), nb)) for ln, nb in batch]
+            with self._lock:
+                changed = False
+                for line_no, res in found:
+                    changed |= self._correct(line_no, res)
+                if changed:
+                    self._rebuild()
+                return self._vpos < len(self._unverified) or not self.index.complete
 
     def index_all(self, validate: bool = False) -> LazySnapshot:
         """Index the whole file (and validate every line when asked)."""
