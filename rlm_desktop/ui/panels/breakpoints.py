@@ -123,6 +123,7 @@ class BreakpointsPanel(QWidget):
 
     def __init__(self, manager: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("breakpointsPanel")
         self.manager = manager
         self._node: Any = None
         self.model = BreakpointTableModel(self)

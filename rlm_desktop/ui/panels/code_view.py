@@ -44,6 +44,7 @@ class CodeView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("codePanel")
         self._iteration: Iteration | None = None
         self._blocks: list[CodeBlock] = []
         self._block: CodeBlock | None = None

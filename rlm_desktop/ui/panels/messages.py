@@ -209,6 +209,7 @@ class MessagesPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, max_cards: int = 30) -> None:
         super().__init__(parent)
+        self.setObjectName("messagesPanel")
         self.max_cards = max_cards
         self._node: Any = None
         self._items: list[Item] = []

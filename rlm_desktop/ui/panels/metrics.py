@@ -123,6 +123,7 @@ class MetricsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("metricsPanel")
         self._run: Run | None = None
         self._marked: Iteration | None = None
         self.metrics = RunMetrics()

@@ -49,6 +49,7 @@ class OutputPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, cap: int = DEFAULT_CAP) -> None:
         super().__init__(parent)
+        self.setObjectName("outputPanel")
         self._node: Any = None
 
         self.header = plain_label("", self)

@@ -294,6 +294,7 @@ class VariablesPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("variablesPanel")
         self._node: Any = None
         self._block: CodeBlock | None = None
         self._shown: tuple[int, int] | None = None  # identity of the shown locals (live refresh)
