@@ -33,6 +33,7 @@ from typing import Any
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Trajectory, Usage
 from rlm_desktop.trajectory.reader import read_file
+from rlm_desktop.trajectory.summary import call_usage, is_upstream, subtree_usage, trajectory_usage
 
 PREVIEW = 100
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
@@ -89,7 +90,7 @@ def usage_json(u: Usage) -> dict[str, Any]:
     }
 
 
-def call_json(c: SubCall, max_depth: int | None) -> dict[str, Any]:
+def call_json(c: SubCall, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "index": c.index,
         "path": c.path,
@@ -97,17 +98,18 @@ def call_json(c: SubCall, max_depth: int | None) -> dict[str, Any]:
         "model": c.model,
         "kind": "rlm" if c.child is not None else "llm",
         "execution_time": _num(c.execution_time),
-        "usage": usage_json(c.usage),
+        "usage": usage_json(c.usage),  # as logged for this entry
+        "subtree_usage": usage_json(call_usage(c, upstream)),  # with its child run, each call once
         "response_preview": c.response[:PREVIEW],
         "error": c.error,
         "failed": c.failed,
     }
     if c.child is not None:
-        out["child"] = run_json(c.child, max_depth)
+        out["child"] = run_json(c.child, max_depth, upstream)
     return out
 
 
-def block_json(b: CodeBlock, max_depth: int | None) -> dict[str, Any]:
+def block_json(b: CodeBlock, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
     return {
         "index": b.index,
         "path": b.path,
@@ -118,11 +120,11 @@ def block_json(b: CodeBlock, max_depth: int | None) -> dict[str, Any]:
         "error": b.stderr.strip().splitlines()[-1] if b.stderr.strip() else None,
         "execution_time": _num(b.execution_time),
         "final_answer": b.final_answer,
-        "sub_calls": [call_json(c, max_depth) for c in b.sub_calls],
+        "sub_calls": [call_json(c, max_depth, upstream) for c in b.sub_calls],
     }
 
 
-def iteration_json(it: Iteration, max_depth: int | None) -> dict[str, Any]:
+def iteration_json(it: Iteration, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
     return {
         "number": it.number,
         "path": it.path,
@@ -133,11 +135,11 @@ def iteration_json(it: Iteration, max_depth: int | None) -> dict[str, Any]:
         "is_default_answer": it.is_default_answer,
         "edited": it.edited,
         "usage": usage_json(it.usage) if it.usage is not None else None,
-        "blocks": [block_json(b, max_depth) for b in it.code_blocks],
+        "blocks": [block_json(b, max_depth, upstream) for b in it.code_blocks],
     }
 
 
-def run_json(run: Run, max_depth: int | None) -> dict[str, Any]:
+def run_json(run: Run, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "index": run.index,
         "path": run.path,
@@ -147,19 +149,20 @@ def run_json(run: Run, max_depth: int | None) -> dict[str, Any]:
         "error": run.error,
         "iterations_count": len(run.iterations),
         "total_time": _num(run.total_time()),
-        "usage": usage_json(run.total_usage()),
+        "usage": usage_json(subtree_usage(run, upstream)),
         "root_usage": usage_json(run.own_usage()),
         "sub_calls_by_depth": {str(k): v for k, v in sorted(run.sub_calls_by_depth().items())},
         "max_depth_reached": run.max_depth_reached(),
         "final_answer": run.final_answer,
     }
     if max_depth is None or run.depth < max_depth:
-        out["iterations"] = [iteration_json(it, max_depth) for it in run.iterations]
+        out["iterations"] = [iteration_json(it, max_depth, upstream) for it in run.iterations]
     return out
 
 
 def trajectory_json(traj: Trajectory, size: int, max_depth: int | None, summary: bool) -> dict[str, Any]:
-    runs = [run_json(r, 0 if summary else max_depth) for r in traj.runs]
+    upstream = is_upstream(traj)
+    runs = [run_json(r, 0 if summary else max_depth, upstream) for r in traj.runs]
     if summary:
         for r in runs:
             r.pop("iterations", None)
@@ -170,6 +173,7 @@ def trajectory_json(traj: Trajectory, size: int, max_depth: int | None, summary:
         "line_count": traj.line_count,
         "pending_tail": traj.pending_tail,
         "metadata": traj.metadata,
+        "usage": usage_json(trajectory_usage(traj)),
         "runs": runs,
         "bad_lines": [{"line": b.line_no, "message": b.message, "text": b.text} for b in traj.bad_lines],
     }
@@ -190,9 +194,10 @@ def _strict(obj: Any) -> Any:
 
 
 class _Printer:
-    def __init__(self, out: Any, max_depth: int | None) -> None:
+    def __init__(self, out: Any, max_depth: int | None, upstream: bool) -> None:
         self.out = out
         self.max_depth = max_depth
+        self.upstream = upstream
 
     def line(self, indent: int, text: str) -> None:
         self.out.write("  " * indent + text + "\n")
@@ -202,7 +207,7 @@ class _Printer:
         self.line(
             indent,
             f"{header} [{run.status.value}] {run.model or '?'}  {len(run.iterations)} iterations  "
-            f"{fmt_time(run.total_time())}  {fmt_usage(run.total_usage())}",
+            f"{fmt_time(run.total_time())}  {fmt_usage(subtree_usage(run, self.upstream))}",
         )
         self.line(indent + 1, f"sub-calls by depth: {by_depth}")
         if run.error:
@@ -247,7 +252,7 @@ class _Printer:
 
 
 def print_text(traj: Trajectory, size: int, out: Any, max_depth: int | None, summary: bool) -> None:
-    p = _Printer(out, max_depth)
+    p = _Printer(out, max_depth, is_upstream(traj))
     pending = "  (unterminated last line pending)" if traj.pending_tail and not traj.bad_lines else ""
     p.line(
         0,
@@ -261,9 +266,7 @@ def print_text(traj: Trajectory, size: int, out: Any, max_depth: int | None, sum
             f"environment {one_line(str(meta.get('environment_type')), 30)}  max_depth {meta.get('max_depth')}  "
             f"max_iterations {meta.get('max_iterations')}",
         )
-    total = Usage()
-    for run in traj.runs:
-        total = total + run.total_usage()
+    total = trajectory_usage(traj)
     p.line(
         0,
         f"runs: {len(traj.runs)}  total time {fmt_time(sum(r.total_time() for r in traj.runs))}  {fmt_usage(total)}",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rlm_desktop.trajectory.reader import read_file
+from rlm_desktop.trajectory.summary import run_usage
 from tests.support.rlms_scenarios import shared_logs
 
 
@@ -45,7 +46,8 @@ def test_json_matches_the_model(logs: dict[str, Path]) -> None:
     traj = read_file(str(logs["depth3"]))
     run, jrun = traj.runs[0], doc["runs"][0]
     assert jrun["sub_calls_by_depth"] == {"1": 4, "2": 2, "3": 1}
-    assert jrun["usage"]["input_tokens"] == run.total_usage().input_tokens > 0
+    assert jrun["usage"]["input_tokens"] == run_usage(run).input_tokens > 0  # each call once
+    assert doc["usage"]["calls"] == 8  # what the mock server answered besides the root turns
     assert jrun["final_answer"] == run.final_answer and jrun["status"] == "finished"
     assert [it["line"] for it in jrun["iterations"]] == [2, 3, 4]
     d1 = jrun["iterations"][0]["blocks"][0]["sub_calls"][0]["child"]

@@ -16,8 +16,9 @@ import pytest
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Usage
 from rlm_desktop.trajectory.reader import TrajectoryBuilder, iter_lines, read_bytes, read_file, sanitize_str
+from rlm_desktop.trajectory.summary import covered_by_parent, run_usage, trajectory_usage
 from tests.support.mock_openai import count_tokens
-from tests.support.rlms_scenarios import SCENARIOS, shared_logs
+from tests.support.rlms_scenarios import SCENARIOS, shared_index, shared_logs
 
 
 @pytest.fixture(scope="session")
@@ -279,3 +280,37 @@ def test_crlf_and_line_by_line_feeding_give_the_same_tree(logs: dict[str, Path],
         assert [n.path for n in other.walk()] == [n.path for n in base.walk()]
         assert [r.final_answer for r in other.runs] == [r.final_answer for r in base.runs]
         assert [r.status for r in other.runs] == [r.status for r in base.runs]
+
+
+@pytest.mark.parametrize("name", [n for n in SCENARIOS if n not in ("batched", "crash_partial")])
+def test_usage_totals_count_every_call_once(logs: dict[str, Path], name: str) -> None:
+    """summary.trajectory_usage equals what the mock server really answered (root turns
+    aside; upstream does not log those). ``batched`` is left out: upstream logs one
+    batch's last usage for every entry and drops failed batches, so no reader can
+    recover the truth from that file."""
+    truth = shared_index()[name]["mock_usage"]
+    u = trajectory_usage(read_file(str(logs[name])))
+    assert (u.calls, u.input_tokens, u.output_tokens) == (
+        truth["calls"],
+        truth["input_tokens"],
+        truth["output_tokens"],
+    )
+
+
+def test_model_roll_up_double_counts_child_llm_calls_and_summary_does_not(logs: dict[str, Path]) -> None:
+    traj = read_file(str(logs["depth3"]))
+    run = traj.runs[0]
+    d1_call = run.iterations[0].code_blocks[0].sub_calls[0]
+    llm_in_child = d1_call.child.iterations[0].code_blocks[0].sub_calls[0]
+    assert covered_by_parent(llm_in_child)  # an llm_query inside a child: in the child's summary
+    leaf = (
+        d1_call.child.iterations[1]
+        .code_blocks[0]
+        .sub_calls[0]
+        .child.iterations[0]
+        .code_blocks[0]
+        .sub_calls[0]
+    )
+    assert not covered_by_parent(leaf)  # a leaf rlm_query at max depth: a separate client
+    assert run.total_usage().calls - run_usage(run).calls == 1
+    assert run_usage(run, upstream=False) == run.total_usage()

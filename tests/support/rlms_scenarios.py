@@ -429,6 +429,33 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+def _sub_call_usage(server: MockLMServer, log_path: Path) -> dict[str, int]:
+    """What the mock answered, except the root runs' own turns: the ground truth for
+    the sub-call usage a log should add up to. Root turns are the requests that
+    start with a system message and use a model of a top-level run (from the log)."""
+    roots = set()
+    with open(log_path, "rb") as fh:
+        for line in fh:
+            if line.startswith(b'{"type": "metadata"'):
+                roots.add(json.loads(line)["root_model"])
+    roots |= {"mock-other"}  # the second RLM sharing a logger is not in the metadata
+    calls = inp = out = 0
+    for r in server.calls():
+        if r.model in roots and r.messages and r.messages[0].get("role") == "system":
+            continue
+        usage = count_tokens_of(r)
+        calls += 1
+        inp += usage[0]
+        out += usage[1]
+    return {"calls": calls, "input_tokens": inp, "output_tokens": out}
+
+
+def count_tokens_of(r: Any) -> tuple[int, int]:
+    from .mock_openai import count_tokens, prompt_tokens
+
+    return prompt_tokens(r.messages), count_tokens(r.reply or "")
+
+
 def generate(outdir: str | Path, names: list[str] | None = None) -> dict[str, Path]:
     """Run the scenarios (all by default) and return {name: log path}."""
     from rlm.logger import RLMLogger
@@ -441,6 +468,7 @@ def generate(outdir: str | Path, names: list[str] | None = None) -> dict[str, Pa
         for name in names or list(SCENARIOS):
             sc = SCENARIOS[name]
             server.set_script(sc.brain)
+            server.clear()
             logger = RLMLogger(log_dir=str(out), file_name=name)
             # upstream prints nothing unless verbose; keep stray output off the caller's stdout
             with contextlib.redirect_stdout(io.StringIO()):
@@ -449,7 +477,11 @@ def generate(outdir: str | Path, names: list[str] | None = None) -> dict[str, Pa
                 raise RuntimeError(f"scenario {name}: script error {server.errors[-1]!r}")
             path = Path(logger.log_file_path)
             paths[name] = path
-            index[name] = {"file": path.name, "expect": sc.expect}
+            index[name] = {
+                "file": path.name,
+                "expect": sc.expect,
+                "mock_usage": _sub_call_usage(server, path),
+            }
     (out / "scenarios.json").write_text(json.dumps(index, indent=2, default=str))
     return paths
 
@@ -514,6 +546,14 @@ def shared_logs() -> dict[str, Path]:
         atexit.register(shutil.rmtree, tmp, True)
         _SHARED = generate_in_subprocess(tmp)
     return dict(_SHARED)
+
+
+def shared_index() -> dict[str, Any]:
+    """``scenarios.json`` of the shared logs: per scenario its file, ``expect`` and
+    ``mock_usage`` (what the mock server answered besides the root turns)."""
+    paths = shared_logs()
+    folder = next(iter(paths.values())).parent
+    return json.loads((folder / "scenarios.json").read_text())
 
 
 def expectations(paths: dict[str, Path]) -> dict[str, dict[str, Any]]:
