@@ -68,6 +68,8 @@ def test_full_run_answer_tree_and_log(tmp_path):
     assert "NameError" in it1.code_blocks[0].stderr
     call = it2.code_blocks[0].sub_calls[0]
     assert call.child is not None and call.child.depth == 1
+    assert call.extra == {"kind": "rlm", "batched": False}
+    assert it0.code_blocks[1].sub_calls[0].extra == {"kind": "llm", "batched": True}
     assert call.response == "words=3"
     assert call.child.iterations[0].code_blocks[0].sub_calls[0].response == "3"
     assert it2.code_blocks[0].stdout.strip() == "child said words=3"

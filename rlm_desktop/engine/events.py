@@ -109,6 +109,8 @@ class SubCallStarted(Event):
     prompt: Any
     recursive: bool = False
     child_run_id: str | None = None
+    call_kind: str = "llm"  # what REPL code called: "llm" (llm_query*) or "rlm" (rlm_query*)
+    batched: bool = False  # made by one of the *_batched helpers
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -163,7 +163,13 @@ class LiveRecorder:
         b = self._block(e, e.block_index)
         if b is None:
             return None
-        call = SubCall(index=e.call_index, model=e.model, prompt=e.prompt, running=True)
+        call = SubCall(
+            index=e.call_index,
+            model=e.model,
+            prompt=e.prompt,
+            running=True,
+            extra={"kind": e.call_kind, "batched": e.batched},
+        )
         call.parent = b
         pos = len(b.sub_calls)
         while pos > 0 and b.sub_calls[pos - 1].index > call.index:

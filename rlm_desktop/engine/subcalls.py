@@ -51,8 +51,13 @@ def handle_subcall(loop: RunLoop, req: Any) -> list[str]:
             sub = loop.s.sub_client
             shown = model or (sub.model if sub is not loop.s.client else loop.model)
         base = len(block.sub_calls)
+        extra = {"kind": "rlm" if kind == "rlm" else "llm", "batched": batched}
         calls = [
-            block.add_sub_call(SubCall(index=base + i, model=shown, prompt=serialize_value(p), running=True))
+            block.add_sub_call(
+                SubCall(
+                    index=base + i, model=shown, prompt=serialize_value(p), running=True, extra=dict(extra)
+                )
+            )
             for i, p in enumerate(prompts)
         ]
     jobs = list(zip(calls, prompts, strict=True))
@@ -83,7 +88,13 @@ def _one_call(
     try:
         s.checkpoint(
             ev.SubCallStarted(
-                **common, model=call.model, prompt=call.prompt, recursive=recursive, child_run_id=child_id
+                **common,
+                model=call.model,
+                prompt=call.prompt,
+                recursive=recursive,
+                child_run_id=child_id,
+                call_kind=call.extra.get("kind", "llm"),
+                batched=bool(call.extra.get("batched")),
             )
         )
         problem = s.limit_problem(check_tokens=False)
