@@ -6,6 +6,9 @@ import errno
 import json
 import math
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +249,46 @@ def test_failed_write_cuts_back_to_the_last_complete_line(tmp_path: Path) -> Non
     w.close()
     traj = read_file(str(path))
     assert not traj.bad_lines and len(traj.runs[0].iterations) == 1
+
+
+KILL_CHILD = r"""
+import sys
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run
+from rlm_desktop.trajectory.writer import TrajectoryWriter, metadata_record
+
+path = sys.argv[1]
+w = TrajectoryWriter(path)
+w.write_metadata(metadata_record(root_model="m"))
+run = Run(metadata={"root_model": "m"})
+n = 0
+while True:  # until killed
+    n += 1
+    it = run.add_iteration(Iteration(number=n, timestamp="t", response="r" * 1000))
+    it.add_block(CodeBlock(0, code="x", stdout="o" * (200_000 + n)))
+    it.iteration_time = 0.1
+    w.write_iteration(it)
+    run.iterations.clear()
+    print(n, flush=True)
+"""
+
+
+def test_killed_writer_leaves_every_finished_line_readable(tmp_path: Path) -> None:
+    path = tmp_path / "killed.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_CHILD, str(path)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    assert proc.stdout is not None
+    written = 0
+    for line in proc.stdout:  # lines reported as written (fsynced) by the child
+        written = int(line)
+        if written >= 15:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    traj = read_file(str(path))
+    numbers = [it.number for it in traj.runs[0].iterations]
+    assert numbers[:written] == list(range(1, written + 1))  # nothing reported written is lost
+    assert len(traj.bad_lines) <= 1  # at most the line being written when killed
+    assert all(b.line_no == traj.line_count for b in traj.bad_lines)
+    live = read_file(str(path), still_running=True)
+    assert not live.bad_lines
