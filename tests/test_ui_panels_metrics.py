@@ -32,6 +32,27 @@ def test_run_metrics_numbers():
     assert m.depth_calls == [3, 3]  # 3 root turns; 3 calls at depth 1
 
 
+def _tree(ours: bool) -> Run:
+    child = Run(depth=1)
+    cit = child.add_iteration(Iteration(number=1))
+    cb = cit.add_block(CodeBlock(index=0))
+    cb.add_sub_call(SubCall(index=0, usage=Usage(1, 100, 10)))
+    root = Run(metadata={"rlm_desktop": {"version": "0.1.0"}} if ours else {})
+    it = root.add_iteration(Iteration(number=1))
+    call = it.add_block(CodeBlock(index=0)).add_sub_call(SubCall(index=0, usage=Usage(2, 400, 40), child=child))
+    child.parent = call
+    return root
+
+
+def test_llm_query_inside_child_counted_once_per_log_kind():
+    # upstream: the child's usage_summary (2 calls) = its 1 turn + its llm_query
+    assert RunMetrics.of(_tree(ours=False)).sub_tokens == [440]
+    # our engine: the child call's usage is its own turn only; the llm_query is separate
+    m = RunMetrics.of(_tree(ours=True))
+    assert m.sub_tokens == [440 + 110]
+    assert dict(zip(m.depths, m.depth_tokens, strict=True)) == {0: 0, 1: 440, 2: 110}
+
+
 def test_child_summary_not_double_counted():
     # a child RLM whose usage summary already covers the llm_query it made
     child = Run(depth=1)

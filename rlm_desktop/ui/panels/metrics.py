@@ -3,10 +3,11 @@
 Clicking a bar or point emits ``nodeSelected`` with that iteration (per
 depth: the first run at that depth). ``refresh()`` re-reads the run (live).
 
-Token accounting follows the log's meaning: an iteration's own root-LM usage
-(when the log has it), plus each sub-call's ``usage_summary``. A child RLM's
-summary already includes the plain ``llm_query`` calls made inside it, so
-those are not added again (upstream double-counts them if summed naively).
+Token accounting follows the log's meaning (``trajectory.summary``): an
+iteration's own root-LM usage (when the log has it), plus each sub-call's
+``usage_summary``, each LM call once. In upstream logs a child RLM's summary
+already includes the plain ``llm_query`` calls made inside it, so those are
+not added again; in our engine's logs they are separate.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
+from rlm_desktop.trajectory import summary
+from rlm_desktop.trajectory.model import EXTRA_KEY, CodeBlock, Iteration, Run, SubCall, Usage
 
 from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label
 
@@ -34,26 +36,12 @@ COLOURS = {
 }
 
 
-def _counted(blocks: list[CodeBlock], covered: bool, out: list[SubCall]) -> list[SubCall]:
-    """Sub-calls made from ``blocks`` (at every depth below) whose usage is not already
-    inside a child RLM's summary (``covered``)."""
-    for b in blocks:
-        for c in b.sub_calls:
-            if c.child is not None:
-                out.append(c)
-                has_usage = c.usage.calls > 0 or c.usage.total_tokens > 0
-                _counted([cb for it in c.child.iterations for cb in it.code_blocks], has_usage, out)
-            elif not covered:
-                out.append(c)
-    return out
-
-
-def _counted_sub_calls(run: Run) -> list[SubCall]:
-    return _counted([b for it in run.iterations for b in it.code_blocks], False, [])
-
-
-def _calls_in(it: Iteration) -> list[SubCall]:
-    return _counted(it.code_blocks, False, [])
+def is_upstream_run(run: Run) -> bool:
+    """Upstream (rlms) log semantics, unless the root run's metadata says our engine wrote it."""
+    root = run
+    while root.parent is not None and root.parent.run is not None:
+        root = root.parent.run
+    return EXTRA_KEY not in root.metadata and not any(it.usage is not None for it in root.iterations)
 
 
 @dataclass
@@ -75,35 +63,35 @@ class RunMetrics:
 
     @classmethod
     def of(cls, run: Run) -> RunMetrics:
+        """Each LM call counted once (``trajectory.summary``): in upstream logs a child
+        RLM's usage already holds the ``llm_query`` calls its REPL made."""
         m = cls()
-        total = Usage()
+        upstream = is_upstream_run(run)
         for it in run.iterations:
             own = it.usage or Usage()
-            sub = Usage()
-            for c in _calls_in(it):
-                sub = sub + c.usage
+            both = summary.iteration_usage(it, upstream)
             m.numbers.append(it.number)
             m.root_in.append(own.input_tokens)
             m.root_out.append(own.output_tokens)
-            m.sub_tokens.append(sub.total_tokens)
-            both = own + sub
+            m.sub_tokens.append(both.total_tokens - own.total_tokens)
             m.cost.append(both.cost or 0.0)
             m.any_cost = m.any_cost or both.cost is not None
             m.time.append(it.iteration_time or 0.0)
             m.repl_time.append(sum(b.execution_time or 0.0 for b in it.code_blocks))
-            total = total + both
-        m.total = total
+        m.total = summary.subtree_usage(run, upstream)
+        # per depth: each call's own usage at its depth (a child call's usage stands for the
+        # child's turns, so child iterations are not added again)
         by_depth: dict[int, list[int]] = {run.depth: [0, 0]}
-        for it in run.iterations:
-            by_depth[run.depth][1] += 1
-            if it.usage is not None:
-                by_depth[run.depth][0] += it.usage.total_tokens
-        for c in _counted_sub_calls(run):
-            d = by_depth.setdefault(c.depth, [0, 0])
-            d[0] += c.usage.total_tokens
         for node in run.walk():
-            if isinstance(node, SubCall):
-                by_depth.setdefault(node.depth, [0, 0])[1] += 1
+            if isinstance(node, Iteration) and node.parent is run:
+                by_depth[run.depth][1] += 1
+                if node.usage is not None:
+                    by_depth[run.depth][0] += node.usage.total_tokens
+            elif isinstance(node, SubCall):
+                d = by_depth.setdefault(node.depth, [0, 0])
+                d[1] += 1
+                if not (upstream and summary.covered_by_parent(node)):
+                    d[0] += node.usage.total_tokens
         for d in sorted(by_depth):
             m.depths.append(d)
             m.depth_tokens.append(by_depth[d][0])
