@@ -83,6 +83,9 @@ def test_subcall_string_list_and_dict_prompts(qtbot):
     child = run.iterations[1].code_blocks[0].sub_calls[0]
     p.show_node(child)
     assert "child RLM" in p.header.text()
+    call.extra = {"kind": "llm", "batched": True}  # our engine records what made the call
+    p.show_node(call)
+    assert p.header.text().startswith("Sub-call 1 (llm_query_batched → LM call)")
 
 
 def test_edited_iteration_shows_marker_and_original(qtbot):

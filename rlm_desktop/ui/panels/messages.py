@@ -284,6 +284,9 @@ class MessagesPanel(QWidget):
         if isinstance(node, SubCall):
             items = messages_to_items(node.prompt)
             kind = "child RLM" if node.child is not None else "LM call"
+            made_by = node.extra.get("kind")  # our logs say which REPL function made it
+            if made_by in ("llm", "rlm"):
+                kind = f"{made_by}_query{'_batched' if node.extra.get('batched') else ''} → {kind}"
             resp_note = " · running…" if node.running else ""
             items.append(Item("response", plain(node.response), "response" + resp_note))
             if node.error:
