@@ -166,6 +166,7 @@ class EngineConfig:
     memory_limit_mb: int | None = 2048
     log_dir: str | None = None
     log_file_name: str = "rlm"
+    log_fsync: str = "async"  # fsync after every line: "async" (background), "sync" (inline) or "off"
     max_parallel: int = 4
     system_prompt: str | None = None  # None: ours (prompts.SYSTEM_PROMPT)
     output_limit: int = 20_000  # chars of one block's output put back into the history

@@ -166,7 +166,9 @@ class RLMEngine:
         self.log_path = None
         if self.config.log_dir:
             # records are redacted where the engine makes them; the observer need not walk them again
-            log_obs = JsonlLogObserver.in_dir(self.config.log_dir, self.config.log_file_name)
+            log_obs = JsonlLogObserver.in_dir(
+                self.config.log_dir, self.config.log_file_name, fsync=self.config.log_fsync
+            )
             self.log_path = str(log_obs.path)
             observers.insert(0, log_obs)
         session = Session(
