@@ -184,7 +184,11 @@ class RunLoop:
             self.s.notify(event)
         return self.it
 
-    def _finish(self, *, status: RunStatus | None = None, error: str | None = None) -> dict[str, Any]:
+    def _finish(
+        self, *, status: RunStatus | None = None, error: str | None = None, final: bool = False
+    ) -> dict[str, Any]:
+        """Close the current iteration and emit its record. ``final``: it holds the answer, so
+        the run is over and a cancel at this point comes too late (the gate cannot undo it)."""
         it = self.it
         assert it is not None
         it.running = False
@@ -209,7 +213,7 @@ class RunLoop:
         event = self._ev(ev.IterationFinished, record=record)
         self.it = None
         if status is None:
-            self.s.checkpoint(event)
+            self.s.checkpoint(event, terminal=final)
         else:
             self.s.notify(event)
         return record
@@ -233,7 +237,7 @@ class RunLoop:
         outputs = [
             parsing.BlockOutput(b.stdout, b.stderr, parsing.variable_names(b.locals)) for b in it.code_blocks
         ]
-        self._finish()
+        self._finish(final=final is not None)
         if final is not None:
             self._done(final, next((b.index for b in it.code_blocks if b.final_answer is not None), None))
             return True
@@ -246,7 +250,7 @@ class RunLoop:
         it.is_default_answer = True
         response, _ = self._call_root(it)
         it.final_answer = response
-        self._finish()
+        self._finish(final=True)
         self.run.status = RunStatus.MAX_ITERATIONS
         self._done(response, None, status=RunStatus.MAX_ITERATIONS)
 
@@ -312,7 +316,16 @@ class RunLoop:
         block = it.add_block(CodeBlock(index=index, code=code, running=True))
         with self._lock:
             self.block = block
-        self.s.checkpoint(self._ev(ev.CodeBlockStarted, block_index=index, code=code))
+        try:
+            self.s.checkpoint(self._ev(ev.CodeBlockStarted, block_index=index, code=code))
+        except ev.RunCancelledError:
+            with self._lock:
+                self.block = None
+            block.running = False
+            block.stderr = "\nInterrupted: the run was stopped before this block ran"
+            block.execution_time = 0.0
+            self.s.notify(self._finished_block_event(block))
+            raise
         t0 = time.perf_counter()
         paused0 = self.s.paused()
         fatal = None
