@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import Any
 
 from rlm_desktop import __version__
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall
 from rlm_desktop.trajectory.writer import (
-    block_record,
     filter_sensitive,
     metadata_record,
     record_from_iteration,
@@ -34,6 +32,7 @@ from rlm_desktop.trajectory.writer import (
 
 from . import events as ev
 from . import parsing, prompts
+from .blocks import finished_block_event, run_block
 from .clients.base import CallSite, LMCallError
 from .clients.replay import ReplayDivergence
 from .session import LimitExceeded, ReplFailure, Session, describe_error
@@ -313,66 +312,10 @@ class RunLoop:
         return it.response, codes
 
     def _run_block(self, it: Iteration, index: int, code: str) -> None:
-        block = it.add_block(CodeBlock(index=index, code=code, running=True))
-        with self._lock:
-            self.block = block
-        try:
-            self.s.checkpoint(self._ev(ev.CodeBlockStarted, block_index=index, code=code))
-        except ev.RunCancelledError:
-            with self._lock:
-                self.block = None
-            block.running = False
-            block.stderr = "\nInterrupted: the run was stopped before this block ran"
-            block.execution_time = 0.0
-            self.s.notify(self._finished_block_event(block))
-            raise
-        t0 = time.perf_counter()
-        paused0 = self.s.paused()
-        fatal = None
-        failure = None
-        try:
-            res = self.env.execute(code)
-        except Exception as exc:  # noqa: BLE001 - a REPL that breaks ends the run
-            res = None
-            fatal = f"The REPL failed while running block {index + 1}: {type(exc).__name__}: {exc}"
-        with self._lock:
-            self.block = None
-        block.running = False
-        # sub-call gates run inside the block: time paused there is not run time
-        paused = self.s.paused() - paused0
-        if res is None:
-            block.execution_time = max(0.0, time.perf_counter() - t0 - paused)
-        else:
-            block.stdout = res.stdout or ""
-            block.stderr = res.stderr or ""
-            block.locals = dict(res.locals or {})
-            block.execution_time = max(0.0, float(res.execution_time or 0.0) - paused)
-            block.final_answer = None if res.final_answer is None else str(res.final_answer)
-            failure = getattr(res, "failure", None)
-        if self.s.cancelled and (failure or res is None):
-            if not block.stderr:
-                block.stderr = "\nInterrupted: the run was stopped"
-            self.s.notify(self._finished_block_event(block))
-            raise ev.RunCancelledError("cancelled by the user")
-        if failure == "timeout":
-            if not block.stderr:
-                block.stderr = f"\nTimeoutError: the block ran longer than {self.cfg.block_timeout:g} s"
-        elif failure:
-            detail = block.stderr.strip()
-            fatal = f"The REPL {failure} while running block {index + 1}" + (f": {detail}" if detail else "")
-        if fatal:
-            block.stderr = block.stderr or f"\n{fatal}"
-            self.s.notify(self._finished_block_event(block))
-            raise ReplFailure(fatal)
-        self.s.checkpoint(self._finished_block_event(block))
+        run_block(self, it, index, code)
 
     def _finished_block_event(self, block: CodeBlock) -> Any:
-        return self._ev(
-            ev.CodeBlockFinished,
-            block_index=block.index,
-            code=block.code,
-            result=self.s.redactor.obj(block_record(block)["result"]),
-        )
+        return finished_block_event(self, block)
 
     def _text_final(self, response: str) -> str | None:
         found = parsing.find_text_final(response)
