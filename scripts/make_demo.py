@@ -175,8 +175,10 @@ def make(out: Path, environment: Any = "subprocess") -> Path:
             environment=environment,
             log_dir=tmp,
         )
-        # a small fixed latency per call, so the recorded times look like a real run
-        client = ScriptedClient(SCRIPT, model=MODEL, cost_per_token=2e-6, delay=0.15)
+        # simulated latency (first token + ~150 tokens/s), so the recorded times look like a real run
+        client = ScriptedClient(
+            SCRIPT, model=MODEL, cost_per_token=2e-6, delay=lambda text: 0.12 + len(text) / 4 / 150
+        )
         result = RLMEngine(config, client=client).completion(PROMPT, context)
         if not result.ok:
             raise SystemExit(f"the demo run failed: {result.error}")

@@ -10,6 +10,7 @@
 * a list of replies used in order (running out raises ``LMCallError``).
 
 Usage is counted like the mock server: ceil(chars / 4) tokens each way.
+``delay`` (seconds, or a function of the reply text) simulates model latency.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class ScriptedClient(LMClient):
         model: str = "scripted-model",
         *,
         cost_per_token: float | None = None,
-        delay: float = 0.0,
+        delay: float | Callable[[str], float] = 0.0,
     ) -> None:
         super().__init__(model)
         self.script = script
@@ -48,14 +49,15 @@ class ScriptedClient(LMClient):
         msgs = as_messages(messages)
         used = model or self.model
         t0 = time.perf_counter()
-        if self.delay:
-            time.sleep(self.delay)
         with self._lock:
             self.calls.append((used, msgs, site))
         out = self._answer(used, msgs, site)
         if isinstance(out, LMReply):
             return out
         text = "" if out is None else str(out)
+        wait = self.delay(text) if callable(self.delay) else self.delay
+        if wait > 0:
+            time.sleep(wait)
         inp = sum(estimate_tokens(str(m.get("content", ""))) for m in msgs)
         outt = estimate_tokens(text)
         cost = (inp + outt) * self.cost_per_token if self.cost_per_token is not None else None
