@@ -1,0 +1,370 @@
+"""The pause gate: ``DebugController.checkpoint(event)`` blocks ENGINE threads (no Qt).
+
+    ctl = DebugController(breakpoints=BreakpointManager())
+    ctl.attach(engine)                # engine.set_gate(ctl); stop() calls engine.cancel()
+    ctl.add_listener(fn)              # fn(DebugState) on running / paused / finished changes
+    # from any thread (the GUI's):
+    ctl.pause(); ctl.resume(); ctl.step_over(); ctl.step_into(); ctl.step_out()
+    ctl.run_to(run_id=..., iteration=...) or ctl.run_to(path="r0/i2/b0/c1/r/i0")
+    ctl.edit_response(text); ctl.stop()
+    ctl.paused_threads(); ctl.select(thread_id)
+
+Stepping is relative to the *selected* paused thread (the first one that stopped,
+unless the user picks another), at its event ``E`` in run ``R`` at depth ``d``:
+
+* step into: the next boundary in ``R``'s lineage (``R``, its ancestors and its
+  descendants), so at a ``SubCallStarted`` it goes into the child run;
+* step over: the next boundary of ``R`` or an ancestor (depth <= d);
+* step out: the next boundary of an ancestor of ``R`` (depth < d); at the root,
+  like continue;
+* run to: the boundary that opens the chosen node; breakpoints still stop earlier.
+
+All-stop: while one thread is paused, every other engine thread (parallel
+children of ``rlm_query_batched``) blocks at its next checkpoint too; a command
+releases them all. ``stop()`` wakes every waiting thread with
+``RunCancelledError`` and cancels the engine (REPL processes end).
+
+Listeners are plain callbacks, called outside the lock on the thread that
+caused the change (an engine thread, or the thread that gave a command).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rlm_desktop.engine import events as ev
+
+from .breakpoints import Breakpoint, BreakpointManager
+from .targets import NodeTarget, in_lineage, is_ancestor_or_self, parse_node_path
+
+log = logging.getLogger(__name__)
+
+RUNNING, PAUSED, FINISHED = "running", "paused", "finished"
+
+
+@dataclass(frozen=True)
+class PausedThread:
+    """One engine thread blocked at a checkpoint (shown like a thread in a debugger)."""
+
+    thread_id: int
+    thread_name: str
+    run_id: str
+    depth: int
+    iteration: int
+    event: ev.Event
+    reason: str  # "breakpoint", "pause", "step", "run-to", "all-stop"
+    breakpoint: Breakpoint | None = None
+
+
+@dataclass(frozen=True)
+class DebugState:
+    state: str  # RUNNING / PAUSED / FINISHED
+    event: ev.Event | None = None  # where the selected thread is paused (or the last event)
+    breakpoint: Breakpoint | None = None
+    reason: str = ""
+    threads: tuple[PausedThread, ...] = ()
+    selected: int | None = None  # thread_id of the selected paused thread
+    cancelled: bool = False
+
+
+@dataclass
+class _Waiter:
+    info: PausedThread
+    released: bool = False
+    edit: ev.ResponseEdit | None = None
+
+
+@dataclass
+class _Step:
+    kind: str  # "into" / "over" / "out" / "run-to"
+    run_id: str = ""
+    depth: int = 0
+    target: NodeTarget | None = None
+
+    def wants(self, event: ev.Event, root_id: str | None) -> bool:
+        if self.kind == "into":
+            return in_lineage(event.run_id, self.run_id)
+        if self.kind == "over":
+            return is_ancestor_or_self(event.run_id, self.run_id)
+        if self.kind == "out":
+            return event.depth < self.depth and is_ancestor_or_self(event.run_id, self.run_id)
+        if self.kind == "run-to" and self.target is not None:
+            return self.target.matches(event, root_id)
+        return False
+
+
+class DebugController:
+    def __init__(self, breakpoints: BreakpointManager | None = None) -> None:
+        self.breakpoints = breakpoints if breakpoints is not None else BreakpointManager()
+        self._cond = threading.Condition()
+        self._waiters: dict[int, _Waiter] = {}  # by thread id
+        self._selected: int | None = None
+        self._halt = False  # all-stop: every thread stops at its next checkpoint
+        self._halt_reason = "pause"
+        self._step: _Step | None = None
+        self._cancelled = False
+        self._finished = False
+        self._root_id: str | None = None
+        self._listeners: list[Callable[[DebugState], Any]] = []
+        self._cancel_fn: Callable[[], Any] | None = None
+        self.last_event: ev.Event | None = None
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def attach(self, engine: Any) -> None:
+        """Become ``engine``'s gate; ``stop()`` then cancels it."""
+        engine.set_gate(self)
+        self._cancel_fn = engine.cancel
+
+    def set_cancel(self, fn: Callable[[], Any] | None) -> None:
+        self._cancel_fn = fn
+
+    def add_listener(self, fn: Callable[[DebugState], Any]) -> None:
+        with self._cond:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[DebugState], Any]) -> None:
+        with self._cond:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+    def reset(self) -> None:
+        """Forget a previous run (keeps breakpoints and listeners). Not while paused."""
+        with self._cond:
+            if self._waiters:
+                raise RuntimeError("threads are still paused")
+            self._halt = False
+            self._step = None
+            self._cancelled = False
+            self._finished = False
+            self._root_id = None
+            self._selected = None
+            self.last_event = None
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    @property
+    def is_paused(self) -> bool:
+        with self._cond:
+            return bool(self._waiters)
+
+    def paused_threads(self) -> list[PausedThread]:
+        with self._cond:
+            return [w.info for w in self._waiters.values()]
+
+    @property
+    def selected(self) -> PausedThread | None:
+        with self._cond:
+            w = self._waiters.get(self._selected) if self._selected is not None else None
+            return w.info if w else None
+
+    def state(self) -> DebugState:
+        with self._cond:
+            return self._state_locked()
+
+    def _state_locked(self) -> DebugState:
+        threads = tuple(w.info for w in self._waiters.values())
+        if threads:
+            sel = self._waiters.get(self._selected) if self._selected is not None else None
+            info = sel.info if sel else threads[0]
+            return DebugState(PAUSED, info.event, info.breakpoint, info.reason, threads,
+                              info.thread_id, self._cancelled)
+        state = FINISHED if self._finished else RUNNING
+        return DebugState(state, self.last_event, None, "", (), None, self._cancelled)
+
+    def _announce(self, state: DebugState) -> None:
+        with self._cond:
+            fns = list(self._listeners)
+        for fn in fns:
+            try:
+                fn(state)
+            except Exception:  # noqa: BLE001 - a listener must not break the engine
+                log.exception("debugger listener failed")
+
+    # -- the gate (engine threads) -------------------------------------------------------
+
+    def checkpoint(self, event: ev.Event) -> ev.ResponseEdit | None:
+        terminal = isinstance(event, ev.TERMINAL_EVENTS)
+        if event.depth == 0 and isinstance(event, ev.RunStarted):
+            with self._cond:
+                self._root_id = event.run_id
+        with self._cond:
+            self.last_event = event
+            if self._cancelled:
+                return self._after_cancel(event, terminal)
+        bp = self.breakpoints.check(event)  # outside our lock: logpoint listeners may run
+        me = threading.current_thread()
+        with self._cond:
+            if self._cancelled:
+                return self._after_cancel(event, terminal)
+            reason = ""
+            if bp is not None:
+                reason = "breakpoint"
+            elif self._step is not None and self._step.wants(event, self._root_id):
+                reason = "step" if self._step.kind != "run-to" else "run-to"
+            elif self._halt:
+                reason = self._halt_reason
+            if not reason:
+                finished = terminal and event.depth == 0
+                if finished:
+                    self._finished = True
+                    state = self._state_locked()
+            else:
+                if not self._halt:
+                    self._halt = True
+                    self._halt_reason = "all-stop"
+                    self._step = None
+                waiter = _Waiter(
+                    PausedThread(me.ident or 0, me.name, event.run_id, event.depth, event.iteration,
+                                 event, reason, bp)
+                )
+                self._waiters[waiter.info.thread_id] = waiter
+                current = self._waiters.get(self._selected) if self._selected is not None else None
+                if current is None or (current.info.reason == "all-stop" and reason != "all-stop"):
+                    self._selected = waiter.info.thread_id
+                state = self._state_locked()
+        if not reason:
+            if finished:
+                self._announce(state)
+            return None
+        self._announce(state)
+        with self._cond:
+            while not waiter.released and not self._cancelled:
+                self._cond.wait()
+            self._waiters.pop(waiter.info.thread_id, None)
+            if self._selected == waiter.info.thread_id:
+                self._selected = None
+            cancelled = self._cancelled
+            finished = terminal and event.depth == 0 and not cancelled
+            if finished:
+                self._finished = True
+            state = self._state_locked()
+        if finished:
+            self._announce(state)
+        if cancelled:
+            return self._after_cancel(event, terminal)
+        return waiter.edit
+
+    def _after_cancel(self, event: ev.Event, terminal: bool) -> None:
+        if terminal:
+            if event.depth == 0:
+                with self._cond:
+                    self._finished = True
+                    state = self._state_locked()
+                self._announce(state)
+            return None
+        raise ev.RunCancelledError("cancelled by the user")
+
+    # -- commands (any thread) -------------------------------------------------------------
+
+    def select(self, thread_id: int) -> None:
+        """Pick the paused thread the step commands and edits apply to."""
+        with self._cond:
+            if thread_id not in self._waiters:
+                raise KeyError(f"no paused thread {thread_id}")
+            self._selected = thread_id
+            state = self._state_locked()
+        self._announce(state)
+
+    def pause(self) -> None:
+        """Stop at the next boundary of any thread."""
+        with self._cond:
+            if self._halt or self._cancelled:
+                return
+            self._halt = True
+            self._halt_reason = "pause"
+            self._step = None
+
+    def _release(self, step: _Step | None, thread_id: int | None) -> bool:
+        """Release every paused thread; ``step`` is bound to the selected one."""
+        with self._cond:
+            if thread_id is not None:
+                if thread_id not in self._waiters:
+                    raise KeyError(f"no paused thread {thread_id}")
+                self._selected = thread_id
+            sel = self._waiters.get(self._selected) if self._selected is not None else None
+            if step is not None and step.kind != "run-to":
+                if sel is None:
+                    return False
+                step.run_id = sel.info.run_id
+                step.depth = sel.info.depth
+                if step.kind == "out" and sel.info.depth == 0:
+                    step = None
+            self._step = step
+            self._halt = False
+            for w in self._waiters.values():
+                w.released = True
+            self._cond.notify_all()
+            had = bool(self._waiters)
+        if had:
+            self._announce(DebugState(RUNNING, self.last_event))
+        return had
+
+    def resume(self) -> None:
+        """Continue until a breakpoint (or the end)."""
+        self._release(None, None)
+
+    continue_ = resume
+
+    def step_into(self, thread_id: int | None = None) -> bool:
+        return self._release(_Step("into"), thread_id)
+
+    def step_over(self, thread_id: int | None = None) -> bool:
+        return self._release(_Step("over"), thread_id)
+
+    def step_out(self, thread_id: int | None = None) -> bool:
+        return self._release(_Step("out"), thread_id)
+
+    def run_to(
+        self, *, run_id: str | None = None, iteration: int | None = None, path: str | None = None
+    ) -> None:
+        """Continue to a node: ``run_id`` (+ ``iteration``), or a model node ``path``.
+        Works while paused or running (then it is a temporary breakpoint)."""
+        if path is not None:
+            target = parse_node_path(path)
+        elif run_id is not None:
+            target = NodeTarget(run_id=run_id, iteration=iteration)
+        else:
+            raise ValueError("run_to needs a run_id or a path")
+        step = _Step("run-to", target=target)
+        with self._cond:
+            paused = bool(self._waiters)
+            if not paused:
+                self._step = step
+                return
+        self._release(step, None)
+
+    def edit_response(self, text: str, thread_id: int | None = None) -> None:
+        """While paused at an ``LMResponse``: run (and log) ``text`` instead of the model's."""
+        with self._cond:
+            tid = thread_id if thread_id is not None else self._selected
+            w = self._waiters.get(tid) if tid is not None else None
+            if w is None:
+                raise RuntimeError("not paused")
+            if not isinstance(w.info.event, ev.LMResponse):
+                raise RuntimeError(f"a response can be edited only at LMResponse, not {w.info.event.kind}")
+            w.edit = ev.ResponseEdit(text)
+
+    def stop(self) -> None:
+        """Cancel the run: waiting threads raise ``RunCancelledError``; the engine is cancelled."""
+        with self._cond:
+            if self._finished:
+                return
+            self._cancelled = True
+            self._halt = False
+            self._step = None
+            self._cond.notify_all()
+            fn = self._cancel_fn
+        if fn is not None:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001
+                log.exception("cancelling the engine failed")
