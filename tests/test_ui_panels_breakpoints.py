@@ -2,58 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
+import threading
 
 from PySide6.QtCore import Qt
 from test_ui_panels_data import HOSTILE, sample_trajectory
 
+from rlm_desktop.debugger.breakpoints import KINDS, BreakpointManager
+from rlm_desktop.engine import events as ev
+from rlm_desktop.ui.panels.breakpoint_editor import KINDS as EDITOR_KINDS
 from rlm_desktop.ui.panels.breakpoint_editor import BreakpointEditor, describe
 from rlm_desktop.ui.panels.breakpoints import BreakpointsPanel
 
 
-@dataclass
-class FakeBP:
-    id: int
-    kind: str
-    iteration: int | None = None
-    depth: int | None = None
-    pattern: str | None = None
-    regex: bool = False
-    condition: str | None = None
-    enabled: bool = True
-    hit_count: int = 0
-    one_shot: bool = False
-    log_message: str | None = None
-
-
-class FakeManager:
-    """The interface the panel documents (add/remove/update/breakpoints)."""
-
-    def __init__(self):
-        self._ids = itertools.count(1)
-        self.items: list[FakeBP] = []
-
-    def breakpoints(self):
-        return list(self.items)
-
-    def add(self, **fields):
-        bp = FakeBP(id=next(self._ids), **fields)
-        self.items.append(bp)
-        return bp
-
-    def remove(self, bp_id):
-        self.items = [b for b in self.items if b.id != bp_id]
-
-    def update(self, bp_id, **fields):
-        for b in self.items:
-            if b.id == bp_id:
-                for k, v in fields.items():
-                    setattr(b, k, v)
-
-
 def _panel(qtbot):
-    m = FakeManager()
+    m = BreakpointManager()
     p = BreakpointsPanel(m)
     qtbot.addWidget(p)
     p.resize(700, 400)
@@ -91,9 +53,8 @@ def test_toggle_enabled_and_hits_refresh_keeps_selection(qtbot):
     assert p.model.setData(p.model.index(0, 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
     assert a.enabled is False
     assert _cell(p, 0, 0, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
-    m.items[1].hit_count = 5  # the debugger counted hits during a live run
-    p.refresh()
-    assert _cell(p, 1, 3) == "5"
+    m.update(m.breakpoints()[1].id, hit_count=5)  # the debugger counted hits
+    qtbot.waitUntil(lambda: _cell(p, 1, 3) == "5", timeout=2000)  # refreshed from on_change
     assert p.selected().kind == "stderr"
 
 
@@ -107,7 +68,7 @@ def test_add_here_edit_and_remove(qtbot, monkeypatch):
     changed = []
     p.breakpointsChanged.connect(lambda: changed.append(1))
     p.add_here_button.click()
-    assert [(b.kind, b.iteration, b.depth) for b in m.items] == [("iteration", 1, 1)]
+    assert [(b.kind, b.iteration, b.depth) for b in m.breakpoints()] == [("iteration", 1, 1)]
     assert changed == [1]
 
     def fake_exec(dlg):
@@ -119,16 +80,16 @@ def test_add_here_edit_and_remove(qtbot, monkeypatch):
     monkeypatch.setattr(BreakpointEditor, "exec", fake_exec)
     p.table.selectRow(0)
     p.edit_button.click()
-    bp = m.items[0]
+    bp = m.breakpoints()[0]
     assert bp.kind == "condition" and bp.condition == "depth >= 2 and iteration > 3" and bp.log_message == "deep"
     assert _cell(p, 0, 1) == "log: when depth >= 2 and iteration > 3"
     p.add_button.click()
-    assert len(m.items) == 2
+    assert len(m.breakpoints()) == 2
     p.table.selectRow(0)
     p.remove_button.click()
-    assert len(m.items) == 1 and p.model.rowCount() == 1
+    assert len(m.breakpoints()) == 1 and p.model.rowCount() == 1
     p.remove_all_button.click()
-    assert m.items == [] and not p.remove_all_button.isEnabled()
+    assert m.breakpoints() == [] and not p.remove_all_button.isEnabled()
 
 
 def test_editor_fields_and_validation(qtbot):
@@ -145,7 +106,9 @@ def test_editor_fields_and_validation(qtbot):
     d.regex.setChecked(False)
     assert d.validation_error() is None
     d.condition.setText("depth >=")
-    assert d.validation_error().startswith("The condition is not a Python expression")
+    assert d.validation_error().startswith("The condition cannot be used: syntax error")
+    d.condition.setText("__import__('os')")
+    assert "not allowed" in d.validation_error()
     d.accept()
     assert d.result() != BreakpointEditor.DialogCode.Accepted and d.error.text()
     assert describe({"kind": "depth", "depth": 3}) == "depth ≥ 3"
@@ -168,7 +131,41 @@ def test_no_manager_disables_actions(qtbot):
     p = BreakpointsPanel()
     qtbot.addWidget(p)
     assert not p.add_button.isEnabled() and p.model.rowCount() == 0
-    m = FakeManager()
+    m = BreakpointManager()
     m.add(kind="final")
     p.set_manager(m)
     assert p.add_button.isEnabled() and p.model.rowCount() == 1
+
+
+def test_editor_kinds_match_the_debugger():
+    assert set(EDITOR_KINDS) == set(KINDS)
+
+
+def test_engine_thread_hits_logpoints_one_shot_and_errors_show_live(qtbot):
+    p, m = _panel(qtbot)
+    m.add(kind="iteration", iteration=2, log_message="it {iteration} at depth {depth} <b>")
+    m.add(kind="subcall", one_shot=True)
+    m.add(kind="iteration", iteration=2, condition="undefined_name > 1")
+    p.refresh()
+    events = [
+        ev.IterationStarted(run_id="r", parent_id=None, depth=0, iteration=2),
+        ev.SubCallStarted(run_id="r", parent_id=None, depth=0, iteration=2, block_index=0, call_index=0, prompt="p",
+                          model="m"),
+    ]
+
+    def engine_thread():
+        for e in events:
+            m.check(e)
+
+    t = threading.Thread(target=engine_thread)
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: "it 2 at depth 0 <b>" in p.log.text(), timeout=2000)
+    qtbot.waitUntil(lambda: _cell(p, 1, 0, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked, timeout=2000)
+    assert _cell(p, 0, 3) == "1" and _cell(p, 1, 3) == "1"  # hits
+    assert _cell(p, 2, 2).startswith("⚠ condition failed at IterationStarted: NameError")
+    assert _cell(p, 2, 2, Qt.ItemDataRole.ForegroundRole) is not None
+    # a panel made later shows the messages the manager kept
+    p2 = BreakpointsPanel(m)
+    qtbot.addWidget(p2)
+    assert "it 2 at depth 0 <b>" in p2.log.text()

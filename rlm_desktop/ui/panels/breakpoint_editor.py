@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rlm_desktop.debugger.breakpoints import ConditionError, compile_expression
+
 from .common import is_dark, plain_label, role_color
 
 # kind -> (label, fields the kind uses)
@@ -72,7 +74,7 @@ class BreakpointEditor(QDialog):
         self.regex = QCheckBox("regular expression", self)
         self.condition = QLineEdit(self)
         self.condition.setPlaceholderText("optional, e.g. depth >= 2 and iteration > 3")
-        self.one_shot = QCheckBox("Remove after the first hit (one-shot)", self)
+        self.one_shot = QCheckBox("Disable after the first hit (one-shot)", self)
         self.log_message = QLineEdit(self)
         self.log_message.setPlaceholderText("set to make a logpoint: record this message, do not stop")
         self.error = plain_label("", self, wrap=True)
@@ -134,12 +136,11 @@ class BreakpointEditor(QDialog):
             return "Enter the text or regex to look for."
         if f["kind"] == "condition" and not f.get("condition"):
             return "Enter a Python condition."
-        for name in ("condition",):
-            if f.get(name):
-                try:
-                    compile(f[name], "<condition>", "eval")
-                except SyntaxError as exc:
-                    return f"The condition is not a Python expression: {exc.msg}"
+        if f.get("condition"):
+            try:
+                compile_expression(f["condition"])  # the debugger's own rules
+            except ConditionError as exc:
+                return f"The condition cannot be used: {exc}"
         if f["kind"] == "text" and f.get("regex"):
             import re
 

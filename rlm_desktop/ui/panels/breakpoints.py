@@ -1,23 +1,28 @@
 """Breakpoints panel: list, add, edit, enable/disable and remove the debugger's breakpoints;
 logpoint messages are shown below the list (plain text).
 
-The panel talks to a breakpoint *manager* (the debugger's); it needs:
-
-* ``manager.breakpoints()`` -> the breakpoints (objects with ``id``, ``kind`` and
-  the fields of ``breakpoint_editor.KINDS``: ``iteration``, ``depth``,
-  ``pattern``, ``regex``, ``condition``, ``enabled``, ``hit_count``,
-  ``one_shot``, ``log_message``; missing ones read as unset),
-* ``manager.add(**fields)``, ``manager.remove(bp_id)``,
-  ``manager.update(bp_id, **fields)``.
-
-Hit counts change while a run is live: call ``refresh()`` (selection kept).
+The panel works on ``rlm_desktop.debugger.breakpoints.BreakpointManager``
+(``breakpoints()``, ``add(**fields)``, ``remove(id)``, ``update(id, **fields)``,
+``on_change(fn)``, ``on_log(fn)``, ``messages``). The manager calls its
+listeners on engine threads; the panel re-emits them as Qt signals (queued to
+the GUI thread) and coalesces refreshes, so hit counts, one-shot disabling and
+condition errors show up live. A breakpoint whose condition/pattern has a
+problem (``error``) is shown in the error colour with the reason.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -32,14 +37,34 @@ from PySide6.QtWidgets import (
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 
 from .breakpoint_editor import KINDS, BreakpointEditor, describe
-from .common import CappedTextView, node_iteration, plain, plain_label
+from .common import CappedTextView, is_dark, node_iteration, plain, plain_label, role_color
 
 FIELDS = ("kind", "iteration", "depth", "pattern", "regex", "condition", "one_shot", "log_message")
 Index = QModelIndex | QPersistentModelIndex
 
 
+class _Relay(QObject):
+    """Manager callbacks (any thread) -> Qt signals (delivered in the GUI thread)."""
+
+    changed = Signal()
+    logged = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alive = True
+
+    def on_change(self) -> None:
+        if self.alive:
+            self.changed.emit()
+
+    def on_log(self, message: Any) -> None:
+        if self.alive:
+            self.logged.emit(str(getattr(message, "text", message)))
+
+
 def bp_fields(bp: Any) -> dict[str, Any]:
     out = {name: getattr(bp, name, None) for name in FIELDS}
+    out["error"] = getattr(bp, "error", None)
     out["enabled"] = bool(getattr(bp, "enabled", True))
     hits = getattr(bp, "hit_count", None)
     out["hit_count"] = int(hits if hits is not None else getattr(bp, "hits", 0) or 0)
@@ -96,13 +121,19 @@ class BreakpointTableModel(QAbstractTableModel):
                 text = describe(f)
                 return plain(("log: " if f["log_message"] else "") + text)
             if col == 2:
+                if f["error"]:
+                    return plain(f"⚠ {f['error']}" + (f" ({f['condition']})" if f["condition"] else ""))
                 return plain(f["condition"] or "")
             if col == 3:
                 return str(f["hit_count"])
             if col == 5:
                 return plain(f["log_message"] or "")
-        if role == Qt.ItemDataRole.ToolTipRole and col == 1:
+        if role == Qt.ItemDataRole.ToolTipRole and col in (1, 2):
+            if f["error"]:
+                return plain(f"Problem: {f['error']}")
             return plain(KINDS.get(f["kind"] or "", ("",))[0])
+        if role == Qt.ItemDataRole.ForegroundRole and f["error"] and col in (1, 2):
+            return role_color("error", is_dark(self.panel))
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
@@ -124,7 +155,12 @@ class BreakpointsPanel(QWidget):
     def __init__(self, manager: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("breakpointsPanel")
-        self.manager = manager
+        self.manager = None
+        self._relay: _Relay | None = None
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(30)  # coalesce bursts of hit-count changes
+        self._refresh_timer.timeout.connect(self.refresh)
         self._node: Any = None
         self.model = BreakpointTableModel(self)
         self.table = QTableView(self)
@@ -175,12 +211,29 @@ class BreakpointsPanel(QWidget):
         lay.addLayout(buttons)
         lay.addWidget(split, 1)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
-        self.refresh()
+        self.set_manager(manager)
 
     # -- API ----------------------------------------------------------------------
 
     def set_manager(self, manager: Any) -> None:
+        """Show ``manager``'s breakpoints and follow its changes and logpoint messages."""
+        if self._relay is not None:
+            self._relay.alive = False  # the old manager keeps its callbacks; they go nowhere
         self.manager = manager
+        self._relay = None
+        self.clear_log()
+        if manager is not None:
+            relay = _Relay()
+            relay.setParent(self)
+            relay.changed.connect(self._refresh_timer.start)
+            relay.logged.connect(self.add_log_message)
+            if hasattr(manager, "on_change"):
+                manager.on_change(relay.on_change)
+            if hasattr(manager, "on_log"):
+                manager.on_log(relay.on_log)
+            self._relay = relay
+            for m in list(getattr(manager, "messages", ()))[-1000:]:
+                self.add_log_message(str(getattr(m, "text", m)))
         self.refresh()
 
     def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:
@@ -206,7 +259,7 @@ class BreakpointsPanel(QWidget):
         return None
 
     def add(self, **fields: Any) -> Any:
-        bp = self.manager.add(**fields)
+        bp = self.manager.add(**{k: v for k, v in fields.items() if k in FIELDS})
         self._changed()
         return bp
 
@@ -232,7 +285,7 @@ class BreakpointsPanel(QWidget):
             return
         dlg = BreakpointEditor(self, bp_fields(bp))
         if dlg.exec() == BreakpointEditor.DialogCode.Accepted:
-            self.manager.update(bp.id, **dlg.fields())
+            self.manager.update(bp.id, **{k: v for k, v in dlg.fields().items() if k in FIELDS})
             self._changed()
 
     def remove_selected(self) -> None:
