@@ -57,3 +57,34 @@ def test_selection_drives_all_panels_and_panels_select_back(qtbot):
     n = len(seen)
     refresh_all(*panels)  # no selection changes from refreshing
     assert len(seen) == n
+
+
+def test_node_for_event_and_paused_block(qtbot):
+    from rlm_desktop.engine import events as ev
+    from rlm_desktop.engine.recorder import LiveRecorder
+    from rlm_desktop.ui.panels.wiring import node_for_event, show_paused
+    from tests.test_engine_loop import FULL, make_engine
+
+    eng, events = make_engine(FULL, None, max_depth=2, max_iterations=6)
+    eng.completion("Summarise the parts.", "some context text")
+    rec = LiveRecorder()
+    code = CodeView()
+    qtbot.addWidget(code)
+    checked = 0
+    for e in events:
+        rec.apply(e)
+        node = node_for_event(rec.run, e)
+        if isinstance(e, ev.CodeBlockStarted):
+            assert node.code == e.code and node.running
+            code.show_node(node)
+            show_paused(code, node)
+            assert code.editor.is_current() and code.current_block() is node
+            checked += 1
+        elif isinstance(e, ev.SubCallStarted):
+            assert node.index == e.call_index and node.parent.index == e.block_index
+        elif isinstance(e, ev.IterationStarted):
+            assert node.number == e.iteration and node.run.run_id == e.run_id
+    assert checked >= 5
+    show_paused(code, None)
+    assert not code.editor.is_current()
+    assert node_for_event({}, events[0]) is None

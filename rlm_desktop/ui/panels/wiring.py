@@ -16,6 +16,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+
 from .code_view import CodeView
 
 
@@ -33,3 +35,35 @@ def refresh_all(*panels: QWidget) -> None:
     """Live run: the shown nodes may have grown; panels keep scroll/selection."""
     for panel in panels:
         panel.refresh()
+
+
+def node_for_event(runs_by_id: Any, event: Any) -> Run | Iteration | CodeBlock | SubCall | None:
+    """The model node an engine event is about (where the debugger is paused).
+
+    ``runs_by_id``: ``LiveRecorder.run`` (a callable) or a ``{run_id: Run}`` mapping.
+    Block events give the ``CodeBlock``, sub-call events the ``SubCall``, other
+    iteration events the ``Iteration``, run events the ``Run``.
+    """
+    get = runs_by_id if callable(runs_by_id) else getattr(runs_by_id, "get", None)
+    run = get(event.run_id) if get is not None else None
+    if run is None:
+        return None
+    it = next((i for i in reversed(run.iterations) if i.number == event.iteration), None)
+    if it is None:
+        return run
+    block_index = getattr(event, "block_index", None)
+    if block_index is None:
+        return it
+    block = next((b for b in it.code_blocks if b.index == block_index), None)
+    if block is None:
+        return it
+    call_index = getattr(event, "call_index", None)
+    if call_index is None:
+        return block
+    return next((c for c in block.sub_calls if c.index == call_index), block)
+
+
+def show_paused(code: CodeView, node: Any) -> None:
+    """Mark where the debugger is paused in the code view (None when running again)."""
+    block = node if isinstance(node, CodeBlock) else (node.parent if isinstance(node, SubCall) else None)
+    code.set_current_block(block)
