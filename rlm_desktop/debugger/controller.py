@@ -33,13 +33,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rlm_desktop.engine import events as ev
 
 from .breakpoints import Breakpoint, BreakpointManager
-from .targets import NodeTarget, in_lineage, is_ancestor_or_self, parse_node_path
+from .targets import (
+    NodeTarget,
+    call_coords,
+    in_lineage,
+    is_ancestor_or_self,
+    is_sibling_call,
+    parse_node_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +91,11 @@ class _Step:
     run_id: str = ""
     depth: int = 0
     target: NodeTarget | None = None
+    coords: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     def wants(self, event: ev.Event, root_id: str | None) -> bool:
+        if self.kind != "run-to" and is_sibling_call(event, self.coords):
+            return False  # a parallel sibling's sub-call is another thread
         if self.kind == "into":
             return in_lineage(event.run_id, self.run_id)
         if self.kind == "over":
@@ -296,6 +306,7 @@ class DebugController:
                     return False
                 step.run_id = sel.info.run_id
                 step.depth = sel.info.depth
+                step.coords = call_coords(sel.info.event)
                 if step.kind == "out" and sel.info.depth == 0:
                     step = None
             self._step = step

@@ -89,3 +89,35 @@ def parse_node_path(path: str) -> NodeTarget:
                 raise ValueError(f"a sub-call must follow a block in {path!r}")
             call = int(num)
     return NodeTarget(iteration=iteration, block=block, call=call, suffix=suffix)
+
+
+def call_coords(origin: ev.Event) -> dict[str, tuple[int, int, int]]:
+    """For each run on ``origin``'s path to the root: the sub-call (iteration, block, call)
+    that ``origin`` happens under. Used to tell a thread's own sub-call from its parallel
+    siblings (``*_batched`` calls of the same block run on other threads)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    if isinstance(origin, (ev.SubCallStarted, ev.SubCallFinished)):
+        out[origin.run_id] = (origin.iteration, origin.block_index, origin.call_index)
+    rid = origin.run_id
+    while "/" in rid:
+        parent, seg = rid.rsplit("/", 1)
+        try:
+            i, b, c = (int(x) for x in seg.split("."))
+        except ValueError:
+            break
+        out[parent] = (i, b, c)
+        rid = parent
+    return out
+
+
+def is_sibling_call(event: ev.Event, coords: dict[str, tuple[int, int, int]]) -> bool:
+    """``event`` belongs to another sub-call of a block that ``coords`` is inside of."""
+    if not isinstance(event, (ev.SubCallStarted, ev.SubCallFinished)):
+        return False
+    at = coords.get(event.run_id)
+    return (
+        at is not None
+        and event.iteration == at[0]
+        and event.block_index == at[1]
+        and event.call_index != at[2]
+    )
