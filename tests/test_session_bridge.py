@@ -1,0 +1,141 @@
+"""DebugSession: the engine in a worker thread, events and debugger state as Qt signals."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rlm_desktop.engine import events as ev
+from rlm_desktop.engine.clients import ScriptedClient
+from rlm_desktop.engine.config import BackendConfig, EngineConfig
+from rlm_desktop.engine.rlm import RLMEngine
+from rlm_desktop.trajectory.model import Iteration, Run, RunStatus
+from rlm_desktop.ui.session import FINISHED, PAUSED, DebugSession
+from tests.test_engine_fakes import env_choice
+from tests.test_engine_loop import FULL
+
+T = 5000  # ms
+
+
+def engine(tmp_path, script=FULL):
+    cfg = EngineConfig(
+        backend=BackendConfig(kind="scripted", model="mock-root"),
+        log_dir=str(tmp_path),
+        environment=env_choice(),
+        max_depth=2,
+        max_iterations=6,
+    )
+    return RLMEngine(cfg, client=ScriptedClient(script, model="mock-root"))
+
+
+@pytest.fixture
+def session(qtbot):
+    s = DebugSession()
+    yield s
+    thread = s._thread
+    assert s.shutdown()
+    assert s._thread is None and (thread is None or not thread.is_alive())
+
+
+def start(s, tmp_path, **kw):
+    return s.start("Summarise the parts.", "some context text", engine=engine(tmp_path), **kw)
+
+
+def test_run_to_the_end_events_in_the_gui_thread(qtbot, session, tmp_path):
+    gui = threading.current_thread()
+    seen = []
+    session.event_applied.connect(lambda e, node: seen.append((e, node, threading.current_thread())))
+    with qtbot.waitSignal(session.finished, timeout=T) as blocker:
+        rec = start(session, tmp_path)
+    result = blocker.args[0]
+    assert result.status == RunStatus.FINISHED and result.response == "words=3 / ONE, TWO, THREE"
+    assert seen and all(t is gui for _, _, t in seen)
+    assert isinstance(seen[0][0], ev.RunStarted) and isinstance(seen[-1][0], ev.RunFinished)
+    assert any(isinstance(n, Iteration) for _, n, _ in seen)
+    root = rec.trajectory.runs[0]
+    assert len(root.iterations) == 4 and root.status == RunStatus.FINISHED
+    assert root.iterations[2].code_blocks[0].sub_calls[0].child.final_answer == "words=3"
+    assert session.state.state == FINISHED and not session.running
+
+
+def test_pause_at_a_breakpoint_then_continue(qtbot, session, tmp_path):
+    bp = session.breakpoints.add(kind="iteration", iteration=2, depth=0)
+    with qtbot.waitSignal(session.paused, timeout=T) as blocker:
+        rec = start(session, tmp_path)
+    st = blocker.args[0]
+    assert st.state == PAUSED and st.breakpoint is bp and st.reason == "breakpoint"
+    assert isinstance(st.event, ev.IterationStarted) and st.event.iteration == 2
+    qtbot.waitUntil(lambda: len(rec.trajectory.runs[0].iterations) == 2, timeout=T)  # live model
+    assert rec.trajectory.runs[0].iterations[1].running
+    with qtbot.waitSignals([session.resumed, session.finished], timeout=T):
+        session.resume()
+    assert session.result.status == RunStatus.FINISHED
+
+
+def test_step_into_a_sub_call(qtbot, session, tmp_path):
+    session.breakpoints.add(kind="subcall", depth=0, condition="recursive")
+    with qtbot.waitSignal(session.paused, timeout=T) as blocker:
+        rec = start(session, tmp_path)
+    at = blocker.args[0].event
+    assert isinstance(at, ev.SubCallStarted) and at.child_run_id
+    with qtbot.waitSignal(session.paused, timeout=T) as blocker:
+        session.step_into()
+    inside = blocker.args[0].event
+    assert isinstance(inside, ev.RunStarted) and inside.run_id == at.child_run_id and inside.depth == 1
+    child = rec.run(inside.run_id)
+    assert isinstance(child, Run) and child.depth == 1
+    with qtbot.waitSignal(session.paused, timeout=T) as blocker:
+        session.step_over()
+    assert isinstance(blocker.args[0].event, ev.IterationStarted) and blocker.args[0].event.depth == 1
+    with qtbot.waitSignal(session.finished, timeout=T):
+        session.resume()
+
+
+def test_stop_while_paused(qtbot, session, tmp_path):
+    states = []
+    session.state_changed.connect(lambda st: states.append(st.state))
+    with qtbot.waitSignal(session.paused, timeout=T):
+        start(session, tmp_path, pause_at_start=True)
+    with qtbot.waitSignal(session.finished, timeout=T) as blocker:
+        session.stop()
+    assert blocker.args[0].status == RunStatus.CANCELLED
+    assert session.state.cancelled and not session.running
+    assert states[0] == "running" and PAUSED in states and states[-1] == FINISHED
+
+
+def test_logpoints_and_breakpoint_changes_reach_the_gui(qtbot, session, tmp_path):
+    messages = []
+    session.log_message.connect(messages.append)
+    with qtbot.waitSignal(session.breakpoints_changed, timeout=T):
+        session.breakpoints.add(kind="final", log_message="answer={answer} at depth {depth}")
+    with qtbot.waitSignal(session.finished, timeout=T):
+        start(session, tmp_path)
+    qtbot.waitUntil(lambda: len(messages) == 2, timeout=T)
+    assert messages == ["answer=words=3 at depth 1", "answer=words=3 / ONE, TWO, THREE at depth 0"]
+
+
+def test_shutdown_while_paused_leaves_no_thread(qtbot, tmp_path):
+    s = DebugSession()
+    s.breakpoints.add(kind="depth", depth=1)
+    with qtbot.waitSignal(s.paused, timeout=T):
+        start(s, tmp_path)
+    thread = s._thread
+    assert thread is not None and thread.is_alive()
+    assert s.shutdown()
+    assert not thread.is_alive() and not s.running
+    with pytest.raises(RuntimeError):
+        s.controller.edit_response("x")
+
+
+def test_a_second_run_after_the_first(qtbot, session, tmp_path):
+    with qtbot.waitSignal(session.paused, timeout=T):
+        first = start(session, tmp_path / "a", pause_at_start=True)
+    with pytest.raises(RuntimeError):
+        start(session, tmp_path / "b")  # one run at a time
+    with qtbot.waitSignal(session.finished, timeout=T):
+        session.resume()
+    with qtbot.waitSignal(session.finished, timeout=T) as blocker:
+        rec = start(session, tmp_path / "b")
+    assert blocker.args[0].status == RunStatus.FINISHED and len(rec.trajectory.runs) == 1
+    assert rec is not first and first.trajectory.runs[0].status == RunStatus.FINISHED
