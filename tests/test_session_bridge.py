@@ -139,3 +139,25 @@ def test_a_second_run_after_the_first(qtbot, session, tmp_path):
         rec = start(session, tmp_path / "b")
     assert blocker.args[0].status == RunStatus.FINISHED and len(rec.trajectory.runs) == 1
     assert rec is not first and first.trajectory.runs[0].status == RunStatus.FINISHED
+
+
+def test_fork_from_a_recording_in_the_session(qtbot, session, tmp_path):
+    from rlm_desktop.debugger.fork import ForkPlan
+    from tests.test_engine_loop import R
+
+    with qtbot.waitSignal(session.finished, timeout=T) as blocker:
+        start(session, tmp_path / "orig")
+    recording = blocker.args[0].log_path
+    session.breakpoints.add(kind="iteration", iteration=4, depth=0)  # the fork turn
+    plan = ForkPlan(recording, "r0/i3", "Summarise the parts.", "some context text",
+                    edited_response=R("answer['content'] = 'fork ' + sub\nanswer['ready'] = True"))
+    cfg = EngineConfig(environment=env_choice(), log_dir=str(tmp_path / "fork"))
+    with qtbot.waitSignal(session.paused, timeout=T) as paused:
+        rec = session.start_fork(plan, cfg)
+    assert isinstance(paused.args[0].event, ev.IterationStarted)
+    assert len(rec.trajectory.runs[0].iterations) == 4  # three replayed turns + the fork turn
+    with qtbot.waitSignal(session.finished, timeout=T) as blocker:
+        session.resume()
+    res = blocker.args[0]
+    assert res.status == RunStatus.FINISHED and res.response == "fork words=3"
+    assert rec.trajectory.runs[0].iterations[-1].edited and res.log_path != recording

@@ -38,7 +38,8 @@ from typing import Any
 
 from rlm_desktop.engine import events as ev
 
-from .breakpoints import Breakpoint, BreakpointManager
+from .breakpoints import BreakpointManager
+from .state import FINISHED, PAUSED, RUNNING, DebugState, PausedThread
 from .targets import (
     NodeTarget,
     call_coords,
@@ -49,34 +50,6 @@ from .targets import (
 )
 
 log = logging.getLogger(__name__)
-
-RUNNING, PAUSED, FINISHED = "running", "paused", "finished"
-
-
-@dataclass(frozen=True)
-class PausedThread:
-    """One engine thread blocked at a checkpoint (shown like a thread in a debugger)."""
-
-    thread_id: int
-    thread_name: str
-    run_id: str
-    depth: int
-    iteration: int
-    event: ev.Event
-    reason: str  # "breakpoint", "pause", "step", "run-to", "all-stop"
-    breakpoint: Breakpoint | None = None
-
-
-@dataclass(frozen=True)
-class DebugState:
-    state: str  # RUNNING / PAUSED / FINISHED
-    event: ev.Event | None = None  # where the selected thread is paused (or the last event)
-    breakpoint: Breakpoint | None = None
-    reason: str = ""
-    threads: tuple[PausedThread, ...] = ()
-    selected: int | None = None  # thread_id of the selected paused thread
-    cancelled: bool = False
-
 
 @dataclass
 class _Waiter:
@@ -121,6 +94,7 @@ class DebugController:
         self._root_id: str | None = None
         self._listeners: list[Callable[[DebugState], Any]] = []
         self._cancel_fn: Callable[[], Any] | None = None
+        self._edits: list[tuple[NodeTarget, str]] = []  # scheduled response edits
         self.last_event: ev.Event | None = None
 
     # -- wiring ---------------------------------------------------------------------------
@@ -153,6 +127,7 @@ class DebugController:
             self._finished = False
             self._root_id = None
             self._selected = None
+            self._edits = []
             self.last_event = None
 
     # -- queries ---------------------------------------------------------------------------
@@ -206,10 +181,17 @@ class DebugController:
         if event.depth == 0 and isinstance(event, ev.RunStarted):
             with self._cond:
                 self._root_id = event.run_id
+        scheduled: ev.ResponseEdit | None = None
         with self._cond:
             self.last_event = event
             if self._cancelled:
                 return self._after_cancel(event, terminal)
+            if self._edits and isinstance(event, ev.LMResponse):
+                for i, (target, text) in enumerate(self._edits):
+                    if target.matches_turn(event, self._root_id):
+                        scheduled = ev.ResponseEdit(text)
+                        del self._edits[i]
+                        break
         bp = self.breakpoints.check(event)  # outside our lock: logpoint listeners may run
         me = threading.current_thread()
         with self._cond:
@@ -223,6 +205,8 @@ class DebugController:
             elif self._halt:
                 reason = self._halt_reason
             if not reason:
+                if scheduled is not None:
+                    return scheduled
                 finished = terminal and event.depth == 0
                 if finished:
                     self._finished = True
@@ -234,7 +218,8 @@ class DebugController:
                     self._step = None
                 waiter = _Waiter(
                     PausedThread(me.ident or 0, me.name, event.run_id, event.depth, event.iteration,
-                                 event, reason, bp)
+                                 event, reason, bp),
+                    edit=scheduled,
                 )
                 self._waiters[waiter.info.thread_id] = waiter
                 current = self._waiters.get(self._selected) if self._selected is not None else None
@@ -363,6 +348,21 @@ class DebugController:
             if not isinstance(w.info.event, ev.LMResponse):
                 raise RuntimeError(f"a response can be edited only at LMResponse, not {w.info.event.kind}")
             w.edit = ev.ResponseEdit(text)
+
+    def schedule_edit(self, text: str, *, path: str | None = None, run_id: str | None = None,
+                      iteration: int | None = None) -> None:
+        """Replace the model's answer of one turn (a model node ``path`` like ``"r0/i2"``, or
+        ``run_id`` + ``iteration``) when it arrives, without pausing (replay-then-fork)."""
+        if path is not None:
+            target = parse_node_path(path)
+        elif run_id is not None and iteration is not None:
+            target = NodeTarget(run_id=run_id, iteration=iteration)
+        else:
+            raise ValueError("schedule_edit needs a path or a run_id and an iteration")
+        if target.iteration is None or target.block is not None:
+            raise ValueError("an edit must name a model turn (an iteration)")
+        with self._cond:
+            self._edits.append((target, text))
 
     def stop(self) -> None:
         """Cancel the run: waiting threads raise ``RunCancelledError``; the engine is cancelled."""

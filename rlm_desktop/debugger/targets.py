@@ -57,6 +57,15 @@ class NodeTarget:
             and event.call_index == self.call
         )
 
+    def matches_turn(self, event: ev.Event, root_id: str | None) -> bool:
+        """``event`` is the model's answer (``LMResponse``) of this target's iteration."""
+        return (
+            isinstance(event, ev.LMResponse)
+            and self.block is None
+            and event.iteration == self.iteration
+            and event.run_id == self.resolve(root_id)
+        )
+
 
 _SEGMENT = re.compile(r"^(?:([ibc])(\d+)|r)$")
 

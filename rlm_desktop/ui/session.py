@@ -77,6 +77,7 @@ class DebugSession(QObject):
         config: Any = None,
         engine: Any = None,
         pause_at_start: bool = False,
+        _prepared: bool = False,
     ) -> LiveRecorder:
         """Start a completion with ``engine`` (or a new ``RLMEngine(config)``)."""
         if self._thread is not None:
@@ -90,8 +91,9 @@ class DebugSession(QObject):
         self.engine = engine
         self.result = None
         self.recorder = LiveRecorder()
-        self.controller.reset()
-        self.controller.attach(engine)
+        if not _prepared:
+            self.controller.reset()
+            self.controller.attach(engine)
         engine.add_observer(lambda e: self._bridge.emit("event", (gen, e)))
         if pause_at_start:
             self.controller.pause()
@@ -103,6 +105,18 @@ class DebugSession(QObject):
         self.state_changed.emit(self.state)
         self._thread.start()
         return self.recorder
+
+    def start_fork(self, plan: Any, config: Any = None, *, pause_at_start: bool = False) -> LiveRecorder:
+        """Replay-then-fork (``debugger.fork.ForkPlan``): the recording is replayed up to the
+        fork point, then the run goes live; breakpoints and steps work as in any run."""
+        if self._thread is not None:
+            raise RuntimeError("a run is already in progress")
+        from rlm_desktop.debugger.fork import fork_engine
+
+        fork = fork_engine(plan, config, controller=self.controller)
+        return self.start(
+            plan.prompt, plan.context, engine=fork.engine, pause_at_start=pause_at_start, _prepared=True
+        )
 
     def _work(self, gen: int, engine: Any, prompt: Any, context: Any) -> None:
         try:
