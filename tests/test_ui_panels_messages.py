@@ -133,3 +133,62 @@ def test_live_refresh_appends_and_keeps_expanded_and_scroll(qtbot):
     n = len(p.cards)
     p.refresh()  # nothing changed: nothing rebuilt
     assert len(p.cards) == n and p.cards[0] is first
+
+
+def test_edit_and_continue_through_the_debugger(qtbot, monkeypatch):
+    import threading
+
+    from rlm_desktop.debugger.breakpoints import BreakpointManager
+    from rlm_desktop.debugger.controller import DebugController
+    from rlm_desktop.engine.recorder import LiveRecorder
+    from rlm_desktop.ui.panels.response_editor import ResponseEditDialog
+    from rlm_desktop.ui.panels.wiring import node_for_event
+    from tests.test_engine_loop import FULL, R, make_engine
+
+    eng, events = make_engine(FULL, None, max_depth=2, max_iterations=6)
+    bps = BreakpointManager()
+    bps.add(kind="condition", condition="kind == 'LMResponse' and iteration == 2 and depth == 0")
+    ctl = DebugController(breakpoints=bps)
+    ctl.attach(eng)
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("r", eng.completion("Summarise the parts.", "ctx")))
+    worker.start()
+    try:
+        qtbot.waitUntil(lambda: ctl.is_paused, timeout=10_000)
+        rec = LiveRecorder()
+        for e in list(events):
+            rec.apply(e)
+        it = node_for_event(rec.run, ctl.selected.event)
+        assert isinstance(it, Iteration) and it.number == 2 and "undefined_name" in it.response
+        p = _panel(qtbot)
+        p.responseEdited.connect(lambda _it, text: ctl.edit_response(text))
+        p.show_node(it)
+        assert not p.edit_button.isVisibleTo(p)
+        p.set_editable_iteration(it)
+        assert p.edit_button.isVisibleTo(p)
+        edited = R("print('edited in the UI <b>')")
+
+        def fake_exec(dlg):
+            assert dlg.text() == it.response
+            dlg.edit.setPlainText(edited)
+            return ResponseEditDialog.DialogCode.Accepted
+
+        monkeypatch.setattr(ResponseEditDialog, "exec", fake_exec)
+        got = []
+        p.responseEdited.connect(lambda i, t: got.append((i, t)))
+        p.edit_button.click()
+        assert got == [(it, edited)]
+        p.set_editable_iteration(None)
+        assert not p.edit_button.isVisibleTo(p)
+    finally:
+        if ctl.is_paused:
+            ctl.resume()
+        worker.join(30)
+    rec = LiveRecorder()
+    for e in events:
+        rec.apply(e)
+    it2 = rec.trajectory.runs[0].iterations[1]
+    assert it2.edited and it2.code_blocks[0].stdout == "edited in the UI <b>\n"
+    p.show_node(it2)
+    assert p.cards[-2].note_label.text() == "EDITED in debugger"
+    assert "undefined_name" in p.cards[-1].item.text  # the original response

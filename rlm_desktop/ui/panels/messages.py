@@ -12,29 +12,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QPushButton,
-    QScrollArea,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 
 from .common import is_dark, is_loading, plain, plain_label
 from .message_card import Item, MessageCard, messages_to_items
+from .response_editor import ResponseEditDialog
 
 __all__ = ["Item", "MessageCard", "MessagesPanel", "messages_to_items"]
 
 class MessagesPanel(QWidget):
-    """Dock panel: the prompt history and the response of an iteration or a sub-call."""
+    """Dock panel: the prompt history and the response of an iteration or a sub-call.
+
+    Edit-and-continue: ``set_editable_iteration(it)`` while the debugger is paused
+    at ``it``'s LM response shows an "Edit response…" button; an accepted edit
+    emits ``responseEdited(iteration, text)`` (the shell passes the text to
+    ``DebugController.edit_response``).
+    """
+
+    responseEdited = Signal(object, str)
 
     def __init__(self, parent: QWidget | None = None, *, max_cards: int = 30) -> None:
         super().__init__(parent)
         self.setObjectName("messagesPanel")
         self.max_cards = max_cards
         self._node: Any = None
+        self._editable: Iteration | None = None
         self._items: list[Item] = []
         self._first = 0  # index of the first item with a card
         self.cards: list[MessageCard] = []
@@ -63,7 +68,15 @@ class MessagesPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        lay.addWidget(self.header)
+        self.edit_button = QPushButton("Edit response…", self)
+        self.edit_button.setToolTip("Paused after the model answered: change the response before its code runs")
+        self.edit_button.clicked.connect(self.edit_response)
+        self.edit_button.hide()
+        head_row = QHBoxLayout()
+        head_row.setContentsMargins(0, 0, 4, 0)
+        head_row.addWidget(self.header, 1)
+        head_row.addWidget(self.edit_button)
+        lay.addLayout(head_row)
         lay.addWidget(self.scroll, 1)
         self.show_node(None)
 
@@ -72,6 +85,30 @@ class MessagesPanel(QWidget):
     def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:
         self._node = node
         self._update(reset=True)
+        self._update_edit_button()
+
+    def set_editable_iteration(self, it: Iteration | None) -> None:
+        """The debugger is paused at ``it``'s LM response (edit-and-continue), or None."""
+        self._editable = it
+        self._update_edit_button()
+
+    def edit_response(self) -> str | None:
+        """Open the editor for the paused response; emits ``responseEdited`` when changed."""
+        it = self._editable
+        if it is None:
+            return None
+        dlg = ResponseEditDialog(it.response, self)
+        if dlg.exec() != ResponseEditDialog.DialogCode.Accepted or dlg.text() == dlg.original:
+            return None
+        self.responseEdited.emit(it, dlg.text())
+        return dlg.text()
+
+    def _update_edit_button(self) -> None:
+        it = self._editable
+        shown = self._node
+        if isinstance(shown, CodeBlock):
+            shown = shown.parent
+        self.edit_button.setVisible(it is not None and shown is it)
 
     def refresh(self) -> None:
         self._update(reset=False)
