@@ -276,3 +276,46 @@ def test_listener_exceptions_and_logpoints_do_not_stop():
     assert [m.text for m in bpm.messages] == [f"{ROOT}@0", f"{CHILD}@1", f"{GRAND}@2"]
     ctl.reset()
     assert ctl.state().state == RUNNING
+
+
+def batched_call_stream(c):
+    """What one worker thread of llm_query_batched reports: its own sub-call start and end."""
+    from tests.debugger_streams import E
+
+    return [
+        E(ev.SubCallStarted, ROOT, 0, 1, block_index=0, call_index=c, model="m", prompt=str(c)),
+        E(ev.SubCallFinished, ROOT, 0, 1, block_index=0, call_index=c, completion={}),
+    ]
+
+
+def test_step_over_a_batched_call_lands_on_its_own_end_not_a_siblings():
+    ctl = DebugController()
+    ctl.breakpoints.add(kind="subcall", condition="call_index == 2", one_shot=True)
+    streams = [batched_call_stream(c) for c in range(3)]
+    feeders = [Feeder(ctl, s, name=f"w{c}") for c, s in enumerate(streams)]
+    feeders[2].start()
+    at = paused_at(ctl)
+    assert at.call_index == 2
+    ctl.step_over()
+    feeders[0].start()
+    feeders[1].start()  # siblings of the same block pass through: they are other threads
+    wait_for(lambda: ctl.selected is not None and ctl.selected.reason == "step")
+    got = ctl.selected.event
+    assert isinstance(got, ev.SubCallFinished) and got.call_index == 2
+    ctl.resume()
+    for f in feeders:
+        f.join(3)
+        assert len(f.passed) == 2
+
+
+def test_scheduled_edit_applies_once_without_pausing_and_select_checks_ids():
+    ctl = DebugController()
+    ctl.schedule_edit("new child text", path="r0/i0/b0/c0/r/i0")
+    with pytest.raises(ValueError):
+        ctl.schedule_edit("x", path="r0/i0/b0")
+    f = start(ctl, nested())
+    f.join(3)
+    assert [(e.run_id, e.iteration, r.text) for e, r in f.edits] == [(CHILD, 1, "new child text")]
+    with pytest.raises(KeyError):
+        ctl.select(12345)
+    assert not ctl.step_over()  # nothing paused: nothing to step
