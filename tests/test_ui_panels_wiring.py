@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from test_ui_panels_data import sample_trajectory
 
+from rlm_desktop.trajectory.model import Iteration
 from rlm_desktop.ui.panels.code_view import CodeView
 from rlm_desktop.ui.panels.messages import MessagesPanel
 from rlm_desktop.ui.panels.metrics import MetricsPanel
@@ -88,3 +89,43 @@ def test_node_for_event_and_paused_block(qtbot):
     show_paused(code, None)
     assert not code.editor.is_current()
     assert node_for_event({}, events[0]) is None
+
+
+def test_session_link_pause_select_edit_resume(qtbot, monkeypatch):
+    from rlm_desktop.ui.panels.response_editor import ResponseEditDialog
+    from rlm_desktop.ui.panels.wiring import SessionLink
+    from rlm_desktop.ui.session import DebugSession
+    from tests.test_engine_loop import FULL, R, make_engine
+
+    sel = NodeSelection()
+    code, out, msgs, vars_, metrics = CodeView(), OutputPanel(), MessagesPanel(), VariablesPanel(), MetricsPanel()
+    panels = [code, out, msgs, vars_, metrics]
+    for p in panels:
+        qtbot.addWidget(p)
+    connect_selection(sel, *panels)
+    session = DebugSession()
+    link = SessionLink(session, sel, panels)
+    session.breakpoints.add(kind="condition", condition="kind == 'LMResponse' and iteration == 2 and depth == 0")
+    session.breakpoints.add(kind="stderr", depth=0)  # never hit once the edit removes the error
+    eng, _ = make_engine(FULL, None, max_depth=2, max_iterations=6)
+    edited = R("print('fixed from the UI')")
+    monkeypatch.setattr(ResponseEditDialog, "exec", lambda dlg: (dlg.edit.setPlainText(edited), 1)[1])
+    try:
+        with qtbot.waitSignal(session.paused, timeout=10_000):
+            session.start("Summarise the parts.", "ctx", engine=eng)
+        it = sel.node
+        assert isinstance(it, Iteration) and it.number == 2  # paused node selected everywhere
+        assert metrics.run() is session.recorder.trajectory.runs[0]
+        assert msgs.edit_button.isVisibleTo(msgs)
+        msgs.edit_button.click()  # -> session.edit_response
+        with qtbot.waitSignal(session.finished, timeout=20_000):
+            session.resume()
+        assert not msgs.edit_button.isVisibleTo(msgs)
+        run = session.recorder.trajectory.runs[0]
+        assert run.iterations[1].edited and run.iterations[1].code_blocks[0].stdout == "fixed from the UI\n"
+        assert metrics.metrics.numbers == [it.number for it in run.iterations]
+        sel.select(run.iterations[1].code_blocks[0])
+        assert out.text() == "fixed from the UI\n"
+    finally:
+        session.shutdown()
+    assert link.timer is not None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
@@ -67,3 +68,74 @@ def show_paused(code: CodeView, node: Any) -> None:
     """Mark where the debugger is paused in the code view (None when running again)."""
     block = node if isinstance(node, CodeBlock) else (node.parent if isinstance(node, SubCall) else None)
     code.set_current_block(block)
+
+
+class SessionLink:
+    """Panels following a ``ui.session.DebugSession`` (live run + debugger):
+
+    * every applied engine event -> a coalesced ``refresh()`` of the panels (~20/s);
+    * a new run -> the metrics panel shows its root run;
+    * paused -> the paused node is selected everywhere, the code view marks the
+      block, and at an LM response the messages panel offers "Edit response…"
+      (the edit goes to ``session.edit_response``);
+    * resumed / finished -> marks cleared, a last refresh.
+
+    The breakpoints panel is given ``session.breakpoints`` directly
+    (``BreakpointsPanel(session.breakpoints)``), which already follows logpoints.
+    """
+
+    def __init__(self, session: Any, selection: Any, panels: list[QWidget], interval_ms: int = 50) -> None:
+        from rlm_desktop.engine import events as ev
+
+        self._ev = ev
+        self.session = session
+        self.selection = selection
+        self.panels = panels
+        self.code = next((p for p in panels if isinstance(p, CodeView)), None)
+        self.messages = next((p for p in panels if hasattr(p, "set_editable_iteration")), None)
+        self.metrics = next((p for p in panels if hasattr(p, "show_run")), None)
+        self.timer = QTimer()
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(lambda: refresh_all(*self.panels))
+        session.event_applied.connect(self._on_event)
+        session.paused.connect(self._on_paused)
+        session.resumed.connect(self._on_resumed)
+        session.finished.connect(self._on_finished)
+        if self.messages is not None:
+            self.messages.responseEdited.connect(lambda _it, text: session.edit_response(text))
+
+    def _on_event(self, event: Any, node: Any) -> None:
+        if isinstance(event, self._ev.RunStarted) and event.parent_id is None and self.metrics is not None:
+            rec = self.session.recorder
+            run = rec.run(event.run_id) if rec is not None else None
+            if run is not None:
+                self.metrics.show_run(run)
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _on_paused(self, state: Any) -> None:
+        rec = self.session.recorder
+        event = getattr(state, "event", None)
+        if rec is None or event is None:
+            return
+        refresh_all(*self.panels)
+        node = node_for_event(rec.run, event)
+        if node is not None:
+            self.selection.select(node)
+        if self.code is not None:
+            show_paused(self.code, node)
+        if self.messages is not None:
+            editable = isinstance(event, self._ev.LMResponse) and isinstance(node, Iteration)
+            self.messages.set_editable_iteration(node if editable else None)
+
+    def _on_resumed(self) -> None:
+        if self.code is not None:
+            show_paused(self.code, None)
+        if self.messages is not None:
+            self.messages.set_editable_iteration(None)
+
+    def _on_finished(self, _result: Any) -> None:
+        self._on_resumed()
+        self.timer.stop()
+        refresh_all(*self.panels)
