@@ -79,6 +79,10 @@ def test_step_into_a_sub_call(qtbot, session, tmp_path):
         rec = start(session, tmp_path)
     at = blocker.args[0].event
     assert isinstance(at, ev.SubCallStarted) and at.child_run_id
+    assert not session.edit_response("x")  # only at an LM response
+    with qtbot.waitSignal(session.paused, timeout=T) as again:  # selecting re-announces the pause
+        assert session.select_thread(blocker.args[0].selected)
+    assert again.args[0].event is at
     with qtbot.waitSignal(session.paused, timeout=T) as blocker:
         session.step_into()
     inside = blocker.args[0].event
@@ -124,8 +128,7 @@ def test_shutdown_while_paused_leaves_no_thread(qtbot, tmp_path):
     assert thread is not None and thread.is_alive()
     assert s.shutdown()
     assert not thread.is_alive() and not s.running
-    with pytest.raises(RuntimeError):
-        s.controller.edit_response("x")
+    assert not s.edit_response("x") and not s.select_thread(thread.ident)
 
 
 def test_a_second_run_after_the_first(qtbot, session, tmp_path):

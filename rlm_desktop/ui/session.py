@@ -217,12 +217,24 @@ class DebugSession(QObject):
         self.controller.run_to(**target)
 
     @Slot(int)
-    def select_thread(self, thread_id: int) -> None:
-        self.controller.select(thread_id)
+    def select_thread(self, thread_id: int) -> bool:
+        """Pick the paused thread the steps apply to; False when it is not paused (any more)."""
+        try:
+            self.controller.select(thread_id)
+        except KeyError:
+            return False
+        return True
 
     @Slot(str)
-    def edit_response(self, text: str) -> None:
-        self.controller.edit_response(text)
+    def edit_response(self, text: str) -> bool:
+        """While paused at an LM response: run ``text`` instead (applied on continue/step).
+        False (and nothing changes) when not paused at an LM response."""
+        try:
+            self.controller.edit_response(text)
+        except RuntimeError as exc:
+            log.warning("edit refused: %s", exc)
+            return False
+        return True
 
     @Slot()
     def stop(self) -> None:
