@@ -70,7 +70,7 @@ class Feeder(threading.Thread):
                 self.edits.append((e, r))
 
 
-def wait_for(pred, timeout=3.0):
+def wait_for(pred, timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         v = pred()

@@ -31,7 +31,7 @@ def start(ctl, events):
 
 def finish(ctl, f):
     ctl.resume()
-    f.join(3)
+    f.join(10)
     assert not f.is_alive()
 
 
@@ -51,7 +51,7 @@ def test_pause_then_step_into_visits_every_boundary_in_order():
         seen.append(ctl.selected.event)
     assert seen == events
     ctl.step_into()
-    f.join(3)
+    f.join(10)
     assert f.passed == events and ctl.state().state == FINISHED
 
 
@@ -104,7 +104,7 @@ def test_step_out_goes_to_the_parent_and_at_the_root_continues():
     wait_for(lambda: ctl.selected and ctl.selected.event.run_id == ROOT)
     assert ctl.selected.event.kind == "SubCallFinished"
     ctl.step_out()  # at depth 0: like continue
-    f.join(3)
+    f.join(10)
     assert not f.is_alive() and len(f.passed) == len(f.events)
 
 
@@ -138,7 +138,7 @@ def test_breakpoint_stops_report_state_to_listeners():
     assert st.state == PAUSED and st.breakpoint is bp and st.reason == "breakpoint" and st.event is at
     assert states[-1].state == PAUSED and states[-1].breakpoint is bp
     ctl.resume()
-    f.join(3)
+    f.join(10)
     kinds = [s.state for s in states]
     assert kinds == [PAUSED, RUNNING, FINISHED]
     assert not states[-1].cancelled and bp.hit_count == 1
@@ -152,7 +152,7 @@ def test_stop_while_paused_raises_in_the_engine_thread_and_cancels():
     f = start(ctl, nested())
     paused_at(ctl)
     ctl.stop()
-    f.join(3)
+    f.join(10)
     assert f.cancelled and cancels == [1] and not ctl.is_paused
     # terminal events after a cancel pass (the engine reports the cancellation), others raise
     assert ctl.checkpoint(ev.RunCancelled(run_id=ROOT, parent_id=None, depth=0, iteration=1)) is None
@@ -227,7 +227,7 @@ def test_all_stop_with_parallel_children_and_pick_a_thread_to_step():
         assert ctl.selected.event is stream[stream.index(pick.event) + 1]
     ctl.resume()
     for f in feeders:
-        f.join(3)
+        f.join(10)
         assert not f.is_alive() and len(f.passed) == len(f.events)
 
 
@@ -247,7 +247,7 @@ def test_step_into_from_one_parallel_child_ignores_its_siblings():
     assert ctl.selected.event is streams[0][streams[0].index(at) + 1]
     ctl.resume()
     for f in feeders:
-        f.join(3)
+        f.join(10)
         assert len(f.passed) == len(f.events)
 
 
@@ -260,7 +260,7 @@ def test_stop_wakes_every_paused_thread():
     wait_for(lambda: len(ctl.paused_threads()) == 3)
     ctl.stop()
     for f in feeders:
-        f.join(3)
+        f.join(10)
         assert f.cancelled and not f.is_alive()
     assert ctl.paused_threads() == []
 
@@ -271,7 +271,7 @@ def test_listener_exceptions_and_logpoints_do_not_stop():
     ctl.add_listener(lambda s: 1 / 0)
     lp = bpm.add(kind="iteration", iteration=1, log_message="{run_id}@{depth}")
     f = start(ctl, nested())
-    f.join(3)
+    f.join(10)
     assert len(f.passed) == len(f.events) and lp.hit_count == 3
     assert [m.text for m in bpm.messages] == [f"{ROOT}@0", f"{CHILD}@1", f"{GRAND}@2"]
     ctl.reset()
@@ -304,7 +304,7 @@ def test_step_over_a_batched_call_lands_on_its_own_end_not_a_siblings():
     assert isinstance(got, ev.SubCallFinished) and got.call_index == 2
     ctl.resume()
     for f in feeders:
-        f.join(3)
+        f.join(10)
         assert len(f.passed) == 2
 
 
@@ -314,7 +314,7 @@ def test_scheduled_edit_applies_once_without_pausing_and_select_checks_ids():
     with pytest.raises(ValueError):
         ctl.schedule_edit("x", path="r0/i0/b0")
     f = start(ctl, nested())
-    f.join(3)
+    f.join(10)
     assert [(e.run_id, e.iteration, r.text) for e, r in f.edits] == [(CHILD, 1, "new child text")]
     with pytest.raises(KeyError):
         ctl.select(12345)

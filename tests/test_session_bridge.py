@@ -15,7 +15,7 @@ from rlm_desktop.ui.session import FINISHED, PAUSED, DebugSession
 from tests.test_engine_fakes import env_choice
 from tests.test_engine_loop import FULL
 
-T = 5000  # ms
+T = 15000  # ms (generous: a loaded machine; waits end as soon as the signal comes)
 
 
 def engine(tmp_path, script=FULL):
