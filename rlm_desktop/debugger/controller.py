@@ -184,27 +184,30 @@ class DebugController:
         scheduled: ev.ResponseEdit | None = None
         with self._cond:
             self.last_event = event
-            if self._cancelled:
-                return self._after_cancel(event, terminal)
-            if self._edits and isinstance(event, ev.LMResponse):
+            cancelled = self._cancelled
+            if not cancelled and self._edits and isinstance(event, ev.LMResponse):
                 for i, (target, text) in enumerate(self._edits):
                     if target.matches_turn(event, self._root_id):
                         scheduled = ev.ResponseEdit(text)
                         del self._edits[i]
                         break
+        if cancelled:
+            return self._after_cancel(event, terminal)
         bp = self.breakpoints.check(event)  # outside our lock: logpoint listeners may run
         me = threading.current_thread()
         with self._cond:
-            if self._cancelled:
-                return self._after_cancel(event, terminal)
             reason = ""
-            if bp is not None:
+            if self._cancelled:
+                reason = "cancelled"
+            elif bp is not None:
                 reason = "breakpoint"
             elif self._step is not None and self._step.wants(event, self._root_id):
                 reason = "step" if self._step.kind != "run-to" else "run-to"
             elif self._halt:
                 reason = self._halt_reason
-            if not reason:
+            if reason == "cancelled":
+                pass
+            elif not reason:
                 if scheduled is not None:
                     return scheduled
                 finished = terminal and event.depth == 0
@@ -226,6 +229,8 @@ class DebugController:
                 if current is None or (current.info.reason == "all-stop" and reason != "all-stop"):
                     self._selected = waiter.info.thread_id
                 state = self._state_locked()
+        if reason == "cancelled":
+            return self._after_cancel(event, terminal)
         if not reason:
             if finished:
                 self._announce(state)
