@@ -164,3 +164,27 @@ def test_fork_from_a_recording_in_the_session(qtbot, session, tmp_path):
     res = blocker.args[0]
     assert res.status == RunStatus.FINISHED and res.response == "fork words=3"
     assert rec.trajectory.runs[0].iterations[-1].edited and res.log_path != recording
+
+
+def test_commands_never_block_the_gui_thread(qtbot, session, tmp_path):
+    import time
+
+    cfg = EngineConfig(backend=BackendConfig(kind="scripted", model="m"), environment=env_choice(),
+                       log_dir=str(tmp_path), max_iterations=3)
+    slow = ScriptedClient({"*": "thinking"}, model="m", delay=0.4)  # the engine is busy in an LM call
+    eng = RLMEngine(cfg, client=slow)
+    with qtbot.waitSignal(session.event_applied, timeout=T, check_params_cb=lambda e, n: e.kind == "LMRequest"):
+        session.start("q", "ctx", engine=eng)
+    t0 = time.perf_counter()
+    session.pause()
+    session.breakpoints.add(kind="final")
+    session.run_to(run_id="nope", iteration=1)
+    assert time.perf_counter() - t0 < 0.1  # the engine thread is still inside its 0.4 s call
+    with qtbot.waitSignal(session.paused, timeout=T) as blocker:
+        pass
+    assert isinstance(blocker.args[0].event, ev.LMResponse)  # the next boundary after the call
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(session.finished, timeout=T) as done:
+        session.stop()
+        assert time.perf_counter() - t0 < 0.1
+    assert done.args[0].status == RunStatus.CANCELLED
