@@ -104,3 +104,18 @@ def test_bad_plans_are_refused(recording, tmp_path):
         fork_engine(ForkPlan(recording, "r0/i1", PROMPT, CONTEXT))
     assert isinstance(fork_engine(ForkPlan(recording, "r0/i1", PROMPT, CONTEXT, live=ScriptedClient("x"))).client,
                       ForkClient)
+
+
+def test_fork_live_on_an_openai_compatible_server(recording, tmp_path):
+    from rlm_desktop.engine.config import BackendConfig
+    from tests.support.mock_openai import MockLMServer
+
+    answer = R("answer['content'] = 'served: ' + parts[0]\nanswer['ready'] = True")
+    with MockLMServer(answer) as server:
+        live = BackendConfig(kind="openai", model="mock-live", base_url=server.base_url, api_key="sk-test-123456")
+        res = run_fork(ForkPlan(recording, "r0/i1", PROMPT, CONTEXT, live=live), cfg(tmp_path))
+        assert res.status == RunStatus.FINISHED, res.error
+        assert res.response == "served: ONE"
+        assert len(server.requests) == 1 and server.requests[0].model == "mock-live"
+    text = open(res.log_path, encoding="utf-8").read()
+    assert "sk-test-123456" not in text and '"root_model": "mock-live"' in text
