@@ -119,3 +119,23 @@ def test_fork_live_on_an_openai_compatible_server(recording, tmp_path):
         assert len(server.requests) == 1 and server.requests[0].model == "mock-live"
     text = open(res.log_path, encoding="utf-8").read()
     assert "sk-test-123456" not in text and '"root_model": "mock-live"' in text
+
+
+def test_fork_the_bundled_demo_inside_its_child_run(tmp_path):
+    import dataclasses
+
+    from rlm_desktop.debugger.fork import demo_plan
+
+    edit = R("answer['content'] = 'edited child'\nanswer['ready'] = True")
+    plan, config = demo_plan("r0/i4/b0/c0/r/i1", edited_response=edit,
+                             live=ScriptedClient({"r0/i5": R("answer['content'] = 'fork of the demo'\n"
+                                                            "answer['ready'] = True")}))
+    config = dataclasses.replace(config, environment=env_choice(), log_dir=str(tmp_path))
+    fork = fork_engine(plan, config)
+    res = fork.run()
+    assert res.status == RunStatus.FINISHED, res.error
+    assert res.response == "fork of the demo"
+    assert fork.client.live_calls == ["r0/i5"]
+    assert "r0/i4/b0/c0/r/i1" in fork.client.replayed  # the edited turn itself was replayed
+    child = read_file(res.log_path).find("r0/i4/b0/c0/r/i1")
+    assert child is not None and child.edited and "edited child" in child.response

@@ -183,3 +183,21 @@ def fork_engine(
 def run_fork(plan: ForkPlan, config: EngineConfig | None = None) -> Any:
     """Blocking convenience: set up the fork and run it."""
     return fork_engine(plan, config).run()
+
+
+def demo_plan(
+    fork_at: str,
+    *,
+    live: BackendConfig | LMClient | None = None,
+    edited_response: str | None = None,
+    demo_dir: str | os.PathLike[str] | None = None,
+) -> tuple[ForkPlan, EngineConfig]:
+    """A fork of the bundled demo run (its prompt and context are known) and its config
+    (without ``log_dir`` and with the demo's environment: adjust before running)."""
+    from rlm_desktop.engine.demo import load_demo
+
+    demo = load_demo(demo_dir)
+    plan = ForkPlan(
+        demo.trajectory_path, fork_at, demo.prompt, demo.context, live=live, edited_response=edited_response
+    )
+    return plan, demo.config
