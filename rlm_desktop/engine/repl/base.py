@@ -109,7 +109,9 @@ def environment_class(name: str = "subprocess") -> type[ReplEnvironment]:
     try:
         modname, clsname = _MODULES[name]
     except KeyError:
-        raise ValueError(f"unknown REPL environment {name!r} (one of {', '.join(sorted(_MODULES))})") from None
+        raise ValueError(
+            f"unknown REPL environment {name!r} (one of {', '.join(sorted(_MODULES))})"
+        ) from None
     module = importlib.import_module(modname)
     cls = getattr(module, clsname, None)
     if cls is None:  # tolerate another class name in the module

@@ -1,0 +1,111 @@
+"""Host <-> REPL worker wire protocol (host-side helpers; the worker has its own copy).
+
+Transport: ONE stream connection on a unix socket. The host listens on a path and
+starts the worker with ``worker.py --connect PATH`` (or the frozen app with
+``--repl-worker --connect PATH``); the worker connects. The same file and socket
+work inside a container when the socket's directory is mounted.
+
+Framing: every message is a 4-byte big-endian unsigned length followed by that
+many bytes of UTF-8 JSON (one object). The worker writes with ``json.dumps``
+(ASCII, NaN/Infinity allowed); readers must accept NaN/Infinity and lone
+surrogate escapes. Both sides may send at any time; one sender lock per side.
+
+Worker -> host:
+
+* ``{"op": "hello", "protocol": 1, "pid": int}``: first frame after connecting.
+* ``{"op": "ready", "error": str|null, "setup": RESULT|null}``: answer to ``init``
+  (``setup`` is the result of ``setup_code`` when one was given).
+* ``{"op": "subcall", "id": int, "kind": "llm"|"rlm", "prompts": [any],
+  "model": str|null, "batched": bool}``: ``llm_query`` & co. The calling model
+  thread blocks until the matching ``reply``. Several may be outstanding at once
+  (model code can call from its own threads).
+* ``{"op": "result", "id": int, "stdout": str, "stderr": str, "locals": {..},
+  "execution_time": float, "final_answer": str|null, "interrupted": bool,
+  "ok": bool}``: the end of one ``exec``.
+
+Host -> worker:
+
+* ``{"op": "init", "context": any}`` or ``{"op": "init", "context_file": path,
+  "context_format": "text"|"json"}``, plus optional ``"setup_code": str``,
+  ``"memory_limit_mb": int``, ``"max_output": int``, ``"tail_output": int``.
+  Sent once, right after ``hello``; the worker answers ``ready``.
+* ``{"op": "exec", "id": int, "code": str}``: run one block (one at a time).
+* ``{"op": "reply", "id": int, "responses": [str], "error": null}`` or
+  ``{"op": "reply", "id": int, "error": str}``: the answer to a ``subcall``
+  (an error becomes ``"Error: LM query failed - <error>"`` for every prompt).
+* ``{"op": "interrupt", "message": str}``: interrupt the running block (SIGINT to
+  the worker's main thread, only while model code runs). ``message`` (e.g.
+  ``"TimeoutError: ..."``) ends the block's stderr. Ignored between blocks.
+* ``{"op": "shutdown"}``: exit after the current command.
+
+The worker exits as soon as the connection closes (the host is gone). The host
+kills the worker's process group when a block ignores an interrupt.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+from typing import Any
+
+try:  # the host may use orjson; the worker always uses json
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None  # type: ignore[assignment]
+
+PROTOCOL_VERSION = 1
+HEADER = struct.Struct(">I")
+
+
+def encode(obj: Any) -> bytes:
+    if orjson is not None:
+        try:
+            # orjson writes NaN as null and rejects lone surrogates: only use it when safe
+            return orjson.dumps(obj)
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+    return json.dumps(obj).encode("utf-8")
+
+
+def decode(data: bytes) -> Any:
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # NaN/Infinity or lone surrogates: the stdlib reads them
+    return json.loads(data)
+
+
+class HostChannel:
+    """Frames over the accepted connection. ``send`` is thread-safe; ``recv`` is used by
+    one reader thread and returns None at end of stream."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.rfile = sock.makefile("rb", buffering=256 * 1024)
+        self._lock = threading.Lock()
+
+    def send(self, obj: Any, *, exact: bool = False) -> None:
+        """``exact``: use the stdlib encoder (keeps NaN/Infinity, e.g. in a context)."""
+        data = json.dumps(obj).encode("utf-8") if exact else encode(obj)
+        with self._lock:
+            self.sock.sendall(HEADER.pack(len(data)) + data)
+
+    def recv(self) -> Any | None:
+        head = self.rfile.read(4)
+        if len(head) < 4:
+            return None
+        (n,) = HEADER.unpack(head)
+        data = self.rfile.read(n)
+        if len(data) < n:
+            return None
+        return decode(data)
+
+    def close(self) -> None:
+        for f in (self.rfile.close, lambda: self.sock.shutdown(socket.SHUT_RDWR), self.sock.close):
+            try:
+                f()
+            except OSError:
+                pass

@@ -1,0 +1,510 @@
+"""The default REPL: model code runs in a separate Python process (``worker.py``).
+
+The host listens on a unix socket in a private temp dir and starts the worker in
+a new process group (cwd: ``<tmp>/work``, stdin: /dev/null, secrets stripped from
+its environment). One persistent connection carries blocks, results and sub-call
+requests (see ``protocol.py``); sub-calls go to ``handler`` on a host thread pool.
+
+* Block timeout: counts only the time the worker computes (time spent waiting for
+  ``llm_query``/``rlm_query`` answers, e.g. in a paused child run, does not count).
+  On expiry the block is interrupted (SIGINT to the worker's main thread; stderr
+  ends with ``TimeoutError: ...`` and the variables survive). If it does not stop
+  within ``interrupt_grace`` s, the process group is killed and the next block
+  gets a fresh worker (``state_lost=True``, said in stderr).
+* ``cancel()`` (any thread) does the same with failure ``"cancelled"``; a cancel
+  that arrives between blocks cancels the next ``execute`` instead.
+* A worker that dies (segfault, ``os._exit``, killed) gives failure ``"crashed"``
+  with a readable stderr (exit code or signal, and the tail of the worker's own
+  stderr, e.g. the faulthandler trace); the next ``execute`` starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .base import (
+    FAILURE_CANCELLED,
+    FAILURE_CRASHED,
+    FAILURE_TIMEOUT,
+    ReplEnvironment,
+    ReplResult,
+    SubcallHandler,
+    SubcallRequest,
+)
+from .protocol import PROTOCOL_VERSION, HostChannel
+
+WORKER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+_DIAG_LIMIT = 16 * 1024
+
+
+def worker_command(socket_path: str, python: str | None = None) -> list[str]:
+    """How to start a worker: the frozen app runs itself with ``--repl-worker``."""
+    if python is None and getattr(sys, "frozen", False):
+        return [sys.executable, "--repl-worker", "--connect", socket_path]
+    return [python or sys.executable, WORKER_PATH, "--connect", socket_path]
+
+
+def worker_environment() -> dict[str, str]:
+    """The app's environment without anything that looks like a secret (API keys)."""
+    env = {k: v for k, v in os.environ.items() if not _SECRET_NAME.search(k)}
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    return env
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the REPL process stopped answering"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        text = f"the REPL process was killed by {name}"
+        if -code == signal.SIGSEGV:
+            text += " (segmentation fault)"
+        elif -code == signal.SIGKILL:
+            text += " (possibly out of memory)"
+        return text
+    return f"the REPL process exited with code {code}"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, OSError):
+        proc.kill()
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=5)
+
+
+def _finalize(procs: list, tmp: str | None) -> None:
+    for p in procs:
+        if p.poll() is None:
+            _kill_group(p)
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class _Worker:
+    """One live worker process and its connection."""
+
+    def __init__(self, proc: subprocess.Popen, chan: HostChannel) -> None:
+        self.proc = proc
+        self.chan = chan
+        self.dead = False
+        self.diag: collections.deque[bytes] = collections.deque()
+        self.diag_size = 0
+        self.threads: list[threading.Thread] = []
+
+    def diagnostics(self) -> str:
+        text = b"".join(self.diag).decode("utf-8", "replace").strip()
+        return text[-4000:]
+
+
+class SubprocessReplEnvironment(ReplEnvironment):
+    name = "subprocess"
+
+    def __init__(
+        self,
+        context: Any,
+        handler: SubcallHandler,
+        *,
+        block_timeout: float = 120,
+        memory_limit_mb: int | None = 2048,
+        setup_code: str | None = None,
+        interrupt_grace: float = 2.0,
+        start_timeout: float = 30.0,
+        max_output: int | None = None,
+        max_subcall_threads: int = 32,
+        python: str | None = None,
+        **_ignored: Any,
+    ) -> None:
+        super().__init__(
+            context,
+            handler,
+            block_timeout=block_timeout,
+            memory_limit_mb=memory_limit_mb,
+            setup_code=setup_code,
+        )
+        self.interrupt_grace = interrupt_grace
+        self.start_timeout = start_timeout
+        self.max_output = max_output
+        self.python = python
+        self._max_threads = max_subcall_threads
+        self._cv = threading.Condition()
+        self._exec_lock = threading.Lock()
+        self._w: _Worker | None = None
+        self._tmp: str | None = None
+        self._spawns = 0
+        self._procs: list[subprocess.Popen] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._results: dict[Any, Any] = {}
+        self._block_id = 0
+        self._running: int | None = None
+        self._cancel_requested = False
+        self._cancel_pending = False
+        self._active_subcalls = 0
+        self._pause_t0 = 0.0
+        self._paused = 0.0
+        self._closed = False
+        self._started = False
+        self._finalizer: weakref.finalize | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._closed:
+            raise RuntimeError("the REPL is closed")
+        if self._started:
+            return
+        self._tmp = tempfile.mkdtemp(prefix="rlm-repl-")
+        os.makedirs(os.path.join(self._tmp, "work"), exist_ok=True)
+        self._pool = ThreadPoolExecutor(max_workers=self._max_threads, thread_name_prefix="repl-subcall")
+        self._finalizer = weakref.finalize(self, _finalize, self._procs, self._tmp)
+        self._started = True
+        try:
+            self._spawn()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def pid(self) -> int | None:
+        w = self._w
+        return w.proc.pid if w is not None else None
+
+    def _spawn(self) -> None:
+        assert self._tmp is not None
+        path = os.path.join(self._tmp, f"s{self._spawns}")
+        self._spawns += 1
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(path)
+            listener.listen(1)
+            listener.settimeout(0.1)
+            proc = subprocess.Popen(
+                worker_command(path, self.python),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=os.path.join(self._tmp, "work"),
+                env=worker_environment(),
+                start_new_session=True,
+                close_fds=True,
+            )
+            self._procs.append(proc)
+            deadline = time.monotonic() + self.start_timeout
+            conn = None
+            while conn is None:
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        out = proc.stdout.read().decode("utf-8", "replace") if proc.poll() is not None else ""
+                        _kill_group(proc)
+                        raise RuntimeError(
+                            f"the REPL worker did not start ({describe_exit(proc.poll())}): {out.strip()[-2000:]}"
+                        ) from None
+        finally:
+            listener.close()
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        conn.settimeout(None)
+        w = _Worker(proc, HostChannel(conn))
+        drain = threading.Thread(target=self._drain, args=(w,), name="repl-drain", daemon=True)
+        drain.start()
+        w.threads.append(drain)
+        try:
+            hello = w.chan.recv()
+            if not hello or hello.get("op") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
+                raise RuntimeError(f"unexpected first message from the REPL worker: {hello!r:.200}")
+            with self._cv:
+                self._w = w
+                self._results.pop("ready", None)
+            reader = threading.Thread(target=self._reader, args=(w,), name="repl-reader", daemon=True)
+            reader.start()
+            w.threads.append(reader)
+            init: dict[str, Any] = {"op": "init", "memory_limit_mb": self.memory_limit_mb}
+            if self.max_output:
+                init["max_output"] = int(self.max_output)
+            if self.setup_code:
+                init["setup_code"] = self.setup_code
+            try:
+                init["context"] = self.context
+                w.chan.send(init, exact=True)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"the context cannot be sent to the REPL (str, list or dict expected): {exc}"
+                ) from exc
+            ready = self._wait_for("ready", self.start_timeout)
+            if ready is None:
+                raise RuntimeError(
+                    f"the REPL worker did not load the context: {w.diagnostics() or describe_exit(proc.poll())}"
+                )
+            if ready.get("error"):
+                raise RuntimeError(str(ready["error"]))
+            setup = ready.get("setup")
+            if setup and not setup.get("ok"):
+                raise RuntimeError(f"the setup code failed:{setup.get('stderr', '')}")
+        except BaseException:
+            self._discard(w)
+            raise
+
+    def _wait_for(self, key: Any, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while key not in self._results:
+                w = self._w
+                left = deadline - time.monotonic()
+                if w is None or w.dead or left <= 0:
+                    return None
+                self._cv.wait(left)
+            return self._results.pop(key)
+
+    def _discard(self, w: _Worker) -> None:
+        """Kill a worker and forget it (the next block starts a fresh one)."""
+        _kill_group(w.proc)
+        w.chan.close()
+        with self._cv:
+            w.dead = True
+            if self._w is w:
+                self._w = None
+            self._cv.notify_all()
+        for t in w.threads:
+            if t is not threading.current_thread():
+                t.join(timeout=2)
+        if w.proc.stdout is not None:
+            with contextlib.suppress(OSError):
+                w.proc.stdout.close()
+        with contextlib.suppress(ValueError):
+            self._procs.remove(w.proc)
+
+    def close(self) -> None:
+        with self._cv:
+            if self._closed:
+                return
+            self._closed = True
+            w = self._w
+            self._cv.notify_all()
+        if w is not None:
+            with contextlib.suppress(OSError):
+                w.chan.send({"op": "shutdown"})
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                w.proc.wait(timeout=0.3)
+            self._discard(w)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._finalizer is not None:
+            self._finalizer()  # kills leftovers and removes the temp dir
+
+    # -- threads -----------------------------------------------------------------------
+
+    def _drain(self, w: _Worker) -> None:
+        """Keep the tail of the worker's own stdout/stderr (crash reports, C-level prints)."""
+        fd = w.proc.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            w.diag.append(chunk)
+            w.diag_size += len(chunk)
+            while w.diag_size > _DIAG_LIMIT and len(w.diag) > 1:
+                w.diag_size -= len(w.diag.popleft())
+
+    def _reader(self, w: _Worker) -> None:
+        try:
+            while True:
+                msg = w.chan.recv()
+                if msg is None:
+                    break
+                op = msg.get("op")
+                if op == "subcall":
+                    with self._cv:
+                        if self._active_subcalls == 0:
+                            self._pause_t0 = time.monotonic()
+                        self._active_subcalls += 1
+                    pool = self._pool
+                    try:
+                        assert pool is not None
+                        pool.submit(self._dispatch, w, msg)
+                    except RuntimeError:  # pool shut down: we are closing
+                        self._subcall_done()
+                else:
+                    key = "ready" if op == "ready" else msg.get("id")
+                    with self._cv:
+                        self._results[key] = msg
+                        self._cv.notify_all()
+        except (OSError, ValueError):
+            pass
+        with self._cv:
+            w.dead = True
+            self._cv.notify_all()
+
+    def _subcall_done(self) -> None:
+        with self._cv:
+            self._active_subcalls -= 1
+            if self._active_subcalls == 0:
+                self._paused += time.monotonic() - self._pause_t0
+            self._cv.notify_all()
+
+    def _dispatch(self, w: _Worker, msg: dict[str, Any]) -> None:
+        prompts = list(msg.get("prompts") or [])
+        kind = "rlm" if msg.get("kind") == "rlm" else "llm"
+        req = SubcallRequest(
+            kind=kind, prompts=prompts, model=msg.get("model"), batched=bool(msg.get("batched"))
+        )
+        try:
+            answers = self.handler(req)
+            answers = ["" if a is None else a if isinstance(a, str) else str(a) for a in answers]
+            if len(answers) != len(prompts):
+                raise RuntimeError(f"the engine returned {len(answers)} answers for {len(prompts)} prompts")
+            reply: dict[str, Any] = {"op": "reply", "id": msg.get("id"), "responses": answers, "error": None}
+        except Exception as exc:  # noqa: BLE001 - the model sees "Error: ..."
+            reply = {"op": "reply", "id": msg.get("id"), "error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            self._subcall_done()
+        with contextlib.suppress(OSError, ValueError):
+            w.chan.send(reply)
+
+    # -- blocks ------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        with self._cv:
+            if self._running is not None:
+                self._cancel_requested = True
+            elif not self._closed:
+                self._cancel_pending = True
+            self._cv.notify_all()
+
+    def execute(self, code: str) -> ReplResult:
+        with self._exec_lock:
+            if not self._started:
+                self.start()
+            with self._cv:
+                if self._closed:
+                    raise RuntimeError("the REPL is closed")
+                if self._cancel_pending:
+                    self._cancel_pending = False
+                    return ReplResult(
+                        "", "\nKeyboardInterrupt: the run was cancelled", {}, 0.0, None, FAILURE_CANCELLED
+                    )
+            state_lost = False
+            if self._w is None:
+                self._spawn()
+                state_lost = True
+            w = self._w
+            assert w is not None
+            with self._cv:
+                self._block_id += 1
+                bid = self._block_id
+                self._running = bid
+                self._cancel_requested = False
+                self._paused = 0.0
+            t0 = time.monotonic()
+            try:
+                w.chan.send({"op": "exec", "id": bid, "code": code})
+                result = self._wait_block(w, bid, t0)
+            finally:
+                with self._cv:
+                    self._running = None
+                    self._cancel_requested = False
+            # a restart was already reported on the block that lost the state
+            del state_lost
+            return result
+
+    def _compute_time(self, t0: float, now: float) -> float:
+        paused = self._paused + (now - self._pause_t0 if self._active_subcalls else 0.0)
+        return now - t0 - paused
+
+    def _wait_block(self, w: _Worker, bid: int, t0: float) -> ReplResult:
+        failure: str | None = None
+        kill_at: float | None = None
+        while True:
+            send: str | None = None
+            with self._cv:
+                msg = self._results.pop(bid, None)
+                if msg is not None:
+                    break
+                if w.dead or self._closed:
+                    break
+                now = time.monotonic()
+                if failure is None:
+                    if self._cancel_requested:
+                        failure = FAILURE_CANCELLED
+                        send = "KeyboardInterrupt: the run was cancelled"
+                    elif self._compute_time(t0, now) >= self.block_timeout:
+                        failure = FAILURE_TIMEOUT
+                        send = f"TimeoutError: the block ran longer than {self.block_timeout:g} s and was interrupted"
+                    if send:
+                        kill_at = now + self.interrupt_grace
+                if send is None:
+                    if kill_at is not None:
+                        wait = kill_at - now
+                        if wait <= 0:
+                            break
+                    elif self._active_subcalls:
+                        wait = 1.0
+                    else:
+                        wait = max(0.0, self.block_timeout - self._compute_time(t0, now)) + 0.001
+                    self._cv.wait(min(wait, 5.0))
+                    continue
+            with contextlib.suppress(OSError):
+                w.chan.send({"op": "interrupt", "message": send})
+        elapsed = time.monotonic() - t0
+        if msg is not None:
+            res = ReplResult(
+                stdout=msg.get("stdout", ""),
+                stderr=msg.get("stderr", ""),
+                locals=msg.get("locals") or {},
+                execution_time=float(msg.get("execution_time", elapsed)),
+                final_answer=msg.get("final_answer"),
+                failure=failure,
+            )
+            if failure is None and msg.get("interrupted"):
+                res.failure = FAILURE_CANCELLED
+            return res
+        # no result: the worker died, ignored the interrupt, or we are closing
+        if self._closed:
+            self._discard(w)
+            return ReplResult(
+                "", "\nKeyboardInterrupt: the REPL was closed", {}, elapsed, None, FAILURE_CANCELLED, True
+            )
+        if failure is not None:
+            self._discard(w)
+            why = (
+                f"ran longer than {self.block_timeout:g} s" if failure == FAILURE_TIMEOUT else "was cancelled"
+            )
+            err = (
+                f"\nTimeoutError: the block {why} and did not stop when interrupted; the REPL process was "
+                "killed and restarted, so every variable is gone"
+            )
+            if failure == FAILURE_CANCELLED:
+                err = err.replace("TimeoutError", "KeyboardInterrupt", 1)
+            return ReplResult("", err, {}, elapsed, None, failure, True)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            w.proc.wait(timeout=2)
+        code = w.proc.poll()
+        self._discard(w)
+        diag = w.diagnostics()
+        err = f"\nReplCrashed: {describe_exit(code)} while running this block; its output and every variable are lost"
+        if diag:
+            err += f"\n--- REPL process output ---\n{diag}"
+        return ReplResult("", err, {}, elapsed, None, FAILURE_CRASHED, True)

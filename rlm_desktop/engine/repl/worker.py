@@ -1,0 +1,579 @@
+"""The REPL worker: runs model-written Python blocks in one persistent namespace.
+
+ONE stdlib-only file, runnable as ``python3 worker.py --connect SOCKET_PATH`` (or
+imported, e.g. by the frozen app's ``--repl-worker`` flag or the in-process REPL,
+which reuses ``Repl``). The wire protocol is described in ``protocol.py``.
+
+Semantics (upstream ``rlms`` facts, our own code):
+
+* ``context`` (and ``context_0``) hold the context; rebinding ``context`` in a block
+  does not stick. ``llm_query``/``rlm_query`` and batched forms send one request to
+  the host and block until it answers; failures come back as ``"Error: ..."``.
+* An exception sets stderr to what was printed there plus ``"\\n<Type>: <message>"``;
+  stdout printed before it stays. Variables (re)bound by a failed block are rolled
+  back, as upstream drops them (objects mutated in place stay mutated).
+* ``answer["ready"] = True`` (or ``answer.update(...)``, or rebinding ``answer`` to
+  a dict with a true ``ready``) finishes: ``final_answer = str(answer["content"])``.
+  ``FINAL_VAR(name_or_value)`` (older prompts) does the same.
+* ``SHOW_VARS()`` returns a listing of the user's variables; a block whose last
+  statement is a bare ``SHOW_VARS()`` prints it.
+* Output is captured per block and bounded (head + tail kept, with a note).
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import types
+
+PROTOCOL_VERSION = 1
+MAX_OUTPUT = 4 * 1024 * 1024  # characters kept from the start of one block's stream
+TAIL_OUTPUT = 64 * 1024  # characters kept from its end once the head is full
+_HEADER = struct.Struct(">I")
+HELPER_NAMES = ("llm_query", "llm_query_batched", "rlm_query", "rlm_query_batched", "SHOW_VARS", "FINAL_VAR")
+
+
+# -- serialising locals (upstream rules; cycles and very deep nesting guarded) ----------------
+
+
+def serialize_value(value, _seen=None, _depth=0):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, types.ModuleType):
+        return f"<module '{value.__name__}'>"
+    if isinstance(value, (list, tuple, dict)):
+        if _seen is None:
+            _seen = set()
+        if id(value) in _seen or _depth > 200:
+            return "[...]" if not isinstance(value, dict) else "{...}"
+        _seen.add(id(value))
+        try:
+            if isinstance(value, dict):
+                return {str(k): serialize_value(v, _seen, _depth + 1) for k, v in list(value.items())}
+            return [serialize_value(v, _seen, _depth + 1) for v in list(value)]
+        finally:
+            _seen.discard(id(value))
+    try:
+        if callable(value):
+            return f"<{type(value).__name__} '{getattr(value, '__name__', None) or repr(value)}'>"
+        return repr(value)
+    except Exception:  # a broken __repr__ must not stop the block's result
+        return f"<{type(value).__name__}>"
+
+
+def serialize_namespace(ns):
+    out = {}
+    for k, v in list(ns.items()):
+        if k.startswith("_") or k in HELPER_NAMES or k == "__builtins__":
+            continue
+        out[k] = serialize_value(v)
+    return out
+
+
+# -- bounded output capture -----------------------------------------------------------------------
+
+
+class Capture(io.TextIOBase):
+    """A write-only text stream that keeps the first ``limit`` characters and the last
+    ``tail`` ones of what is written between ``begin()`` and ``end()``."""
+
+    def __init__(self, name, limit=MAX_OUTPUT, tail=TAIL_OUTPUT):
+        super().__init__()
+        self.name = name
+        self.limit = limit
+        self.tail_limit = tail
+        self._lock = threading.Lock()
+        self.begin()
+
+    def begin(self):
+        with self._lock:
+            self._head = []
+            self._size = 0
+            self._tail = []
+            self._tail_size = 0
+            self._dropped = 0
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        n = len(s)
+        with self._lock:
+            room = self.limit - self._size
+            if room > 0:
+                if n <= room:
+                    self._head.append(s)
+                    self._size += n
+                    return n
+                self._head.append(s[:room])
+                self._size += room
+                s = s[room:]
+            self._tail.append(s)
+            self._tail_size += len(s)
+            if self._tail_size > 2 * self.tail_limit:
+                joined = "".join(self._tail)
+                cut = len(joined) - self.tail_limit
+                self._dropped += cut
+                self._tail = [joined[cut:]]
+                self._tail_size = self.tail_limit
+        return n
+
+    def end(self):
+        with self._lock:
+            text = "".join(self._head)
+            if self._tail:
+                tail = "".join(self._tail)
+                dropped = self._dropped
+                if len(tail) > self.tail_limit:
+                    dropped += len(tail) - self.tail_limit
+                    tail = tail[-self.tail_limit :]
+                if dropped:
+                    text += f"\n[... {dropped} characters of output dropped ...]\n"
+                text += tail
+        self.begin()
+        return text
+
+
+# -- the answer dict ------------------------------------------------------------------------------
+
+
+class AnswerDict(dict):
+    """``answer``: setting ``ready`` to a true value reports ``content`` as the final answer."""
+
+    def __init__(self, on_ready, items=None):
+        super().__init__(content="", ready=False)
+        if items:
+            dict.update(self, items)
+        self._on_ready = on_ready
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if key == "ready" and value:
+            self._on_ready(self.get("content", ""))
+
+
+# -- the REPL (transport independent) -------------------------------------------------------------
+
+
+class Interrupted(BaseException):
+    pass
+
+
+class Repl:
+    """A persistent namespace plus the helpers. ``request(kind, prompts, model, batched)``
+    returns one string per prompt (it reaches the host)."""
+
+    def __init__(self, request, stdout=None, stderr=None):
+        self._request = request
+        self.out = stdout or Capture("<stdout>")
+        self.err = stderr or Capture("<stderr>")
+        self.final = None
+        self.interrupt_reason = None
+        self.ns = {"__name__": "__main__", "__builtins__": __builtins__}
+        self._install_helpers()
+        self.ns["answer"] = AnswerDict(self._set_final)
+
+    # helpers visible to the model
+    def _install_helpers(self):
+        self.helpers = {
+            "llm_query": self.llm_query,
+            "llm_query_batched": self.llm_query_batched,
+            "rlm_query": self.rlm_query,
+            "rlm_query_batched": self.rlm_query_batched,
+            "SHOW_VARS": self.show_vars,
+            "FINAL_VAR": self.final_var,
+        }
+        self.ns.update(self.helpers)
+
+    def _set_final(self, content):
+        if self.final is None:
+            self.final = str(content)
+
+    def _call(self, kind, prompts, model, batched):
+        label = "RLM" if kind == "rlm" else "LM"
+        try:
+            answers = self._request(kind, prompts, model, batched)
+        except (KeyboardInterrupt, Interrupted):
+            raise
+        except Exception as exc:  # transport problems become strings, as upstream
+            return [f"Error: {label} query failed - {exc}"] * len(prompts)
+        return [a if isinstance(a, str) else str(a) for a in answers]
+
+    @staticmethod
+    def _prompt_list(prompts, fn):
+        if isinstance(prompts, (str, bytes, dict)):
+            raise TypeError(f"{fn}() expects a list of prompts, got {type(prompts).__name__}")
+        return list(prompts)
+
+    def llm_query(self, prompt, model=None):
+        return self._call("llm", [prompt], model, False)[0]
+
+    def llm_query_batched(self, prompts, model=None):
+        prompts = self._prompt_list(prompts, "llm_query_batched")
+        return self._call("llm", prompts, model, True) if prompts else []
+
+    def rlm_query(self, prompt, model=None):
+        return self._call("rlm", [prompt], model, False)[0]
+
+    def rlm_query_batched(self, prompts, model=None):
+        prompts = self._prompt_list(prompts, "rlm_query_batched")
+        return self._call("rlm", prompts, model, True) if prompts else []
+
+    def show_vars(self):
+        found = {
+            k: type(v).__name__
+            for k, v in self.ns.items()
+            if not k.startswith("_") and k not in self.helpers and k != "answer"
+        }
+        if not found:
+            return "No variables created yet. Use ```repl``` blocks to create variables."
+        return f"Available variables: {found}"
+
+    def final_var(self, name_or_value):
+        value = name_or_value
+        if isinstance(name_or_value, str):
+            key = name_or_value.strip().strip("'\"")
+            if key.isidentifier() and key in self.ns:
+                value = self.ns[key]
+        text = str(value)
+        self.final = text
+        return text
+
+    # context and setup
+    def load_context(self, context):
+        self.ns["context_0"] = context
+        self.ns["context"] = context
+
+    def _restore_scaffold(self, answer_was_ready):
+        self.ns.update(self.helpers)
+        if "context_0" in self.ns:
+            self.ns["context"] = self.ns["context_0"]
+        current = self.ns.get("answer")
+        if isinstance(current, AnswerDict):
+            if current.get("ready") and not answer_was_ready:
+                self._set_final(current.get("content", ""))
+        else:
+            items = current if isinstance(current, dict) else None
+            if items is not None and items.get("ready"):
+                self._set_final(items.get("content", ""))
+            self.ns["answer"] = AnswerDict(self._set_final, items)
+
+    @staticmethod
+    def compile_block(code):
+        tree = ast.parse(code, "<repl>", "exec")
+        last = tree.body[-1] if tree.body else None
+        if (
+            isinstance(last, ast.Expr)
+            and isinstance(last.value, ast.Call)
+            and isinstance(last.value.func, ast.Name)
+            and last.value.func.id == "SHOW_VARS"
+        ):
+            call = ast.Call(func=ast.Name(id="print", ctx=ast.Load()), args=[last.value], keywords=[])
+            tree.body[-1] = ast.copy_location(ast.Expr(value=call), last)
+            ast.fix_missing_locations(tree)
+        return compile(tree, "<repl>", "exec")
+
+    def run(self, code, armed=None):
+        """Run one block; returns the result dict (the wire form). ``armed(flag)`` is told
+        when model code starts/stops running (so interrupts hit only model code)."""
+        t0 = time.perf_counter()
+        self.out.begin()
+        self.err.begin()
+        self.final = None
+        self.interrupt_reason = None
+        snapshot = dict(self.ns)
+        ans = self.ns.get("answer")
+        answer_was_ready = bool(isinstance(ans, dict) and ans.get("ready"))
+        old = sys.stdout, sys.stderr
+        error = None
+        sys.stdout, sys.stderr = self.out, self.err
+        try:
+            try:
+                if armed:
+                    armed(True)
+                try:
+                    exec(self.compile_block(code), self.ns)
+                finally:
+                    if armed:
+                        armed(False)
+            except BaseException as exc:  # noqa: BLE001 - everything is the model's error
+                error = exc
+        finally:
+            sys.stdout, sys.stderr = old
+        reason = self.interrupt_reason
+        if error is not None:
+            if isinstance(error, (KeyboardInterrupt, Interrupted)) and reason:
+                msg = reason
+            elif isinstance(error, SyntaxError):
+                msg = f"SyntaxError: {error}"
+            else:
+                msg = f"{type(error).__name__}: {error}"
+            self.err.write("\n" + msg)
+            for k in [k for k in self.ns if k not in snapshot]:
+                del self.ns[k]
+            for k, v in snapshot.items():
+                if self.ns.get(k, _MISSING) is not v:
+                    self.ns[k] = v
+        elif reason:
+            self.err.write("\n" + reason)
+        self._restore_scaffold(answer_was_ready)
+        locs = serialize_namespace(self.ns)
+        return {
+            "stdout": self.out.end(),
+            "stderr": self.err.end(),
+            "locals": locs,
+            "execution_time": time.perf_counter() - t0,
+            "final_answer": self.final,
+            "interrupted": bool(reason),
+            "ok": error is None,
+        }
+
+
+_MISSING = object()
+
+
+# -- the process side: socket channel ------------------------------------------------------------
+
+
+def _set_memory_limit(mb):
+    if not mb:
+        return
+    try:
+        import resource
+
+        limit = int(mb) * 1024 * 1024
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY and hard < limit:
+            limit = hard
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass  # not supported here (e.g. Windows, some macOS setups)
+
+
+def _die_with_parent():
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001
+        pass
+
+
+class _Slot:
+    __slots__ = ("event", "value")
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.value = None
+
+
+class Channel:
+    """Length-prefixed JSON frames over one connected socket, used from several threads."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.rfile = sock.makefile("rb", buffering=256 * 1024)
+        self._send_lock = threading.Lock()
+
+    def send(self, obj):
+        data = json.dumps(obj).encode("utf-8")
+        with self._send_lock:
+            self.sock.sendall(_HEADER.pack(len(data)) + data)
+
+    def recv(self):
+        head = self.rfile.read(4)
+        if len(head) < 4:
+            return None
+        (n,) = _HEADER.unpack(head)
+        data = self.rfile.read(n)
+        if len(data) < n:
+            return None
+        return json.loads(data)
+
+
+class Worker:
+    def __init__(self, channel):
+        self.ch = channel
+        self.pending = {}
+        self.lock = threading.Lock()
+        self.next_id = 0
+        self.commands = []
+        self.cv = threading.Condition()
+        self.main_ident = threading.get_ident()
+        self.armed = False
+        self.repl = Repl(self.request)
+
+    def request(self, kind, prompts, model, batched):
+        with self.lock:
+            self.next_id += 1
+            rid = self.next_id
+            slot = self.pending[rid] = _Slot()
+        try:
+            self.ch.send(
+                {
+                    "op": "subcall",
+                    "id": rid,
+                    "kind": kind,
+                    "prompts": prompts,
+                    "model": model,
+                    "batched": batched,
+                }
+            )
+            slot.event.wait()
+        finally:
+            with self.lock:
+                self.pending.pop(rid, None)
+        reply = slot.value
+        if reply.get("error") is not None:
+            label = "RLM" if kind == "rlm" else "LM"
+            return [f"Error: {label} query failed - {reply['error']}"] * len(prompts)
+        return reply["responses"]
+
+    def _arm(self, flag):
+        self.armed = flag
+
+    def reader(self):
+        try:
+            while True:
+                msg = self.ch.recv()
+                if msg is None:
+                    break
+                op = msg.get("op")
+                if op == "reply":
+                    with self.lock:
+                        slot = self.pending.get(msg.get("id"))
+                    if slot is not None:
+                        slot.value = msg
+                        slot.event.set()
+                elif op == "interrupt":
+                    if self.armed:
+                        self.repl.interrupt_reason = msg.get("message") or "KeyboardInterrupt"
+                        signal.pthread_kill(self.main_ident, signal.SIGINT)
+                else:
+                    with self.cv:
+                        self.commands.append(msg)
+                        self.cv.notify()
+        except Exception:  # noqa: BLE001
+            pass
+        os._exit(0)  # the host is gone: never linger
+
+    def _sigint(self, signum, frame):
+        if self.armed:
+            raise KeyboardInterrupt
+
+    def serve(self):
+        signal.signal(signal.SIGINT, self._sigint)
+        threading.Thread(target=self.reader, name="repl-reader", daemon=True).start()
+        self.ch.send({"op": "hello", "protocol": PROTOCOL_VERSION, "pid": os.getpid()})
+        while True:
+            with self.cv:
+                while not self.commands:
+                    self.cv.wait()
+                msg = self.commands.pop(0)
+            op = msg.get("op")
+            if op == "exec":
+                signal.signal(signal.SIGINT, self._sigint)  # model code may have replaced it
+                try:
+                    res = self.repl.run(msg.get("code", ""), self._arm)
+                except BaseException as exc:  # noqa: BLE001 - e.g. an interrupt landing in bookkeeping
+                    res = {
+                        "stdout": "",
+                        "stderr": f"\n{type(exc).__name__}: {exc}",
+                        "locals": {},
+                        "execution_time": 0.0,
+                        "final_answer": None,
+                        "interrupted": True,
+                        "ok": False,
+                    }
+                res["op"] = "result"
+                res["id"] = msg.get("id")
+                self._send_result(res)
+            elif op == "init":
+                self._init(msg)
+            elif op == "shutdown":
+                return
+
+    def _send_result(self, res):
+        try:
+            self.ch.send(res)
+        except (TypeError, ValueError) as exc:  # e.g. an unencodable string: keep the text parts
+            res["locals"] = {"_error": f"locals could not be sent: {exc}"}
+            self.ch.send(json.loads(json.dumps(res, default=repr)))
+
+    def _init(self, msg):
+        _set_memory_limit(msg.get("memory_limit_mb"))
+        for key in ("max_output", "tail_output"):
+            if msg.get(key):
+                for cap in (self.repl.out, self.repl.err):
+                    setattr(cap, "limit" if key == "max_output" else "tail_limit", int(msg[key]))
+        error = None
+        try:
+            if "context_file" in msg:
+                with open(msg["context_file"], encoding="utf-8") as f:
+                    ctx = f.read() if msg.get("context_format") == "text" else json.load(f)
+            else:
+                ctx = msg.get("context")
+            self.repl.load_context(ctx)
+        except Exception as exc:  # noqa: BLE001
+            error = f"could not load the context: {type(exc).__name__}: {exc}"
+        setup = None
+        if error is None and msg.get("setup_code"):
+            setup = self.repl.run(msg["setup_code"], self._arm)
+        self.ch.send({"op": "ready", "error": error, "setup": setup})
+
+
+def connect(path, timeout=30.0):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock.connect(path)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2 or argv[0] != "--connect":
+        print("usage: worker.py --connect SOCKET_PATH", file=sys.stderr)
+        return 2
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
+        sys.path.pop(0)  # model code must not import our neighbours (base.py, ...)
+    _die_with_parent()
+    try:
+        import faulthandler
+
+        faulthandler.enable()
+    except Exception:  # noqa: BLE001
+        pass
+    sock = connect(argv[1])
+    Worker(Channel(sock)).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
