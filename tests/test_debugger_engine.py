@@ -9,6 +9,7 @@ from rlm_desktop.debugger.controller import FINISHED, DebugController
 from rlm_desktop.engine import events as ev
 from rlm_desktop.trajectory.model import RunStatus
 from tests.debugger_streams import paused_at, wait_for
+from tests.test_engine_fakes import real_repl_available
 from tests.test_engine_loop import FULL, R, make_engine
 
 
@@ -79,22 +80,46 @@ def test_step_into_a_child_run_then_out(tmp_path):
     assert done(ctl, r).status == RunStatus.FINISHED
 
 
+def child_processes() -> list[str]:
+    """Command lines of this process's live child processes (Linux /proc)."""
+    import os
+
+    me, out = str(os.getpid()), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[1] == me and fields[0] != "Z":
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    out.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return out
+
+
 def test_stop_while_paused_cancels_and_the_log_says_so(tmp_path):
+    before = child_processes()
     eng, ctl, events = debug(FULL, tmp_path, max_depth=2, max_iterations=6)
     ctl.breakpoints.add(kind="iteration", iteration=1, depth=1)  # inside the child
     r = go(eng)
     paused_at(ctl)
+    if real_repl_available():  # the root's and the child's REPL processes are alive while paused
+        assert len([c for c in child_processes() if c not in before]) >= 2
     ctl.stop()
     r.join(10)
     assert not r.is_alive()
     res = r.result
     assert res.status == RunStatus.CANCELLED
     assert any(isinstance(e, ev.RunCancelled) and e.depth == 1 for e in events)
-    assert isinstance(events[-1], ev.RunCancelled) and events[-1].depth == 0
+    # (with the subprocess REPL the interrupted sub-call's SubCallFinished may come last)
+    ends = [e for e in events if isinstance(e, ev.TERMINAL_EVENTS) and e.depth == 0]
+    assert len(ends) == 1 and isinstance(ends[0], ev.RunCancelled)
     recs = [json.loads(x) for x in open(res.log_path, encoding="utf-8").read().splitlines()]
     assert recs[-1]["rlm_desktop"]["status"] == "cancelled"
     st = ctl.state()
     assert st.state == FINISHED and st.cancelled
+    # the REPL processes (root and child) are gone
+    wait_for(lambda: [c for c in child_processes() if c not in before] == [] or None, timeout=10)
 
 
 def test_edit_and_continue_runs_and_logs_the_edit(tmp_path):

@@ -11,7 +11,7 @@ from rlm_desktop.engine.clients import ScriptedClient
 from rlm_desktop.engine.config import EngineConfig
 from rlm_desktop.trajectory.model import RunStatus
 from rlm_desktop.trajectory.reader import read_file
-from tests.test_engine_fakes import env_choice
+from tests.test_engine_fakes import env_choice, fake_factory
 from tests.test_engine_loop import FULL, R, make_engine
 
 PROMPT, CONTEXT = "Summarise the parts.", "some context text"
@@ -130,7 +130,10 @@ def test_fork_the_bundled_demo_inside_its_child_run(tmp_path):
     plan, config = demo_plan("r0/i4/b0/c0/r/i1", edited_response=edit,
                              live=ScriptedClient({"r0/i5": R("answer['content'] = 'fork of the demo'\n"
                                                             "answer['ready'] = True")}))
-    config = dataclasses.replace(config, environment=env_choice(), log_dir=str(tmp_path))
+    # replay needs the REPL the demo was recorded with (its outputs are in the prompts)
+    recorded_env = read_file(plan.recording).runs[0].metadata.get("environment_type")
+    env = env_choice() if recorded_env == "subprocess" else fake_factory()
+    config = dataclasses.replace(config, environment=env, log_dir=str(tmp_path))
     fork = fork_engine(plan, config)
     res = fork.run()
     assert res.status == RunStatus.FINISHED, res.error
