@@ -430,6 +430,15 @@ class SubprocessReplEnvironment(ReplEnvironment):
             del state_lost
             return result
 
+    def _settle_subcalls(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self._active_subcalls and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._cv.wait(left)
+
     def _compute_time(self, t0: float, now: float) -> float:
         paused = self._paused + (now - self._pause_t0 if self._active_subcalls else 0.0)
         return now - t0 - paused
@@ -468,6 +477,8 @@ class SubprocessReplEnvironment(ReplEnvironment):
                     continue
             with contextlib.suppress(OSError):
                 w.chan.send({"op": "interrupt", "message": send})
+        # every sub-call of the block ends before the block does (e.g. a cancelled child run)
+        self._settle_subcalls()
         elapsed = time.monotonic() - t0
         if msg is not None:
             res = ReplResult(

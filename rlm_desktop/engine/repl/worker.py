@@ -6,8 +6,8 @@ which reuses ``Repl``). The wire protocol is described in ``protocol.py``.
 
 Semantics (upstream ``rlms`` facts, our own code):
 
-* ``context`` (and ``context_0``) hold the context; rebinding ``context`` in a block
-  does not stick. ``llm_query``/``rlm_query`` and batched forms send one request to
+* ``context`` holds the context (no ``context_0`` copy: it would double every log
+  line); rebinding ``context`` in a block does not stick. ``llm_query``/``rlm_query`` and batched forms send one request to
   the host and block until it answers; failures come back as ``"Error: ..."``.
 * An exception sets stderr to what was printed there plus ``"\\n<Type>: <message>"``;
   stdout printed before it stays. Variables (re)bound by a failed block are rolled
@@ -186,6 +186,8 @@ class Repl:
         self.err = stderr or Capture("<stderr>")
         self.final = None
         self.interrupt_reason = None
+        self._context = None
+        self._has_context = False
         self.ns = {"__name__": "__main__", "__builtins__": __builtins__}
         self._install_helpers()
         self.ns["answer"] = AnswerDict(self._set_final)
@@ -258,13 +260,15 @@ class Repl:
 
     # context and setup
     def load_context(self, context):
-        self.ns["context_0"] = context
+        # only ``context`` (upstream also binds ``context_0``, a second copy in every log line)
+        self._context = context
+        self._has_context = True
         self.ns["context"] = context
 
     def _restore_scaffold(self, answer_was_ready):
         self.ns.update(self.helpers)
-        if "context_0" in self.ns:
-            self.ns["context"] = self.ns["context_0"]
+        if self._has_context:
+            self.ns["context"] = self._context
         current = self.ns.get("answer")
         if isinstance(current, AnswerDict):
             if current.get("ready") and not answer_was_ready:
