@@ -180,8 +180,9 @@ class Repl:
     """A persistent namespace plus the helpers. ``request(kind, prompts, model, batched)``
     returns one string per prompt (it reaches the host)."""
 
-    def __init__(self, request, stdout=None, stderr=None):
+    def __init__(self, request, stdout=None, stderr=None, redirect=True):
         self._request = request
+        self.redirect = redirect  # swap sys.stdout/sys.stderr during a block (False: the caller routes)
         self.out = stdout or Capture("<stdout>")
         self.err = stderr or Capture("<stderr>")
         self.final = None
@@ -307,7 +308,8 @@ class Repl:
         answer_was_ready = bool(isinstance(ans, dict) and ans.get("ready"))
         old = sys.stdout, sys.stderr
         error = None
-        sys.stdout, sys.stderr = self.out, self.err
+        if self.redirect:
+            sys.stdout, sys.stderr = self.out, self.err
         try:
             try:
                 if armed:
@@ -320,7 +322,8 @@ class Repl:
             except BaseException as exc:  # noqa: BLE001 - everything is the model's error
                 error = exc
         finally:
-            sys.stdout, sys.stderr = old
+            if self.redirect:
+                sys.stdout, sys.stderr = old
         reason = self.interrupt_reason
         if error is not None:
             if isinstance(error, (KeyboardInterrupt, Interrupted)) and reason:
