@@ -108,31 +108,25 @@ class _Runner:
         self.armed = flag
 
     def _loop(self) -> None:
-        out, err = _routers()
         ident = threading.get_ident()
-        out._targets[ident] = self.repl.out
-        err._targets[ident] = self.repl.err
-        try:
-            while True:
-                job = self.jobs.get()
-                if job is None:
-                    return
-                code, box = job
-                try:
-                    res = self.repl.run(code, self._arm)
-                except BaseException as exc:  # noqa: BLE001 - an interrupt in bookkeeping
-                    res = {
-                        "stdout": "",
-                        "stderr": f"\n{type(exc).__name__}: {exc}",
-                        "locals": {},
-                        "ok": False,
-                    }
-                with self.env._cv:
-                    box.append(res)
-                    self.env._cv.notify_all()
-        finally:
-            out._targets.pop(ident, None)
-            err._targets.pop(ident, None)
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            code, box = job
+            out, err = _routers()  # per block: someone may have replaced sys.stdout meanwhile
+            out._targets[ident] = self.repl.out
+            err._targets[ident] = self.repl.err
+            try:
+                res = self.repl.run(code, self._arm)
+            except BaseException as exc:  # noqa: BLE001 - an interrupt in bookkeeping
+                res = {"stdout": "", "stderr": f"\n{type(exc).__name__}: {exc}", "locals": {}, "ok": False}
+            finally:
+                out._targets.pop(ident, None)
+                err._targets.pop(ident, None)
+            with self.env._cv:
+                box.append(res)
+                self.env._cv.notify_all()
 
     def interrupt(self, message: str) -> None:
         if self.armed and self.thread.ident is not None:
