@@ -20,15 +20,9 @@ requests (see ``protocol.py``); sub-calls go to ``handler`` on a host thread poo
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
-import re
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -45,75 +39,8 @@ from .base import (
     SubcallHandler,
     SubcallRequest,
 )
-from .protocol import PROTOCOL_VERSION, HostChannel
-
-WORKER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
-_DIAG_LIMIT = 16 * 1024
-
-
-def worker_command(socket_path: str, python: str | None = None) -> list[str]:
-    """How to start a worker: the frozen app runs itself with ``--repl-worker``."""
-    if python is None and getattr(sys, "frozen", False):
-        return [sys.executable, "--repl-worker", "--connect", socket_path]
-    return [python or sys.executable, WORKER_PATH, "--connect", socket_path]
-
-
-def worker_environment() -> dict[str, str]:
-    """The app's environment without anything that looks like a secret (API keys)."""
-    env = {k: v for k, v in os.environ.items() if not _SECRET_NAME.search(k)}
-    env.setdefault("PYTHONIOENCODING", "utf-8")
-    return env
-
-
-def describe_exit(code: int | None) -> str:
-    if code is None:
-        return "the REPL process stopped answering"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        text = f"the REPL process was killed by {name}"
-        if -code == signal.SIGSEGV:
-            text += " (segmentation fault)"
-        elif -code == signal.SIGKILL:
-            text += " (possibly out of memory)"
-        return text
-    return f"the REPL process exited with code {code}"
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError, OSError):
-        proc.kill()
-    with contextlib.suppress(Exception):
-        proc.wait(timeout=5)
-
-
-def _finalize(procs: list, tmp: str | None) -> None:
-    for p in procs:
-        if p.poll() is None:
-            _kill_group(p)
-    if tmp:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-class _Worker:
-    """One live worker process and its connection."""
-
-    def __init__(self, proc: subprocess.Popen, chan: HostChannel) -> None:
-        self.proc = proc
-        self.chan = chan
-        self.dead = False
-        self.diag: collections.deque[bytes] = collections.deque()
-        self.diag_size = 0
-        self.threads: list[threading.Thread] = []
-
-    def diagnostics(self) -> str:
-        text = b"".join(self.diag).decode("utf-8", "replace").strip()
-        return text[-4000:]
+from .process import WorkerProcess, describe_exit, finalize, kill_group, launch
+from .protocol import PROTOCOL_VERSION
 
 
 class SubprocessReplEnvironment(ReplEnvironment):
@@ -148,7 +75,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self._max_threads = max_subcall_threads
         self._cv = threading.Condition()
         self._exec_lock = threading.Lock()
-        self._w: _Worker | None = None
+        self._w: WorkerProcess | None = None
         self._tmp: str | None = None
         self._spawns = 0
         self._procs: list[subprocess.Popen] = []
@@ -175,7 +102,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self._tmp = tempfile.mkdtemp(prefix="rlm-repl-")
         os.makedirs(os.path.join(self._tmp, "work"), exist_ok=True)
         self._pool = ThreadPoolExecutor(max_workers=self._max_threads, thread_name_prefix="repl-subcall")
-        self._finalizer = weakref.finalize(self, _finalize, self._procs, self._tmp)
+        self._finalizer = weakref.finalize(self, finalize, self._procs, self._tmp)
         self._started = True
         try:
             self._spawn()
@@ -190,45 +117,10 @@ class SubprocessReplEnvironment(ReplEnvironment):
 
     def _spawn(self) -> None:
         assert self._tmp is not None
-        path = os.path.join(self._tmp, f"s{self._spawns}")
+        w = launch(self._tmp, f"s{self._spawns}", self.start_timeout, self.python)
         self._spawns += 1
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            listener.bind(path)
-            listener.listen(1)
-            listener.settimeout(0.1)
-            proc = subprocess.Popen(
-                worker_command(path, self.python),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                cwd=os.path.join(self._tmp, "work"),
-                env=worker_environment(),
-                start_new_session=True,
-                close_fds=True,
-            )
-            self._procs.append(proc)
-            deadline = time.monotonic() + self.start_timeout
-            conn = None
-            while conn is None:
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        out = proc.stdout.read().decode("utf-8", "replace") if proc.poll() is not None else ""
-                        _kill_group(proc)
-                        raise RuntimeError(
-                            f"the REPL worker did not start ({describe_exit(proc.poll())}): {out.strip()[-2000:]}"
-                        ) from None
-        finally:
-            listener.close()
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        conn.settimeout(None)
-        w = _Worker(proc, HostChannel(conn))
-        drain = threading.Thread(target=self._drain, args=(w,), name="repl-drain", daemon=True)
-        drain.start()
-        w.threads.append(drain)
+        self._procs.append(w.proc)
+        proc = w.proc
         try:
             hello = w.chan.recv()
             if not hello or hello.get("op") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
@@ -276,9 +168,9 @@ class SubprocessReplEnvironment(ReplEnvironment):
                 self._cv.wait(left)
             return self._results.pop(key)
 
-    def _discard(self, w: _Worker) -> None:
+    def _discard(self, w: WorkerProcess) -> None:
         """Kill a worker and forget it (the next block starts a fresh one)."""
-        _kill_group(w.proc)
+        kill_group(w.proc)
         w.chan.close()
         with self._cv:
             w.dead = True
@@ -314,22 +206,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
 
     # -- threads -----------------------------------------------------------------------
 
-    def _drain(self, w: _Worker) -> None:
-        """Keep the tail of the worker's own stdout/stderr (crash reports, C-level prints)."""
-        fd = w.proc.stdout.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            w.diag.append(chunk)
-            w.diag_size += len(chunk)
-            while w.diag_size > _DIAG_LIMIT and len(w.diag) > 1:
-                w.diag_size -= len(w.diag.popleft())
-
-    def _reader(self, w: _Worker) -> None:
+    def _reader(self, w: WorkerProcess) -> None:
         try:
             while True:
                 msg = w.chan.recv()
@@ -365,7 +242,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
                 self._paused += time.monotonic() - self._pause_t0
             self._cv.notify_all()
 
-    def _dispatch(self, w: _Worker, msg: dict[str, Any]) -> None:
+    def _dispatch(self, w: WorkerProcess, msg: dict[str, Any]) -> None:
         prompts = list(msg.get("prompts") or [])
         kind = "rlm" if msg.get("kind") == "rlm" else "llm"
         req = SubcallRequest(
@@ -443,7 +320,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
         paused = self._paused + (now - self._pause_t0 if self._active_subcalls else 0.0)
         return now - t0 - paused
 
-    def _wait_block(self, w: _Worker, bid: int, t0: float) -> ReplResult:
+    def _wait_block(self, w: WorkerProcess, bid: int, t0: float) -> ReplResult:
         failure: str | None = None
         kill_at: float | None = None
         while True:

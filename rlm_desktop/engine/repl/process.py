@@ -1,0 +1,163 @@
+"""Starting and stopping one REPL worker process (used by ``subprocess_env``; the docker
+environment can reuse ``launch`` with its own ``command``).
+
+``launch`` listens on ``<tmp>/<name>`` (a unix socket), starts the worker in a new
+session/process group with stdin from /dev/null, its stdout+stderr on a pipe whose
+tail is kept for crash reports, and returns once the worker has connected.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from .protocol import HostChannel
+
+WORKER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+_DIAG_LIMIT = 16 * 1024
+
+
+def worker_command(socket_path: str, python: str | None = None) -> list[str]:
+    """How to start a worker: the frozen app runs itself with ``--repl-worker``."""
+    if python is None and getattr(sys, "frozen", False):
+        return [sys.executable, "--repl-worker", "--connect", socket_path]
+    return [python or sys.executable, WORKER_PATH, "--connect", socket_path]
+
+
+def worker_environment() -> dict[str, str]:
+    """The app's environment without anything that looks like a secret (API keys)."""
+    env = {k: v for k, v in os.environ.items() if not _SECRET_NAME.search(k)}
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    return env
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the REPL process stopped answering"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        text = f"the REPL process was killed by {name}"
+        if -code == signal.SIGSEGV:
+            text += " (segmentation fault)"
+        elif -code == signal.SIGKILL:
+            text += " (possibly out of memory)"
+        return text
+    return f"the REPL process exited with code {code}"
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, OSError):
+        proc.kill()
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=5)
+
+
+def finalize(procs: list, tmp: str | None) -> None:
+    for p in procs:
+        if p.poll() is None:
+            kill_group(p)
+    if tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class WorkerProcess:
+    """One live worker process and its connection."""
+
+    def __init__(self, proc: subprocess.Popen, chan: HostChannel) -> None:
+        self.proc = proc
+        self.chan = chan
+        self.dead = False
+        self.diag: collections.deque[bytes] = collections.deque()
+        self.diag_size = 0
+        self.threads: list[threading.Thread] = []
+
+    def diagnostics(self) -> str:
+        text = b"".join(self.diag).decode("utf-8", "replace").strip()
+        return text[-4000:]
+
+
+def _drain(w: WorkerProcess) -> None:
+    """Keep the tail of the worker's own stdout/stderr (crash reports, C-level prints)."""
+    assert w.proc.stdout is not None
+    fd = w.proc.stdout.fileno()
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        w.diag.append(chunk)
+        w.diag_size += len(chunk)
+        while w.diag_size > _DIAG_LIMIT and len(w.diag) > 1:
+            w.diag_size -= len(w.diag.popleft())
+
+
+def launch(
+    tmp: str,
+    name: str,
+    start_timeout: float = 30.0,
+    python: str | None = None,
+    command: Callable[[str], list[str]] | None = None,
+    cwd: str | None = None,
+) -> WorkerProcess:
+    """Start a worker that connects to the socket ``<tmp>/<name>``; ``command(path)`` gives
+    its argv (default ``worker_command``). Raises RuntimeError when it does not connect."""
+    path = os.path.join(tmp, name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(path)
+        listener.listen(1)
+        listener.settimeout(0.1)
+        argv = command(path) if command is not None else worker_command(path, python)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd or os.path.join(tmp, "work"),
+            env=worker_environment(),
+            start_new_session=True,
+            close_fds=True,
+        )
+        deadline = time.monotonic() + start_timeout
+        conn = None
+        while conn is None:
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = b""
+                    if proc.poll() is not None and proc.stdout is not None:
+                        out = proc.stdout.read()
+                    kill_group(proc)
+                    raise RuntimeError(
+                        f"the REPL worker did not start ({describe_exit(proc.poll())}): "
+                        f"{out.decode('utf-8', 'replace').strip()[-2000:]}"
+                    ) from None
+    finally:
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    conn.settimeout(None)
+    w = WorkerProcess(proc, HostChannel(conn))
+    drain = threading.Thread(target=_drain, args=(w,), name="repl-drain", daemon=True)
+    drain.start()
+    w.threads.append(drain)
+    return w
