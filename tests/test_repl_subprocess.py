@@ -292,3 +292,38 @@ def test_llm_query_round_trip_is_fast(make_env):
     )
     per_call = float(r.stdout)
     assert per_call < 0.005, per_call  # typically ~0.15 ms on an idle machine
+
+
+def test_output_printed_before_a_crash_or_kill_is_kept(make_env):
+    env = make_env(block_timeout=0.6, interrupt_grace=0.3)
+    r = env.execute(
+        "import os, sys, time\nprint('partial')\nprint('warn', file=sys.stderr)\ntime.sleep(0.3)\nos._exit(5)"
+    )
+    assert r.failure == "crashed" and r.stdout == "partial\n"
+    assert r.stderr.startswith("warn\n") and "exited with code 5" in r.stderr
+    r = env.execute(
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('looping')\nwhile True:\n    pass"
+    )
+    assert r.failure == "timeout" and r.state_lost and r.stdout == "looping\n"
+
+
+def test_live_output_reaches_on_output_while_the_block_runs(make_env):
+    seen: list[tuple[str, str]] = []
+    got = threading.Event()
+
+    def on_output(stream, text):
+        seen.append((stream, text))
+        if "tick 2" in text:
+            got.set()
+
+    env = make_env(on_output=on_output)
+    waited = []
+
+    def fn(req):  # the block is still running while this waits
+        waited.append(got.wait(5))
+        return ["ok"]
+
+    env.handler = Handler(fn)
+    r = env.execute("for i in range(3):\n    print('tick', i)\nllm_query('x')")
+    assert waited == [True] and r.stdout == "tick 0\ntick 1\ntick 2\n"
+    assert "".join(t for s, t in seen if s == "stdout") == r.stdout

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -59,6 +60,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
         max_output: int | None = None,
         max_subcall_threads: int = 32,
         python: str | None = None,
+        on_output: Callable[[str, str], None] | None = None,
         **_ignored: Any,
     ) -> None:
         super().__init__(
@@ -72,6 +74,10 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self.start_timeout = start_timeout
         self.max_output = max_output
         self.python = python
+        #: ``on_output(stream, text)``: live output of the running block ("stdout"/"stderr"),
+        #: called on the REPL's reader thread about every 0.1 s while it prints.
+        self.on_output = on_output
+        self._live: tuple[list[str], list[str]] = ([], [])
         self._max_threads = max_subcall_threads
         self._cv = threading.Condition()
         self._exec_lock = threading.Lock()
@@ -224,6 +230,8 @@ class SubprocessReplEnvironment(ReplEnvironment):
                         pool.submit(self._dispatch, w, msg)
                     except RuntimeError:  # pool shut down: we are closing
                         self._subcall_done()
+                elif op == "output":
+                    self._live_output(msg)
                 else:
                     key = "ready" if op == "ready" else msg.get("id")
                     with self._cv:
@@ -234,6 +242,21 @@ class SubprocessReplEnvironment(ReplEnvironment):
         with self._cv:
             w.dead = True
             self._cv.notify_all()
+
+    def _live_output(self, msg: dict[str, Any]) -> None:
+        with self._cv:
+            if msg.get("id") != self._running:
+                return
+            self._live[0].append(msg.get("stdout") or "")
+            self._live[1].append(msg.get("stderr") or "")
+        cb = self.on_output
+        if cb is not None:
+            for stream in ("stdout", "stderr"):
+                if msg.get(stream):
+                    try:
+                        cb(stream, msg[stream])
+                    except Exception:  # noqa: BLE001 - an observer must not break the REPL
+                        pass
 
     def _subcall_done(self) -> None:
         with self._cv:
@@ -293,6 +316,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
                 self._block_id += 1
                 bid = self._block_id
                 self._running = bid
+                self._live = ([], [])
                 self._cancel_requested = False
                 self._paused = 0.0
             t0 = time.monotonic()
@@ -386,13 +410,24 @@ class SubprocessReplEnvironment(ReplEnvironment):
             )
             if failure == FAILURE_CANCELLED:
                 err = err.replace("TimeoutError", "KeyboardInterrupt", 1)
-            return ReplResult("", err, {}, elapsed, None, failure, True)
+            out, before = self._take_live()
+            return ReplResult(out, before + err, {}, elapsed, None, failure, True)
         with contextlib.suppress(subprocess.TimeoutExpired):
             w.proc.wait(timeout=2)
         code = w.proc.poll()
         self._discard(w)
         diag = w.diagnostics()
-        err = f"\nReplCrashed: {describe_exit(code)} while running this block; its output and every variable are lost"
+        out, before = self._take_live()
+        err = before + (
+            f"\nReplCrashed: {describe_exit(code)} while running this block; every variable is lost"
+            + (" (the output shown is what it printed before)" if out else "")
+        )
         if diag:
             err += f"\n--- REPL process output ---\n{diag}"
-        return ReplResult("", err, {}, elapsed, None, FAILURE_CRASHED, True)
+        return ReplResult(out, err, {}, elapsed, None, FAILURE_CRASHED, True)
+
+    def _take_live(self) -> tuple[str, str]:
+        with self._cv:
+            out, err = "".join(self._live[0]), "".join(self._live[1])
+            self._live = ([], [])
+        return out, err

@@ -37,6 +37,7 @@ import types
 PROTOCOL_VERSION = 1
 MAX_OUTPUT = 4 * 1024 * 1024  # characters kept from the start of one block's stream
 TAIL_OUTPUT = 64 * 1024  # characters kept from its end once the head is full
+LIVE_INTERVAL = 0.1  # seconds between live output frames of a running block
 _HEADER = struct.Struct(">I")
 HELPER_NAMES = ("llm_query", "llm_query_batched", "rlm_query", "rlm_query_batched", "SHOW_VARS", "FINAL_VAR")
 
@@ -93,8 +94,19 @@ class Capture(io.TextIOBase):
         self._lock = threading.Lock()
         self.begin()
 
+    def take_new(self):
+        """What was written to the head since the last call (live output; the tail is
+        only in ``end()``)."""
+        with self._lock:
+            if self._taken >= len(self._head):
+                return ""
+            new = self._head[self._taken :]
+            self._taken = len(self._head)
+        return "".join(new)
+
     def begin(self):
         with self._lock:
+            self._taken = 0
             self._head = []
             self._size = 0
             self._tail = []
@@ -428,6 +440,7 @@ class Worker:
         self.cv = threading.Condition()
         self.main_ident = threading.get_ident()
         self.armed = False
+        self.block_id = None
         self.repl = Repl(self.request)
 
     def request(self, kind, prompts, model, batched):
@@ -488,9 +501,25 @@ class Worker:
         if self.armed:
             raise KeyboardInterrupt
 
+    def flusher(self):
+        """Send new output of the running block every ``LIVE_INTERVAL`` s, so the host can
+        show it live and keeps it when the process dies."""
+        while True:
+            time.sleep(LIVE_INTERVAL)
+            bid = self.block_id
+            if bid is None:
+                continue
+            out, err = self.repl.out.take_new(), self.repl.err.take_new()
+            if out or err:
+                try:
+                    self.ch.send({"op": "output", "id": bid, "stdout": out, "stderr": err})
+                except (OSError, ValueError, TypeError):
+                    pass
+
     def serve(self):
         signal.signal(signal.SIGINT, self._sigint)
         threading.Thread(target=self.reader, name="repl-reader", daemon=True).start()
+        threading.Thread(target=self.flusher, name="repl-flusher", daemon=True).start()
         self.ch.send({"op": "hello", "protocol": PROTOCOL_VERSION, "pid": os.getpid()})
         while True:
             with self.cv:
@@ -500,6 +529,7 @@ class Worker:
             op = msg.get("op")
             if op == "exec":
                 signal.signal(signal.SIGINT, self._sigint)  # model code may have replaced it
+                self.block_id = msg.get("id")
                 try:
                     res = self.repl.run(msg.get("code", ""), self._arm)
                 except BaseException as exc:  # noqa: BLE001 - e.g. an interrupt landing in bookkeeping
@@ -512,6 +542,7 @@ class Worker:
                         "interrupted": True,
                         "ok": False,
                     }
+                self.block_id = None
                 res["op"] = "result"
                 res["id"] = msg.get("id")
                 self._send_result(res)
