@@ -39,6 +39,9 @@ def worker_environment() -> dict[str, str]:
     """The app's environment without anything that looks like a secret (API keys)."""
     env = {k: v for k, v in os.environ.items() if not _SECRET_NAME.search(k)}
     env.setdefault("PYTHONIOENCODING", "utf-8")
+    # OpenBLAS reserves address space per thread: on many-core machines ``import numpy``
+    # would fail under the RLIMIT_AS memory limit with one thread per core
+    env.setdefault("OPENBLAS_NUM_THREADS", str(min(8, os.cpu_count() or 1)))
     return env
 
 

@@ -19,6 +19,10 @@ Worker -> host:
   "model": str|null, "batched": bool}``: ``llm_query`` & co. The calling model
   thread blocks until the matching ``reply``. Several may be outstanding at once
   (model code can call from its own threads).
+* ``{"op": "output", "id": int, "stdout": str, "stderr": str}``: new output of the
+  running block ``id`` (about every 0.1 s while it prints; only the bounded head).
+  For live display and so the host keeps it if the process dies; the ``result``
+  still carries the whole (bounded) text.
 * ``{"op": "result", "id": int, "stdout": str, "stderr": str, "locals": {..},
   "execution_time": float, "final_answer": str|null, "interrupted": bool,
   "ok": bool}``: the end of one ``exec``.
