@@ -327,3 +327,37 @@ def test_live_output_reaches_on_output_while_the_block_runs(make_env):
     r = env.execute("for i in range(3):\n    print('tick', i)\nllm_query('x')")
     assert waited == [True] and r.stdout == "tick 0\ntick 1\ntick 2\n"
     assert "".join(t for s, t in seen if s == "stdout") == r.stdout
+
+
+def test_worker_also_connects_over_tcp():
+    """The docker environment may need TCP; the same frames work over it."""
+    import socket
+    import subprocess
+    import sys
+
+    from rlm_desktop.engine.repl.process import WORKER_PATH
+    from rlm_desktop.engine.repl.protocol import HostChannel
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(20)
+    port = srv.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, WORKER_PATH, "--connect", f"tcp://127.0.0.1:{port}"])
+    try:
+        conn, _ = srv.accept()
+        ch = HostChannel(conn)
+        assert ch.recv()["op"] == "hello"
+        ch.send({"op": "init", "context": "tcp ctx"}, exact=True)
+        assert ch.recv() == {"op": "ready", "error": None, "setup": None}
+        ch.send({"op": "exec", "id": 1, "code": "print(context.upper())"})
+        msg = ch.recv()
+        while msg["op"] == "output":
+            msg = ch.recv()
+        assert msg["op"] == "result" and msg["stdout"] == "TCP CTX\n"
+        ch.send({"op": "shutdown"})
+        assert proc.wait(timeout=10) == 0
+        ch.close()
+    finally:
+        srv.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

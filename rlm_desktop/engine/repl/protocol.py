@@ -3,7 +3,9 @@
 Transport: ONE stream connection on a unix socket. The host listens on a path and
 starts the worker with ``worker.py --connect PATH`` (or the frozen app with
 ``--repl-worker --connect PATH``); the worker connects. The same file and socket
-work inside a container when the socket's directory is mounted.
+work inside a container when the socket's directory is mounted. Where unix sockets
+cannot cross (e.g. Docker Desktop's VM), ``--connect tcp://HOST:PORT`` makes the
+worker connect over TCP instead (host: listen on 127.0.0.1 or the bridge; same frames).
 
 Framing: every message is a 4-byte big-endian unsigned length followed by that
 many bytes of UTF-8 JSON (one object). The worker writes with ``json.dumps``

@@ -581,6 +581,13 @@ class Worker:
 
 
 def connect(path, timeout=30.0):
+    """``path``: a unix socket path, or ``tcp://HOST:PORT`` (e.g. a container on a VM)."""
+    if path.startswith("tcp://"):
+        host, _, port = path[6:].rpartition(":")
+        sock = socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout)
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     deadline = time.monotonic() + timeout
     while True:
@@ -596,7 +603,7 @@ def connect(path, timeout=30.0):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) < 2 or argv[0] != "--connect":
-        print("usage: worker.py --connect SOCKET_PATH", file=sys.stderr)
+        print("usage: worker.py --connect SOCKET_PATH|tcp://HOST:PORT", file=sys.stderr)
         return 2
     here = os.path.dirname(os.path.abspath(__file__))
     if sys.path and os.path.abspath(sys.path[0] or ".") == here:
