@@ -13,6 +13,8 @@ requests (see ``protocol.py``); sub-calls go to ``handler`` on a host thread poo
   gets a fresh worker (``state_lost=True``, said in stderr).
 * ``cancel()`` (any thread) does the same with failure ``"cancelled"``; a cancel
   that arrives between blocks cancels the next ``execute`` instead.
+* ``on_output(stream, text)`` (optional) receives the running block's output live;
+  output printed before a crash or a kill is kept in that block's result.
 * A worker that dies (segfault, ``os._exit``, killed) gives failure ``"crashed"``
   with a readable stderr (exit code or signal, and the tail of the worker's own
   stderr, e.g. the faulthandler trace); the next ``execute`` starts a fresh one.
@@ -379,7 +381,8 @@ class SubprocessReplEnvironment(ReplEnvironment):
             with contextlib.suppress(OSError):
                 w.chan.send({"op": "interrupt", "message": send})
         # every sub-call of the block ends before the block does (e.g. a cancelled child run)
-        self._settle_subcalls()
+        # (a cancel waits less: an LM call that ignores the cancel must not hold up "stop")
+        self._settle_subcalls(5.0 if failure == FAILURE_CANCELLED else 60.0)
         elapsed = time.monotonic() - t0
         if msg is not None:
             res = ReplResult(
