@@ -71,3 +71,32 @@ def test_real_repl_runs_the_full_tree(tmp_path):
     it = result.run.iterations[1]
     assert "NameError" in it.code_blocks[0].stderr
     assert result.run.iterations[0].code_blocks[0].locals.get("context") == "some context text"
+
+
+def test_live_output_of_a_running_block_reaches_observers_and_the_recorder(tmp_path):
+    from rlm_desktop.engine import events as ev
+    from rlm_desktop.engine.recorder import LiveRecorder
+
+    code = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.2)"
+    eng, events = make_engine(
+        {"r0/i0": R(code), "r0/i1": R("answer['content'] = 'ok'\nanswer['ready'] = True")},
+        tmp_path,
+        environment="subprocess",
+    )
+    rec = LiveRecorder()
+    lock = threading.Lock()
+    live_stdout = []
+
+    def obs(e):
+        with lock:
+            node = rec.apply(e)
+            if isinstance(e, ev.CodeBlockOutput):
+                live_stdout.append(node.stdout if node is not None else None)
+
+    eng.add_observer(obs)
+    result = eng.completion("q", "ctx")
+    assert result.ok
+    outs = [e for e in events if isinstance(e, ev.CodeBlockOutput)]
+    assert outs and "".join(e.text for e in outs if e.stream == "stdout") == "tick 0\ntick 1\ntick 2\n"
+    assert live_stdout[0].startswith("tick 0")  # the running block grew before it finished
+    assert rec.trajectory.runs[0].iterations[0].code_blocks[0].stdout == "tick 0\ntick 1\ntick 2\n"

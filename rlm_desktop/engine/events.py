@@ -88,6 +88,16 @@ class CodeBlockStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CodeBlockOutput(Event):
+    """Live output of a running block (observers only, not a boundary; the REPL may not send it).
+    ``CodeBlockFinished`` later carries the whole output."""
+
+    block_index: int
+    stream: str  # "stdout" or "stderr"
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class CodeBlockFinished(Event):
     block_index: int
     code: str

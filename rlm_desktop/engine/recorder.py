@@ -152,6 +152,16 @@ class LiveRecorder:
             return None
         return it.add_block(CodeBlock(index=e.block_index, code=e.code, running=True))
 
+    def _on_CodeBlockOutput(self, e: ev.CodeBlockOutput) -> Node | None:  # noqa: N802
+        b = self._block(e, e.block_index)
+        if b is None or not b.running:
+            return None
+        if e.stream == "stderr":
+            b.stderr += e.text
+        else:
+            b.stdout += e.text
+        return b
+
     def _on_CodeBlockFinished(self, e: ev.CodeBlockFinished) -> Node | None:  # noqa: N802
         b = self._block(e, e.block_index)
         if b is None:

@@ -154,6 +154,8 @@ class RunLoop:
     def _start_env(self) -> None:
         try:
             self.env = self.s.env_factory(self.context, self.handle_subcall)
+            if hasattr(self.env, "on_output"):  # live output of running blocks, where the REPL offers it
+                self.env.on_output = self._live_output
             self.s.register_env(self.env)
             self.env.start()
         except ev.RunCancelledError:
@@ -161,6 +163,23 @@ class RunLoop:
         except Exception as exc:  # noqa: BLE001
             raise ReplFailure(f"Could not start the REPL: {type(exc).__name__}: {exc}") from exc
         self.s.check_cancel()
+
+    def _live_output(self, stream: str, text: str) -> None:
+        with self._lock:
+            block, it = self.block, self.it
+        if block is None or it is None or not text:
+            return
+        self.s.notify(
+            ev.CodeBlockOutput(
+                run_id=self.run_id,
+                parent_id=self.parent_id,
+                depth=self.depth,
+                iteration=it.number,
+                block_index=block.index,
+                stream=stream,
+                text=self.s.redactor.text(text) if self.s.redactor else text,
+            )
+        )
 
     def _close_env(self) -> None:
         env, self.env = self.env, None
