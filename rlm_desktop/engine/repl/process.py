@@ -89,6 +89,8 @@ class WorkerProcess:
         self.diag: collections.deque[bytes] = collections.deque()
         self.diag_size = 0
         self.threads: list[threading.Thread] = []
+        self.read_lock = threading.Lock()  # one reader at a time (leader/follower)
+        self.readers = 0  # threads reading or ready to read (guarded by the env's condition)
 
     def diagnostics(self) -> str:
         text = b"".join(self.diag).decode("utf-8", "replace").strip()

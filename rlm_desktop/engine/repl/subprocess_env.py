@@ -30,7 +30,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .base import (
@@ -60,7 +59,6 @@ class SubprocessReplEnvironment(ReplEnvironment):
         interrupt_grace: float = 2.0,
         start_timeout: float = 30.0,
         max_output: int | None = None,
-        max_subcall_threads: int = 32,
         python: str | None = None,
         on_output: Callable[[str, str], None] | None = None,
         **_ignored: Any,
@@ -80,14 +78,12 @@ class SubprocessReplEnvironment(ReplEnvironment):
         #: called on the REPL's reader thread about every 0.1 s while it prints.
         self.on_output = on_output
         self._live: tuple[list[str], list[str]] = ([], [])
-        self._max_threads = max_subcall_threads
         self._cv = threading.Condition()
         self._exec_lock = threading.Lock()
         self._w: WorkerProcess | None = None
         self._tmp: str | None = None
         self._spawns = 0
         self._procs: list[subprocess.Popen] = []
-        self._pool: ThreadPoolExecutor | None = None
         self._results: dict[Any, Any] = {}
         self._block_id = 0
         self._running: int | None = None
@@ -109,7 +105,6 @@ class SubprocessReplEnvironment(ReplEnvironment):
             return
         self._tmp = tempfile.mkdtemp(prefix="rlm-repl-")
         os.makedirs(os.path.join(self._tmp, "work"), exist_ok=True)
-        self._pool = ThreadPoolExecutor(max_workers=self._max_threads, thread_name_prefix="repl-subcall")
         self._finalizer = weakref.finalize(self, finalize, self._procs, self._tmp)
         self._started = True
         try:
@@ -136,9 +131,8 @@ class SubprocessReplEnvironment(ReplEnvironment):
             with self._cv:
                 self._w = w
                 self._results.pop("ready", None)
-            reader = threading.Thread(target=self._reader, args=(w,), name="repl-reader", daemon=True)
-            reader.start()
-            w.threads.append(reader)
+            w.readers = 1
+            self._start_reader(w)
             init: dict[str, Any] = {"op": "init", "memory_limit_mb": self.memory_limit_mb}
             if self.max_output:
                 init["max_output"] = int(self.max_output)
@@ -185,9 +179,12 @@ class SubprocessReplEnvironment(ReplEnvironment):
             if self._w is w:
                 self._w = None
             self._cv.notify_all()
-        for t in w.threads:
+        # readers stop at once (the connection is closed); a thread still inside the
+        # handler (e.g. a child run being cancelled) is a daemon and ends on its own
+        deadline = time.monotonic() + 1.0
+        for t in list(w.threads):
             if t is not threading.current_thread():
-                t.join(timeout=2)
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
         if w.proc.stdout is not None:
             with contextlib.suppress(OSError):
                 w.proc.stdout.close()
@@ -207,43 +204,59 @@ class SubprocessReplEnvironment(ReplEnvironment):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 w.proc.wait(timeout=0.3)
             self._discard(w)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
         if self._finalizer is not None:
             self._finalizer()  # kills leftovers and removes the temp dir
 
     # -- threads -----------------------------------------------------------------------
 
+    def _start_reader(self, w: WorkerProcess) -> None:
+        t = threading.Thread(target=self._reader, args=(w,), name="repl-reader", daemon=True)
+        w.threads.append(t)
+        t.start()
+
     def _reader(self, w: WorkerProcess) -> None:
-        try:
-            while True:
-                msg = w.chan.recv()
+        """Leader/follower: the thread that reads a sub-call request runs the handler itself
+        (no hand-off on the round trip's path) after making sure another thread is ready
+        to read. Threads beyond two idle ones end."""
+        while True:
+            with w.read_lock:
+                if w.dead:
+                    return
+                try:
+                    msg = w.chan.recv()
+                except (OSError, ValueError):
+                    msg = None
                 if msg is None:
-                    break
+                    with self._cv:
+                        w.dead = True
+                        self._cv.notify_all()
+                    return
                 op = msg.get("op")
                 if op == "subcall":
                     with self._cv:
                         if self._active_subcalls == 0:
                             self._pause_t0 = time.monotonic()
                         self._active_subcalls += 1
-                    pool = self._pool
-                    try:
-                        assert pool is not None
-                        pool.submit(self._dispatch, w, msg)
-                    except RuntimeError:  # pool shut down: we are closing
-                        self._subcall_done()
+                        w.readers -= 1
+                        spawn = w.readers == 0
+                        if spawn:
+                            w.readers += 1
+                    if spawn:
+                        self._start_reader(w)
                 elif op == "output":
                     self._live_output(msg)
+                    continue
                 else:
                     key = "ready" if op == "ready" else msg.get("id")
                     with self._cv:
                         self._results[key] = msg
                         self._cv.notify_all()
-        except (OSError, ValueError):
-            pass
-        with self._cv:
-            w.dead = True
-            self._cv.notify_all()
+                    continue
+            self._dispatch(w, msg)  # outside the read lock: another thread reads meanwhile
+            with self._cv:
+                if w.readers >= 2:
+                    return
+                w.readers += 1
 
     def _live_output(self, msg: dict[str, Any]) -> None:
         with self._cv:

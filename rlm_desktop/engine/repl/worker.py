@@ -441,6 +441,7 @@ class Worker:
         self.main_ident = threading.get_ident()
         self.armed = False
         self.block_id = None
+        self.busy = threading.Event()
         self.repl = Repl(self.request)
 
     def request(self, kind, prompts, model, batched):
@@ -505,6 +506,7 @@ class Worker:
         """Send new output of the running block every ``LIVE_INTERVAL`` s, so the host can
         show it live and keeps it when the process dies."""
         while True:
+            self.busy.wait()  # sleep while no block runs
             time.sleep(LIVE_INTERVAL)
             bid = self.block_id
             if bid is None:
@@ -530,6 +532,7 @@ class Worker:
             if op == "exec":
                 signal.signal(signal.SIGINT, self._sigint)  # model code may have replaced it
                 self.block_id = msg.get("id")
+                self.busy.set()
                 try:
                     res = self.repl.run(msg.get("code", ""), self._arm)
                 except BaseException as exc:  # noqa: BLE001 - e.g. an interrupt landing in bookkeeping
@@ -543,6 +546,7 @@ class Worker:
                         "ok": False,
                     }
                 self.block_id = None
+                self.busy.clear()
                 res["op"] = "result"
                 res["id"] = msg.get("id")
                 self._send_result(res)
