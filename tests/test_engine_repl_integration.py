@@ -62,10 +62,11 @@ def test_cancel_interrupts_a_busy_loop(tmp_path):
     assert read_file(result.log_path).runs[0].status == RunStatus.CANCELLED
 
 
-def test_real_repl_runs_the_full_tree(tmp_path):
+@pytest.mark.parametrize("environment", ["subprocess", "inprocess"])
+def test_real_repl_runs_the_full_tree(tmp_path, environment):
     from tests.test_engine_loop import FULL
 
-    eng, _ = make_engine(FULL, tmp_path, environment="subprocess", max_depth=2, max_iterations=6)
+    eng, _ = make_engine(FULL, tmp_path, environment=environment, max_depth=2, max_iterations=6)
     result = eng.completion("Summarise the parts.", "some context text")
     assert result.response == "words=3 / ONE, TWO, THREE", result.error
     it = result.run.iterations[1]
