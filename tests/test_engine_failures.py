@@ -15,7 +15,7 @@ from rlm_desktop.engine.redaction import MASK, Redactor
 from rlm_desktop.engine.rlm import RLMEngine
 from rlm_desktop.trajectory.model import RunStatus
 from rlm_desktop.trajectory.reader import read_file
-from tests.test_engine_fakes import fake_factory
+from tests.test_engine_fakes import env_choice, fake_factory
 from tests.test_engine_loop import R, make_engine
 
 HANG = "import time\nwhile not (globals().get('_cancel') and _cancel.is_set()):\n    time.sleep(0.01)"
@@ -95,7 +95,7 @@ def test_limits_fail_the_run_with_a_readable_message(tmp_path, limits, words):
 
     config = EngineConfig(
         backend=BackendConfig(kind="scripted", model="m"),
-        environment=fake_factory(),
+        environment=env_choice(),
         log_dir=str(tmp_path),
         max_iterations=20,
         **limits,
@@ -133,7 +133,7 @@ def test_cancel_during_a_slow_model_call_returns_at_once():
         release.wait(10)
         return "late"
 
-    eng = RLMEngine(EngineConfig(environment=fake_factory()), client=SlowClient(slow, model="m"))
+    eng = RLMEngine(EngineConfig(environment=env_choice()), client=SlowClient(slow, model="m"))
     threading.Timer(0.2, eng.cancel).start()
     t0 = time.monotonic()
     result = eng.completion("q", "ctx")
@@ -178,7 +178,7 @@ def test_api_keys_never_reach_the_log_or_errors(tmp_path, monkeypatch):
 
     config = EngineConfig(
         backend=BackendConfig(kind="scripted", model="m", api_key=key),
-        environment=fake_factory(),
+        environment=env_choice(),
         log_dir=str(tmp_path),
     )
     seen = []
