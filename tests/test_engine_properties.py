@@ -14,7 +14,7 @@ from rlm_desktop.engine.clients import LMCallError
 from rlm_desktop.engine.recorder import LiveRecorder
 from rlm_desktop.trajectory.model import RunStatus
 from rlm_desktop.trajectory.reader import read_file
-from tests.test_engine_fakes import fake_factory, model_diff
+from tests.test_engine_fakes import env_choice, model_diff
 from tests.test_engine_loop import R, make_engine
 
 SNIPPETS = [
@@ -63,7 +63,7 @@ def test_any_run_ends_cleanly_and_live_equals_file(
         tmp_path,
         max_depth=max_depth,
         max_iterations=max_iterations,
-        environment=fake_factory(),
+        environment=env_choice(),
     )
     rec = LiveRecorder()
     seen = {"n": 0}
