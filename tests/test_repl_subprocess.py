@@ -72,10 +72,19 @@ def test_context_kinds_and_persistence(make_env):
     r = env.execute("n = len(context['items'])\nprint(context['name'])")
     assert r == ReplResult("caf\u00e9 \U0001f680\n", "", r.locals, r.execution_time, None, None)
     assert r.locals["n"] == 4 and r.locals["context"]["name"] == ctx["name"]
+    odd = env.execute("lone = '\\ud800'\ninf = float('-inf')").locals
+    assert odd["lone"] == "\ud800" and odd["inf"] == float("-inf")
     r2 = env.execute("print(n * 10)\nimport math\nprint(math.isnan(context['items'][3]))")
     assert r2.stdout == "40\nTrue\n"
     env2 = make_env(["a", "b"])
     assert env2.execute("print(type(context).__name__, context)").stdout == "list ['a', 'b']\n"
+
+
+def test_big_integers_stay_exact(make_env):
+    env = make_env("plain")  # nothing else in the frame that a fast JSON reader would reject
+    loc = env.execute("big = 10 ** 40\nneg = -(2 ** 70)").locals
+    assert loc["big"] == 10**40 and loc["neg"] == -(2**70)
+    assert type(loc["big"]) is int
 
 
 def test_errors_and_final_answer_over_the_channel(make_env):

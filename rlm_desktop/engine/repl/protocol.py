@@ -75,8 +75,14 @@ def encode(obj: Any) -> bytes:
     return json.dumps(obj).encode("utf-8")
 
 
+#: Frames that only carry text; orjson may read them. Others (results with locals) go
+#: through the stdlib, because orjson turns integers beyond 64 bits into floats and
+#: rejects NaN/Infinity and lone surrogates, which REPL values do contain.
+_FAST_PREFIXES = (b'{"op": "subcall"', b'{"op": "output"')
+
+
 def decode(data: bytes) -> Any:
-    if orjson is not None:
+    if orjson is not None and data.startswith(_FAST_PREFIXES):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -547,8 +547,7 @@ class Worker:
                     }
                 self.block_id = None
                 self.busy.clear()
-                res["op"] = "result"
-                res["id"] = msg.get("id")
+                res = {"op": "result", "id": msg.get("id"), **res}  # "op" first: see protocol.decode
                 self._send_result(res)
             elif op == "init":
                 self._init(msg)
