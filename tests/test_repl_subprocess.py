@@ -87,14 +87,19 @@ def test_big_integers_stay_exact(make_env):
     assert type(loc["big"]) is int
 
 
-def test_errors_and_final_answer_over_the_channel(make_env):
+def test_errors_and_final_answer_over_the_channel(make_env, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    monkeypatch.setenv("RLM_HARMLESS_SETTING", "1")
     env = make_env()
     r = env.execute("print('before')\nraise KeyError('k')")
     assert (r.stdout, r.stderr, r.failure) == ("before\n", "\nKeyError: 'k'", None)
     r = env.execute("answer['content'] = 'the answer'\nanswer['ready'] = True")
     assert r.final_answer == "the answer" and r.failure is None
-    r = env.execute("import os\nprint(os.getcwd().endswith('work'), 'OPENAI_API_KEY' in os.environ)")
-    assert r.stdout == "True False\n"
+    r = env.execute(
+        "import os\nprint(os.getcwd().endswith('work'), 'OPENAI_API_KEY' in os.environ, "
+        "os.environ.get('RLM_HARMLESS_SETTING'))"
+    )
+    assert r.stdout == "True False 1\n"  # keys never reach model code
 
 
 def test_input_does_not_hang(make_env):
