@@ -1,7 +1,8 @@
 """Opt-in REPL that runs model code inside the app's process (speed, debugging).
 
 Same semantics as the subprocess REPL (it reuses ``worker.Repl``), with the limits of
-sharing a process: no memory limit, a segfault or ``os._exit`` takes the app down,
+sharing a process: no memory limit, model code sees the app's environment (API keys
+included), a segfault or ``os._exit`` takes the app down,
 and a block that ignores interrupts cannot be killed. Each environment runs its
 blocks on its own daemon thread; ``print`` from that thread is routed to the
 block's capture (other threads, including threads the model code starts, print to
