@@ -140,3 +140,24 @@ def test_same_scenario_same_trajectory(name, upstream_logs, tmp_path):
         assert b["iterations"][-1]["default"]
     assert differences(a, b) == []
     assert theirs.runs[0].sub_calls_by_depth() == mine.runs[0].sub_calls_by_depth()
+
+
+@pytest.mark.parametrize("name", ["basic", "depth3"])
+def test_our_engine_replays_an_upstream_recording(name, upstream_logs, tmp_path):
+    """An upstream log can be re-run in our engine (and so in the debugger): the replay client
+    answers by position (prompts differ: upstream's own system prompt), and the run reproduces
+    upstream's code, outputs, sub-call tree and answer."""
+    prompt, context, model, cfg = CASES[name]
+    config = EngineConfig(
+        backend=BackendConfig(
+            kind="replay", replay_path=str(upstream_logs[name]), replay_check_prompts=False
+        ),
+        environment=env_choice(),
+        log_dir=str(tmp_path),
+        **cfg,
+    )
+    result = RLMEngine(config).completion(prompt, context)
+    assert result.ok, result.error
+    theirs = read_file(str(upstream_logs[name])).runs[0]
+    mine = read_file(result.log_path).runs[0]
+    assert differences(tree(theirs), tree(mine)) == []
