@@ -375,3 +375,11 @@ def test_worker_also_connects_over_tcp():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_namespace_too_big_to_send_keeps_the_output(make_env):
+    env = make_env(memory_limit_mb=600)
+    r = env.execute("big = ['x' * 100] * 3_000_000\nprint('made it')")
+    assert r.failure is None and r.stdout == "made it\n"
+    assert "<error>" in r.locals and "MemoryError" in r.locals["<error>"]
+    assert env.execute("del big\nprint('fine')").stdout == "fine\n"

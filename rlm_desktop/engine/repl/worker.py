@@ -557,9 +557,27 @@ class Worker:
     def _send_result(self, res):
         try:
             self.ch.send(res)
-        except (TypeError, ValueError) as exc:  # e.g. an unencodable string: keep the text parts
-            res["locals"] = {"_error": f"locals could not be sent: {exc}"}
-            self.ch.send(json.loads(json.dumps(res, default=repr)))
+            return
+        except (TypeError, ValueError, MemoryError, RecursionError) as exc:
+            note = f"locals could not be sent: {type(exc).__name__}: {exc}"
+        # keep the text parts (e.g. the namespace is too big to encode under the memory limit)
+        res["locals"] = {"<error>": note}
+        try:
+            self.ch.send(res)
+        except (TypeError, ValueError, MemoryError, RecursionError) as exc:
+            self.ch.send(
+                {
+                    "op": "result",
+                    "id": res.get("id"),
+                    "stdout": "",
+                    "stderr": f"\n{type(exc).__name__}: {exc}",
+                    "locals": {"<error>": note},
+                    "execution_time": res.get("execution_time", 0.0),
+                    "final_answer": res.get("final_answer"),
+                    "interrupted": False,
+                    "ok": False,
+                }
+            )
 
     def _init(self, msg):
         _set_memory_limit(msg.get("memory_limit_mb"))
