@@ -125,7 +125,9 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self._procs.append(w.proc)
         proc = w.proc
         try:
+            w.chan.sock.settimeout(self.start_timeout)  # a worker that connects but never speaks
             hello = w.chan.recv()
+            w.chan.sock.settimeout(None)
             if not hello or hello.get("op") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
                 raise RuntimeError(f"unexpected first message from the REPL worker: {hello!r:.200}")
             with self._cv:
