@@ -383,3 +383,34 @@ def test_namespace_too_big_to_send_keeps_the_output(make_env):
     assert r.failure is None and r.stdout == "made it\n"
     assert "<error>" in r.locals and "MemoryError" in r.locals["<error>"]
     assert env.execute("del big\nprint('fine')").stdout == "fine\n"
+
+
+def test_frozen_app_runs_the_worker_through_its_own_executable(monkeypatch, tmp_path):
+    """What ``rlm-desktop --repl-worker --connect PATH`` does: import the worker module and
+    call ``main(argv)``; the command is chosen when ``sys.frozen`` is set."""
+    import sys
+
+    from rlm_desktop.engine.repl import process
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert process.worker_command("/x/s0") == [sys.executable, "--repl-worker", "--connect", "/x/s0"]
+    monkeypatch.delattr(sys, "frozen")
+    entry = "import sys; from rlm_desktop.engine.repl.worker import main; sys.exit(main(sys.argv[1:]))"
+    (tmp_path / "work").mkdir()
+    w = process.launch(
+        str(tmp_path), "s", 20, command=lambda p: [sys.executable, "-c", entry, "--connect", p]
+    )
+    try:
+        assert w.chan.recv()["op"] == "hello"
+        w.chan.send({"op": "init", "context": [1, 2]}, exact=True)
+        assert w.chan.recv()["op"] == "ready"
+        w.chan.send({"op": "exec", "id": 1, "code": "print(sum(context))"})
+        msg = w.chan.recv()
+        while msg["op"] == "output":
+            msg = w.chan.recv()
+        assert msg["stdout"] == "3\n"
+    finally:
+        process.kill_group(w.proc)
+        w.chan.close()
+        if w.proc.stdout is not None:
+            w.proc.stdout.close()
