@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rlm_desktop.engine import events as ev
@@ -127,7 +129,7 @@ def test_engine_run_through_real_sdk_clients(tmp_path, kind):
         assert result.status == RunStatus.FINISHED, result.error
         assert result.response == "echo:a+echo:b"
         assert result.usage.calls == 4 and result.usage.input_tokens > 0
-        text = open(result.log_path, encoding="ascii").read()
+        text = Path(result.log_path).read_text(encoding="ascii")
         assert KEY not in text
         meta = read_file(result.log_path).metadata
         assert meta["backend"] == kind and meta["backend_kwargs"]["base_url"] == url

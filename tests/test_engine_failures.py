@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ HANG = "import time\nwhile not (globals().get('_cancel') and _cancel.is_set()):\
 
 
 def records(path):
-    return [json.loads(x) for x in open(path, encoding="ascii").read().splitlines()]
+    return [json.loads(x) for x in Path(path).read_text(encoding="ascii").splitlines()]
 
 
 def test_root_lm_failure_fails_the_run_and_keeps_the_log(tmp_path):
@@ -186,7 +187,7 @@ def test_api_keys_never_reach_the_log_or_errors(tmp_path, monkeypatch):
     eng.add_observer(seen.append)
     result = eng.completion("q", "ctx")
     assert result.status == RunStatus.FAILED
-    text = open(result.log_path, encoding="ascii").read()
+    text = Path(result.log_path).read_text(encoding="ascii")
     assert key not in text and MASK in text
     assert key not in result.error and key not in repr(config) and key not in repr(config.backend)
     assert "api_key" not in json.dumps(config.backend.to_dict()).replace("api_key_env", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from rlm_desktop.engine import events as ev
 from rlm_desktop.engine.log_writer import JsonlLogObserver
@@ -16,7 +17,7 @@ def test_file_name_and_framing_like_upstream(tmp_path):
     result = eng.completion("q", "some context text")
     name = result.log_path.rsplit("/", 1)[1]
     assert re.fullmatch(r"rlm_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_[0-9a-f]{8}\.jsonl", name)
-    raw = open(result.log_path, "rb").read()
+    raw = Path(result.log_path).read_bytes()
     assert raw.endswith(b"\n") and b"\r" not in raw
     raw.decode("ascii")  # ensure_ascii, as upstream
     lines = raw.decode().splitlines()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_full_run_answer_tree_and_log(tmp_path):
     assert call.child.iterations[0].code_blocks[0].sub_calls[0].response == "3"
     assert it2.code_blocks[0].stdout.strip() == "child said words=3"
     # the log: metadata + one line per root iteration, child nested
-    lines = open(result.log_path, encoding="ascii").read().splitlines()
+    lines = Path(result.log_path).read_text(encoding="ascii").splitlines()
     recs = [json.loads(x) for x in lines]
     assert [r["type"] for r in recs] == ["metadata"] + ["iteration"] * 4
     assert recs[0]["root_model"] == "mock-root" and recs[0]["max_depth"] == 2
@@ -125,7 +126,7 @@ def test_default_answer_after_max_iterations(tmp_path):
     result = eng.completion("q", "ctx")
     assert result.status == RunStatus.MAX_ITERATIONS
     assert result.response == "My best guess is 42."
-    recs = [json.loads(x) for x in open(result.log_path).read().splitlines()]
+    recs = [json.loads(x) for x in Path(result.log_path).read_text().splitlines()]
     last = recs[-1]
     assert last["iteration"] == 3 and last["code_blocks"] == [] and last["iteration_time"] is None
     assert last["final_answer"] == last["response"] == "My best guess is 42."
@@ -171,7 +172,7 @@ def test_gate_edit_changes_what_runs_and_is_logged(tmp_path):
     eng.set_gate(Gate())
     result = eng.completion("q", "ctx")
     assert result.response == "from the user"
-    rec = json.loads(open(result.log_path).read().splitlines()[1])
+    rec = json.loads(Path(result.log_path).read_text().splitlines()[1])
     assert rec["response"] == edited
     assert rec["rlm_desktop"]["edited"] is True
     assert "from model" in rec["rlm_desktop"]["original_response"]
@@ -194,7 +195,7 @@ def test_gate_can_cancel_cleanly(tmp_path):
     result = eng.completion("q", "ctx")
     assert result.status == RunStatus.CANCELLED and result.response is None
     assert events[-1].kind == "RunCancelled"
-    recs = [json.loads(x) for x in open(result.log_path).read().splitlines()]
+    recs = [json.loads(x) for x in Path(result.log_path).read_text().splitlines()]
     assert recs[-1]["iteration"] == 2 and recs[-1]["rlm_desktop"]["status"] == "cancelled"
     assert read_file(result.log_path).runs[0].status == RunStatus.CANCELLED
 

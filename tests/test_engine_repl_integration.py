@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.skipif(not real_repl_available(), reason="the subproces
 
 
 def records(path):
-    return [json.loads(x) for x in open(path, encoding="ascii").read().splitlines()]
+    return [json.loads(x) for x in Path(path).read_text(encoding="ascii").splitlines()]
 
 
 def test_os_exit_in_model_code_fails_the_run_not_the_app(tmp_path):
