@@ -310,9 +310,9 @@ def test_llm_query_round_trip_is_fast(make_env):
 
 
 def test_output_printed_before_a_crash_or_kill_is_kept(make_env):
-    env = make_env(block_timeout=0.6, interrupt_grace=0.3)
-    r = env.execute(
-        "import os, sys, time\nprint('partial')\nprint('warn', file=sys.stderr)\ntime.sleep(0.3)\nos._exit(5)"
+    env = make_env(block_timeout=0.6, interrupt_grace=0.4)
+    r = env.execute(  # live output is flushed every 0.1 s; the sleep leaves time for that
+        "import os, sys, time\nprint('partial')\nprint('warn', file=sys.stderr)\ntime.sleep(0.5)\nos._exit(5)"
     )
     assert r.failure == "crashed" and r.stdout == "partial\n"
     assert r.stderr.startswith("warn\n") and "exited with code 5" in r.stderr
