@@ -415,3 +415,20 @@ def test_frozen_app_runs_the_worker_through_its_own_executable(monkeypatch, tmp_
         w.chan.close()
         if w.proc.stdout is not None:
             w.proc.stdout.close()
+
+
+def test_custom_worker_command(make_env):
+    """The docker environment starts the worker its own way through ``command``."""
+    import sys
+
+    from rlm_desktop.engine.repl.process import WORKER_PATH
+
+    seen = []
+
+    def command(path):
+        seen.append(path)
+        return [sys.executable, "-S", WORKER_PATH, "--connect", path]
+
+    env = make_env(command=command)
+    assert env.execute("import sys\nprint(sys.flags.no_site)").stdout == "1\n"
+    assert len(seen) == 1 and seen[0].startswith(env._tmp)

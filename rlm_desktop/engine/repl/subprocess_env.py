@@ -61,6 +61,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
         max_output: int | None = None,
         python: str | None = None,
         on_output: Callable[[str, str], None] | None = None,
+        command: Callable[[str], list[str]] | None = None,
         **_ignored: Any,
     ) -> None:
         super().__init__(
@@ -74,6 +75,9 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self.start_timeout = start_timeout
         self.max_output = max_output
         self.python = python
+        #: ``command(socket_path) -> argv`` to start the worker some other way (e.g. in a
+        #: container with the socket's directory ``self._tmp`` mounted); default: this Python.
+        self.command = command
         #: ``on_output(stream, text)``: live output of the running block ("stdout"/"stderr"),
         #: called on the REPL's reader thread about every 0.1 s while it prints.
         self.on_output = on_output
@@ -120,7 +124,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
 
     def _spawn(self) -> None:
         assert self._tmp is not None
-        w = launch(self._tmp, f"s{self._spawns}", self.start_timeout, self.python)
+        w = launch(self._tmp, f"s{self._spawns}", self.start_timeout, self.python, self.command)
         self._spawns += 1
         self._procs.append(w.proc)
         proc = w.proc
