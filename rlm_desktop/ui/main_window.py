@@ -1,0 +1,506 @@
+"""The main window: dock panels around one NodeSelection, menus, debug toolbar, status bar.
+
+Recorded files are read off the GUI thread (``Loader``); live runs come from the debugger
+session (``ui.session.DebugSession``) or from a followed folder (``ui.follow``). Either way
+the panels see the same ``trajectory.model`` objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
+
+from rlm_desktop.trajectory.model import Trajectory
+
+from . import theme
+from .actions import FINISHED, PAUSED, RUNNING, DebugActions
+from .docks import PANELS, Placeholder, make_panel
+from .layout import LayoutKeeper, hide_stray_tab_bars
+from .loader import Loader
+from .problems import ProblemsPanel
+from .run_tree import RunTree
+from .search import SearchPanel
+from .selection import NodeSelection
+from .status import StatusBar
+from .timeline import Timeline, run_of
+
+log = logging.getLogger(__name__)
+RECENT_KEY = "files/recent"
+MAX_RECENT = 10
+FILE_FILTER = "RLM trajectories (*.jsonl *.json *.log);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, *, restore_layout: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setWindowTitle("RLM Desktop")
+        self.resize(1400, 880)
+        self.setDockNestingEnabled(True)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+        )
+        self.setAcceptDrops(True)
+        self.selection = NodeSelection(self)
+        self.loader = Loader(self)
+        self.loader.loaded.connect(self._loaded)
+        self.loader.failed.connect(lambda p, msg: self.report_error(f"Cannot open {p}: {msg}"))
+        self.trajectory: Trajectory | None = None
+        self.path: str | None = None
+        self.live_path: str | None = None
+        self.documents: dict[str, Trajectory] = {}
+        self.session: Any = None
+        self.session_link: Any = None
+        self.follow_ctl: Any = None
+        self.docks: dict[str, QDockWidget] = {}
+        self.panels: dict[str, QWidget] = {}
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(60)
+        self._live_timer.timeout.connect(self._refresh_live)
+
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self._make_session()
+        self._make_docks()
+        self._make_actions()
+        self._make_menus()
+        self.status.bad_lines_clicked.connect(self.show_problems)
+        self.problems.changed.connect(lambda _n: self.status.set_bad_lines(len(self.problems.bad_lines)))
+        self.layout_keeper = LayoutKeeper(self)
+        if restore_layout:
+            self.layout_keeper.restore()
+        self._update_debug_state()
+
+    # -- construction ------------------------------------------------------------------------
+    def _make_session(self) -> None:
+        try:
+            from .session import DebugSession
+
+            self.session = DebugSession(self)
+        except Exception as exc:  # the debugger failed to load: recorded files still work
+            log.exception("no debug session")
+            self._session_error = f"Debugger unavailable: {exc}"
+            return
+        self.session.started.connect(self._session_started)
+        self.session.state_changed.connect(lambda _st: self._update_debug_state())
+        self.session.event_applied.connect(lambda *_: self._schedule_live_refresh())
+        self.session.failed.connect(lambda msg: self.report_error(f"Run failed: {msg}"))
+        self.session.finished.connect(self._session_finished)
+
+    def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock.{name}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.docks[name] = dock
+        self.panels[name] = widget
+        return dock
+
+    def _make_docks(self) -> None:
+        self.tree = RunTree(self.selection)
+        self.timeline = Timeline(self.selection)
+        self.search = SearchPanel(self.selection)
+        self.problems = ProblemsPanel()
+        d_tree = self._dock("tree", "Run Tree", self.tree)
+        d_time = self._dock("timeline", "Iterations", self.timeline)
+        for name, title, module, cls in PANELS:
+            self._dock(name, title, make_panel(title, module, cls))
+        bps = self.session.breakpoints if self.session is not None else None
+        self._dock("breakpoints", "Breakpoints",
+                   make_panel("Breakpoints", "rlm_desktop.ui.panels.breakpoints", "BreakpointsPanel",
+                              lambda k: k(bps)))
+        self._dock("runs", "Runs", self._make_runs_panel())
+        self._dock("search", "Search", self.search)
+        self._dock("problems", "Problems", self.problems)
+        d = self.docks
+        self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d_time)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d_tree)
+        for name in ("breakpoints", "search", "problems", "runs"):
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d[name])
+        for name in ("code", "output", "variables", "messages", "metrics"):
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d[name])
+        self.splitDockWidget(d["code"], d["output"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(d["output"], d["variables"])
+        self.splitDockWidget(d["code"], d["messages"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["messages"], d["metrics"], Qt.Orientation.Vertical)
+        self.splitDockWidget(d_tree, d["runs"], Qt.Orientation.Vertical)
+        for other in ("breakpoints", "search", "problems"):
+            self.tabifyDockWidget(d["runs"], d[other])
+        d["runs"].raise_()
+        d["output"].raise_()
+        self.resizeDocks([d_tree, d["code"], d["messages"]], [380, 560, 460], Qt.Orientation.Horizontal)
+        self.resizeDocks([d_time, d_tree, d["runs"]], [84, 520, 220], Qt.Orientation.Vertical)
+        self.resizeDocks([d["code"], d["output"]], [460, 260], Qt.Orientation.Vertical)
+        self.resizeDocks([d["messages"], d["metrics"]], [360, 380], Qt.Orientation.Vertical)
+        self._wire_panels()
+
+    def _make_runs_panel(self) -> QWidget:
+        def factory(klass: type) -> QWidget:
+            from .follow import FollowController
+
+            self.follow_ctl = FollowController(self)
+            self.follow_ctl.trajectory_updated.connect(self._live_file_updated)
+            self.follow_ctl.error.connect(self.report_error)
+            panel = klass(self.follow_ctl)
+            panel.run_activated.connect(self.open_live_run)
+            return panel
+
+        return make_panel("Runs", "rlm_desktop.ui.runs_panel", "RunsPanel", factory)
+
+    def node_panels(self) -> list[QWidget]:
+        return [self.panels[n] for n, *_ in PANELS if not isinstance(self.panels[n], Placeholder)]
+
+    def _wire_panels(self) -> None:
+        panels = self.node_panels()
+        bp = self.panels["breakpoints"]
+        try:
+            from .panels.wiring import SessionLink, connect_selection
+
+            connect_selection(self.selection, *panels, *([] if isinstance(bp, Placeholder) else [bp]))
+            if self.session is not None:
+                self.session_link = SessionLink(self.session, self.selection, panels)
+        except Exception:  # older panels without wiring: plain show_node
+            log.exception("panel wiring unavailable")
+            for p in panels:
+                self.selection.changed.connect(p.show_node)
+        self.selection.changed.connect(self._selection_changed)
+
+    def _make_actions(self) -> None:
+        self.debug = DebugActions(self)
+        d = self.debug
+        d.run.triggered.connect(self.new_run)
+        d.demo.triggered.connect(self.run_demo)
+        if self.session is not None:
+            d.cont.triggered.connect(self.session.resume)
+            d.pause.triggered.connect(self.session.pause)
+            d.step_over.triggered.connect(self.session.step_over)
+            d.step_into.triggered.connect(self.session.step_into)
+            d.step_out.triggered.connect(self.session.step_out)
+            d.stop.triggered.connect(self.session.stop)
+        d.toggle_bp.triggered.connect(self.toggle_breakpoint)
+        tb = QToolBar("Debug", self)
+        tb.setObjectName("toolbar.debug")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for name in ("run", "demo", "cont", "pause", "step_over", "step_into", "step_out", "stop"):
+            tb.addAction(d.actions[name])
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.debug_toolbar = tb
+
+    def _make_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        self.act_open = m.addAction("&Open…", self.open_dialog)
+        self.act_open.setShortcut(QKeySequence.StandardKey.Open)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._fill_recent()
+        m.addAction("&Follow Folder…", self.follow_dialog).setShortcut(QKeySequence("Ctrl+Shift+O"))
+        m.addAction("Open &Demo Trajectory", self.open_demo)
+        m.addSeparator()
+        m.addAction("&Quit", self.close).setShortcut(QKeySequence.StandardKey.Quit)
+        e = mb.addMenu("&Edit")
+        self.act_find = e.addAction("&Find…", self.find)
+        self.act_find.setShortcut(QKeySequence.StandardKey.Find)
+        self.act_find_next = e.addAction("Find &Next", self.search.next_hit)
+        self.act_find_next.setShortcut(QKeySequence.StandardKey.FindNext)
+        self.act_find_prev = e.addAction("Find &Previous", self.search.previous_hit)
+        self.act_find_prev.setShortcut(QKeySequence.StandardKey.FindPrevious)
+        v = mb.addMenu("&View")
+        self.view_menu = v
+        for dock in self.docks.values():
+            v.addAction(dock.toggleViewAction())
+        v.addAction(self.debug_toolbar.toggleViewAction())
+        v.addSeparator()
+        v.addAction("&Reset Layout", self.reset_layout)
+        tm = v.addMenu("&Theme")
+        group = QActionGroup(self)
+        current = theme.saved_choice()
+        for choice in theme.CHOICES:
+            act = QAction(choice.capitalize(), self, checkable=True)
+            act.setChecked(choice == current)
+            act.triggered.connect(lambda _c=False, ch=choice: theme.set_choice(ch))
+            group.addAction(act)
+            tm.addAction(act)
+        dbg = mb.addMenu("&Debug")
+        for act in self.debug:
+            dbg.addAction(act)
+        h = mb.addMenu("&Help")
+        h.addAction("&About RLM Desktop", self._about)
+
+    # -- files -----------------------------------------------------------------------------
+    def open_files(self, paths: list[str]) -> None:
+        for p in paths:
+            p = os.path.abspath(os.fspath(p))
+            if not os.path.isfile(p):
+                self.report_error(f"Cannot open {p}: no such file")
+                continue
+            self.status.showMessage(f"Opening {os.path.basename(p)}…")
+            self.loader.load(p)
+
+    def open_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open trajectories", "", FILE_FILTER)
+        if paths:
+            self.open_files(paths)
+
+    def open_demo(self) -> None:
+        from rlm_desktop.engine.demo import load_demo
+
+        try:
+            self.open_files([str(load_demo().trajectory_path)])
+        except Exception as exc:
+            self.report_error(f"Demo not available: {exc}")
+
+    def _loaded(self, path: str, traj: Trajectory) -> None:
+        io_errors = [b for b in traj.bad_lines if b.line_no == 0]
+        for b in io_errors:
+            self.report_error(f"Cannot open {path}: {b.message}")
+        if io_errors and not traj.runs:
+            return
+        self.documents[path] = traj
+        self._add_recent(path)
+        self.show_trajectory(traj, path)
+        self.status.showMessage(f"Opened {path}: {len(traj.runs)} run(s), {traj.line_count} line(s)", 5000)
+
+    def show_trajectory(self, traj: Trajectory | None, path: str | None = None) -> None:
+        self.trajectory = traj
+        self.path = path
+        self.setWindowTitle(f"{os.path.basename(path)} — RLM Desktop" if path else "RLM Desktop")
+        self.selection.select(None)
+        self.tree.set_trajectory(traj)
+        self.search.set_trajectory(traj)
+        self.problems.set_bad_lines(path, traj.bad_lines if traj is not None else [])
+        metrics = self.panels.get("metrics")
+        if traj is not None and traj.runs:
+            if metrics is not None:
+                metrics.show_run(traj.runs[0])
+            self.selection.select(traj.runs[0])
+        self._update_totals()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            self.recent_menu.addAction(p, lambda p=p: self.open_files([p]))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    @staticmethod
+    def recent_files() -> list[str]:
+        v = QSettings().value(RECENT_KEY, [])
+        return [str(x) for x in (v if isinstance(v, list) else [v] if v else [])]
+
+    def _add_recent(self, path: str) -> None:
+        items = [path] + [p for p in self.recent_files() if p != path]
+        QSettings().setValue(RECENT_KEY, items[:MAX_RECENT])
+
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    # -- following ---------------------------------------------------------------------------
+    def follow(self, path: str) -> bool:
+        if self.follow_ctl is None:
+            self.report_error("Following folders is not available")
+            return False
+        ok = bool(self.follow_ctl.follow(path))
+        self.docks["runs"].show()
+        self.docks["runs"].raise_()
+        if ok and os.path.isfile(path):
+            self.open_live_run(os.path.abspath(path))
+        return ok
+
+    def follow_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Follow folder")
+        if path:
+            self.follow(path)
+
+    def open_live_run(self, path: str) -> None:
+        if self.follow_ctl is None:
+            return
+        if self.live_path and self.live_path != path:
+            self.follow_ctl.close_live(self.live_path)
+        self.live_path = path
+        self.show_trajectory(self.follow_ctl.open_live(path), path)
+
+    def _live_file_updated(self, path: str, update: Any) -> None:
+        if path != self.live_path:
+            return
+        if getattr(update, "reset", False):
+            self.show_trajectory(self.follow_ctl.live_trajectory(path), path)
+        else:
+            self._schedule_live_refresh()
+
+    # -- live runs (debugger) ------------------------------------------------------------------
+    def new_run(self) -> None:
+        try:
+            from .panels.new_run_dialog import NewRunDialog
+        except Exception as exc:
+            self.report_error(f"New Run dialog unavailable: {exc}")
+            return
+        dlg = NewRunDialog(self)
+        if dlg.exec() != NewRunDialog.DialogCode.Accepted:
+            return
+        self.start_run(dlg.prompt(), dlg.context(), config=dlg.config())
+
+    def run_demo(self, pause_at_start: bool = True) -> None:
+        try:
+            from rlm_desktop.engine.demo import load_demo
+
+            demo = load_demo()
+        except Exception as exc:
+            self.report_error(f"Demo not available: {exc}")
+            return
+        self.start_run(demo.prompt, demo.context, config=demo.config, pause_at_start=pause_at_start)
+
+    def start_run(self, prompt: Any, context: Any, **kw: Any) -> None:
+        if self.session is None:
+            self.report_error(getattr(self, "_session_error", "Debugger unavailable"))
+            return
+        try:
+            self.session.start(prompt, context, **kw)
+        except Exception as exc:
+            self.report_error(f"Cannot start the run: {type(exc).__name__}: {exc}")
+
+    def _session_started(self, recorder: Any) -> None:
+        self.show_trajectory(recorder.trajectory, None)
+        self.setWindowTitle("Live run — RLM Desktop")
+
+    def _session_finished(self, result: Any) -> None:
+        self._refresh_live()
+        self._update_debug_state()
+
+    def _schedule_live_refresh(self) -> None:
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def _refresh_live(self) -> None:
+        traj = self.trajectory
+        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.tree.model.rowCount() == 0:
+            self.show_trajectory(traj, self.path)
+        self.tree.refresh()
+        self.timeline.refresh()
+        if self.session_link is None or self.live_path:
+            for p in self.node_panels():
+                p.refresh()
+        if traj is not None and len(traj.bad_lines) != len(self.problems.bad_lines):
+            self.problems.set_bad_lines(self.path, traj.bad_lines)
+        self._update_totals()
+
+    def _update_debug_state(self) -> None:
+        st = getattr(getattr(self.session, "state", None), "state", FINISHED)
+        has = self.session is not None and bool(self.session.running)
+        self.debug.update(st if has else FINISHED, has_session=self.session is not None)
+        self.debug.toggle_bp.setEnabled(self.session is not None)
+        label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
+        if st == PAUSED:
+            reason = getattr(self.session.state, "reason", "")
+            label = f"Paused ({reason})" if reason else label
+        self.status.set_state(label if has else ("Finished" if self.session and self.session.result else "Ready"))
+
+    def toggle_breakpoint(self) -> None:
+        bp = self.panels.get("breakpoints")
+        if bp is None or isinstance(bp, Placeholder):
+            return
+        fields = bp.here_fields()
+        if fields is None:
+            self.status.showMessage("Select an iteration to toggle a breakpoint there", 4000)
+            return
+        mgr = bp.manager
+        existing = [b for b in mgr.breakpoints() if getattr(b, "kind", None) == fields["kind"]
+                    and getattr(b, "iteration", None) == fields["iteration"]
+                    and getattr(b, "depth", None) == fields["depth"]]
+        if existing:
+            for b in existing:
+                mgr.remove(b.id)
+        else:
+            bp.add(**fields)
+        bp.refresh()
+
+    # -- selection / status ----------------------------------------------------------------------
+    def _selection_changed(self, node: Any) -> None:
+        run = run_of(node)
+        metrics = self.panels.get("metrics")
+        if run is not None and metrics is not None and getattr(metrics, "run", None) is not None:
+            root = run
+            while root.parent is not None and run_of(root.parent) is not None:
+                root = run_of(root.parent)
+            if metrics.run() is not root:
+                metrics.show_run(root)
+        self.status.set_node(getattr(node, "path", ""))
+
+    def _update_totals(self) -> None:
+        traj = self.trajectory
+        tokens, cost = 0, None
+        if traj is not None:
+            for r in list(traj.runs):
+                try:
+                    u = r.total_usage()
+                except Exception:
+                    continue
+                tokens += u.total_tokens
+                if u.cost is not None:
+                    cost = (cost or 0.0) + u.cost
+        self.status.set_totals(tokens, cost)
+        self.status.set_bad_lines(len(traj.bad_lines) if traj is not None else 0)
+
+    def show_problems(self) -> None:
+        self.docks["problems"].show()
+        self.docks["problems"].raise_()
+        self.problems.list.setFocus()
+
+    def report_error(self, text: str) -> None:
+        """Errors go to the Problems dock and the status bar, never only to stderr."""
+        log.warning("%s", text)
+        self.problems.add_error(text)
+        self.status.showMessage(text.splitlines()[0] if text else "", 8000)
+        self.show_problems()
+
+    def find(self) -> None:
+        self.docks["search"].show()
+        self.docks["search"].raise_()
+        self.search.focus_input()
+
+    def reset_layout(self) -> None:
+        self.layout_keeper.reset()
+        QTimer.singleShot(0, lambda: hide_stray_tab_bars(self))
+
+    def _about(self) -> None:
+        from rlm_desktop import __version__
+
+        QMessageBox.about(self, "About RLM Desktop", f"RLM Desktop {__version__}\n"
+                          "A debugger for Recursive Language Model runs.")
+
+    # -- closing -------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self._live_timer.stop()
+        if self.session is not None:
+            self.session.shutdown()
+        if self.follow_ctl is not None:
+            self.follow_ctl.shutdown()
+        self.loader.shutdown()
+        self.search.shutdown()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: hide_stray_tab_bars(self))
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802
+        self.layout_keeper.save()
+        self.shutdown()
+        super().closeEvent(event)

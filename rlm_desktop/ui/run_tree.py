@@ -1,0 +1,65 @@
+"""The run / sub-call tree dock: a QTreeView over ``RunTreeModel`` tied to the NodeSelection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QVBoxLayout, QWidget
+
+from .tree_model import RunTreeModel
+
+
+class RunTree(QWidget):
+    def __init__(self, selection: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("RunTree")
+        self.selection = selection
+        self.model = RunTreeModel(self)
+        self.view = QTreeView(self)
+        self.view.setObjectName("RunTreeView")
+        self.view.setModel(self.model)
+        self.view.setUniformRowHeights(True)  # constant-time scrolling on huge trees
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setAllColumnsShowFocus(True)
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in range(1, self.model.columnCount()):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.view)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        selection.changed.connect(self.show_node)
+        self._syncing = False
+
+    def set_trajectory(self, traj: Any) -> None:
+        self.model.set_trajectory(traj)
+        if traj is not None and traj.runs:
+            self.view.expand(self.model.index_of(traj.runs[0]))
+
+    def _current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        if self._syncing:
+            return
+        self.selection.select(self.model.node(current) if current.isValid() else None)
+
+    def show_node(self, node: Any) -> None:
+        idx = self.model.index_of(node) if node is not None else QModelIndex()
+        if not idx.isValid() and node is not None:
+            return
+        self._syncing = True
+        try:
+            sm = self.view.selectionModel()
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            if idx.isValid():
+                sm.setCurrentIndex(idx, flags)
+                self.view.scrollTo(idx)
+            else:
+                sm.clearSelection()
+        finally:
+            self._syncing = False
+
+    def refresh(self) -> None:
+        self.model.grow()

@@ -1,0 +1,206 @@
+"""Find in the whole tree (Ctrl+F): code, REPL output and messages of every node.
+
+The walk runs in a QThreadPool worker (a big tree is never scanned in the GUI thread);
+results arrive in the GUI thread as one list. Enter / F3 jumps to the next hit and
+selects its node everywhere; Shift+F3 goes back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.reader import sanitize_str
+
+MAX_HITS = 5000
+
+
+@dataclass(frozen=True)
+class Hit:
+    node: Any
+    field: str
+    snippet: str
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return "\n".join(_text(m.get("content", "")) if isinstance(m, dict) else _text(m) for m in v)
+    if isinstance(v, dict):
+        return _text(v.get("content", ""))
+    return "" if v is None else str(v)
+
+
+def fields_of(node: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(node, Run):
+        yield "final answer", node.final_answer or ""
+    elif isinstance(node, Iteration):
+        yield "response", node.response
+        yield "prompt", _text(node.prompt)
+    elif isinstance(node, CodeBlock):
+        yield "code", node.code
+        yield "stdout", node.stdout
+        yield "stderr", node.stderr
+    elif isinstance(node, SubCall):
+        yield "sub-call prompt", _text(node.prompt)
+        yield "sub-call response", node.response
+
+
+def search_nodes(nodes: Any, text: str, case_sensitive: bool = False, cancel: Any = None) -> list[Hit]:
+    if not text:
+        return []
+    needle = text if case_sensitive else text.lower()
+    hits: list[Hit] = []
+    for node in nodes:
+        if cancel is not None and cancel():
+            break
+        for name, value in fields_of(node):
+            hay = value if case_sensitive else value.lower()
+            i = hay.find(needle)
+            if i >= 0:
+                lo = max(0, i - 30)
+                snippet = " ".join(value[lo : i + len(text) + 50].split())
+                hits.append(Hit(node, name, sanitize_str(snippet)))
+                break
+        if len(hits) >= MAX_HITS:
+            break
+    return hits
+
+
+class _Signals(QObject):
+    done = Signal(int, object)
+
+
+class _Job(QRunnable):
+    def __init__(self, gen: int, traj: Any, text: str, case: bool, signals: _Signals, cancel: threading.Event):
+        super().__init__()
+        self.gen, self.traj, self.text, self.case, self.signals, self.cancel = gen, traj, text, case, signals, cancel
+
+    def run(self) -> None:
+        try:
+            hits = search_nodes(list(self.traj.walk()), self.text, self.case, self.cancel.is_set)
+        except Exception:  # a live tree changed under us: report what we have (nothing)
+            hits = []
+        self.signals.done.emit(self.gen, hits)
+
+
+class SearchPanel(QWidget):
+    finished = Signal(int)  # number of hits
+
+    def __init__(self, selection: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SearchPanel")
+        self.selection = selection
+        self.trajectory: Any = None
+        self.hits: list[Hit] = []
+        self.pos = -1
+        self._gen = 0
+        self._cancel = threading.Event()
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._done)
+
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText("Find in code, output and messages…")
+        self.edit.setClearButtonEnabled(True)
+        self.case = QCheckBox("Aa", self)
+        self.case.setToolTip("Match case")
+        self.status = QLabel("", self)
+        self.results = QListWidget(self)
+        self.results.setUniformItemSizes(True)
+        top = QHBoxLayout()
+        top.addWidget(self.edit, 1)
+        top.addWidget(self.case)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(top)
+        lay.addWidget(self.status)
+        lay.addWidget(self.results, 1)
+
+        self.edit.returnPressed.connect(self._enter)
+        self.results.itemActivated.connect(lambda item: self.jump(self.results.row(item)))
+        self.results.currentRowChanged.connect(lambda row: self.jump(row) if row >= 0 else None)
+
+    def set_trajectory(self, traj: Any) -> None:
+        self.trajectory = traj
+        self.hits = []
+        self.pos = -1
+        self.results.clear()
+        self.status.setText("")
+
+    def focus_input(self) -> None:
+        self.edit.setFocus()
+        self.edit.selectAll()
+
+    def start(self, text: str | None = None) -> None:
+        if text is not None:
+            self.edit.setText(text)
+        text = self.edit.text()
+        self._cancel.set()
+        self._cancel = threading.Event()
+        self._gen += 1
+        self._query = text
+        if not text or self.trajectory is None:
+            self._done(self._gen, [])
+            return
+        self.status.setText("Searching…")
+        self.pool.start(_Job(self._gen, self.trajectory, text, self.case.isChecked(), self._signals, self._cancel))
+
+    def _enter(self) -> None:
+        if self.hits and getattr(self, "_query", None) == self.edit.text():
+            self.next_hit()
+        else:
+            self.start()
+
+    def _done(self, gen: int, hits: list[Hit]) -> None:
+        if gen != self._gen:
+            return
+        self.hits = hits
+        self.pos = -1
+        self.results.blockSignals(True)
+        self.results.clear()
+        for h in hits:
+            item = QListWidgetItem(f"{h.node.path}  [{h.field}]  {h.snippet}")
+            item.setToolTip(h.node.path)
+            self.results.addItem(item)
+        self.results.blockSignals(False)
+        self.status.setText(f"{len(hits)} hit(s)" if self.edit.text() else "")
+        self.finished.emit(len(hits))
+
+    def jump(self, row: int) -> None:
+        if not 0 <= row < len(self.hits):
+            return
+        self.pos = row
+        self.results.blockSignals(True)
+        self.results.setCurrentRow(row)
+        self.results.blockSignals(False)
+        self.selection.select(self.hits[row].node)
+
+    def next_hit(self) -> None:
+        if self.hits:
+            self.jump((self.pos + 1) % len(self.hits))
+
+    def previous_hit(self) -> None:
+        if self.hits:
+            self.jump((self.pos - 1) % len(self.hits))
+
+    def shutdown(self) -> None:
+        self._cancel.set()
+        self.pool.waitForDone(5000)

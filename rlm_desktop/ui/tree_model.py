@@ -1,0 +1,282 @@
+"""``RunTreeModel``: a lazily filled QAbstractItemModel over the trajectory model objects.
+
+Root runs -> iterations -> code blocks -> sub-calls -> child run. Rows are handed to the
+view in chunks (``canFetchMore``/``fetchMore``), so a tree of tens of thousands of nodes
+costs only what is on screen. ``grow()`` announces what a live run appended since the last
+call (``beginInsertRows``) and refreshes the status/tokens/time cells.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
+from rlm_desktop.trajectory.reader import sanitize_str
+
+log = logging.getLogger(__name__)
+Index = QModelIndex | QPersistentModelIndex
+COLUMNS = ("Node", "Depth", "Status", "Tokens", "Time")
+CHUNK = 256
+NodeRole = Qt.ItemDataRole.UserRole + 1
+
+
+def children_of(node: Any, traj: Trajectory | None) -> list[Any]:
+    if node is None:
+        return traj.runs if traj is not None else []
+    if isinstance(node, Run):
+        return node.iterations
+    if isinstance(node, Iteration):
+        return node.code_blocks
+    if isinstance(node, CodeBlock):
+        return node.sub_calls
+    if isinstance(node, SubCall):
+        return [node.child] if node.child is not None else []
+    return []
+
+
+def parent_of(node: Any) -> Any:
+    return node.parent if node is not None else None
+
+
+def label(node: Any) -> str:
+    if isinstance(node, Run):
+        model = node.model or "?"
+        head = "Run" if node.depth == 0 else "Child run"
+        return sanitize_str(f"{head} {node.index} · {model}" if node.depth == 0 else f"{head} · {model}")
+    if isinstance(node, Iteration):
+        tail = " · final" if node.final_answer is not None else ""
+        return f"Iteration {node.number}{tail}{' · edited' if node.edited else ''}"
+    if isinstance(node, CodeBlock):
+        first = next((ln for ln in node.code.splitlines() if ln.strip()), "")
+        return sanitize_str(f"Block {node.index + 1}: {first[:60]}")
+    if isinstance(node, SubCall):
+        kind = "rlm_query" if node.is_recursive else "llm_query"
+        prompt = node.prompt if isinstance(node.prompt, str) else str(node.prompt)
+        return sanitize_str(f"{kind} #{node.index}: {' '.join(prompt.split())[:50]}")
+    return ""
+
+
+def status(node: Any) -> str:
+    if isinstance(node, Run):
+        return str(node.status)
+    if getattr(node, "running", False):
+        return "running"
+    if isinstance(node, Iteration):
+        if any(b.has_error for b in node.code_blocks):
+            return "error"
+        return "final" if node.final_answer is not None else "done"
+    if isinstance(node, CodeBlock):
+        return "error" if node.has_error else "done"
+    if isinstance(node, SubCall):
+        return "failed" if node.failed else "done"
+    return ""
+
+
+def tokens(node: Any) -> int | None:
+    try:
+        if isinstance(node, Run | Iteration):
+            return node.total_usage().total_tokens
+        if isinstance(node, CodeBlock):
+            return node.usage().total_tokens
+        if isinstance(node, SubCall):
+            child = node.child.total_usage().total_tokens if node.child is not None else 0
+            return node.usage.total_tokens + child
+    except Exception:  # a half-written live node
+        return None
+    return None
+
+
+def seconds(node: Any) -> float | None:
+    if isinstance(node, Run):
+        return node.total_time()
+    if isinstance(node, Iteration):
+        return node.iteration_time
+    if isinstance(node, CodeBlock | SubCall):
+        return node.execution_time
+    return None
+
+
+def depth(node: Any) -> int:
+    if isinstance(node, CodeBlock):
+        run = node.run
+        return run.depth if run is not None else 0
+    return int(getattr(node, "depth", 0))
+
+
+class RunTreeModel(QAbstractItemModel):
+    def __init__(self, parent: Any = None, chunk: int = CHUNK) -> None:
+        super().__init__(parent)
+        self.trajectory: Trajectory | None = None
+        self.chunk = chunk
+        self._fetched: dict[int, int] = {}  # id(node) (0 for the root) -> rows handed out
+        self._keep: dict[int, Any] = {}  # keeps nodes alive while their id is a key
+
+    # -- content -------------------------------------------------------------------------
+    def set_trajectory(self, traj: Trajectory | None) -> None:
+        self.beginResetModel()
+        self.trajectory = traj
+        self._fetched.clear()
+        self._keep.clear()
+        self.endResetModel()
+
+    def _key(self, node: Any) -> int:
+        return 0 if node is None else id(node)
+
+    def fetched(self, node: Any) -> int:
+        return self._fetched.get(self._key(node), 0)
+
+    def node(self, index: Index) -> Any:
+        return index.internalPointer() if index.isValid() else None
+
+    def row_of(self, node: Any) -> int:
+        siblings = children_of(parent_of(node), self.trajectory)
+        for guess in (getattr(node, "position", None), getattr(node, "index", None)):
+            if isinstance(guess, int) and 0 <= guess < len(siblings) and siblings[guess] is node:
+                return guess
+        for i, s in enumerate(siblings):
+            if s is node:
+                return i
+        return -1
+
+    def index_of(self, node: Any, column: int = 0) -> QModelIndex:
+        """The index of ``node``, fetching the rows on its way down as needed."""
+        if node is None or self.trajectory is None:
+            return QModelIndex()
+        chain = []
+        n = node
+        while n is not None:
+            chain.append(n)
+            n = parent_of(n)
+        parent_index = QModelIndex()
+        parent_node = None
+        for n in reversed(chain):
+            row = self.row_of(n)
+            if row < 0:
+                return QModelIndex()
+            while self.fetched(parent_node) <= row and self.canFetchMore(parent_index):
+                self.fetchMore(parent_index)
+            if self.fetched(parent_node) <= row:
+                return QModelIndex()
+            parent_index = self.index(row, 0, parent_index)
+            parent_node = n
+        return parent_index.siblingAtColumn(column) if column else parent_index
+
+    def grow(self) -> None:
+        """Announce rows a live run appended (below already-fetched parents) and refresh cells."""
+        if self.trajectory is None:
+            return
+        self._fetched.setdefault(0, 0)
+        for key, count in list(self._fetched.items()):
+            node = self._keep.get(key) if key else None
+            if key and node is None:
+                continue
+            parent_index = self.index_of(node) if node is not None else QModelIndex()
+            if node is not None and not parent_index.isValid():
+                continue
+            kids = children_of(node, self.trajectory)
+            if len(kids) > count:
+                self.beginInsertRows(parent_index, count, len(kids) - 1)
+                self._fetched[key] = len(kids)
+                self.endInsertRows()
+            rows = self._fetched[key]
+            if rows:
+                self.dataChanged.emit(
+                    self.index(0, 0, parent_index), self.index(rows - 1, len(COLUMNS) - 1, parent_index)
+                )
+
+    # -- QAbstractItemModel --------------------------------------------------------------------
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
+        pnode = self.node(parent)
+        if row < 0 or column < 0 or column >= len(COLUMNS) or row >= self.fetched(pnode):
+            return QModelIndex()
+        kids = children_of(pnode, self.trajectory)
+        if row >= len(kids):
+            return QModelIndex()
+        return self.createIndex(row, column, kids[row])
+
+    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
+        if not index.isValid():
+            return QModelIndex()
+        p = parent_of(self.node(index))
+        if p is None:
+            return QModelIndex()
+        row = self.row_of(p)
+        return self.createIndex(row, 0, p) if row >= 0 else QModelIndex()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        return self.fetched(self.node(parent))
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
+        return len(COLUMNS)
+
+    def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802
+        if parent.isValid() and parent.column() != 0:
+            return False
+        return bool(children_of(self.node(parent), self.trajectory))
+
+    def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
+        pnode = self.node(parent)
+        return self.fetched(pnode) < len(children_of(pnode, self.trajectory))
+
+    def fetchMore(self, parent: Index) -> None:  # noqa: N802
+        pnode = self.node(parent)
+        kids = children_of(pnode, self.trajectory)
+        have = self.fetched(pnode)
+        n = min(self.chunk, len(kids) - have)
+        if n <= 0:
+            return
+        self.beginInsertRows(parent, have, have + n - 1)
+        key = self._key(pnode)
+        self._fetched[key] = have + n
+        if pnode is not None:
+            self._keep[key] = pnode
+        self.endInsertRows()
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        try:
+            return self._data(index, role)
+        except Exception:  # never let a half-built live node take the view down
+            log.exception("tree data")
+            return None
+
+    def _data(self, index: Index, role: int):
+        node = self.node(index)
+        col = index.column()
+        if role == NodeRole:
+            return node
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return label(node)
+            if col == 1:
+                return str(depth(node))
+            if col == 2:
+                return status(node)
+            if col == 3:
+                t = tokens(node)
+                return f"{t:,}" if t else ""
+            if col == 4:
+                s = seconds(node)
+                return f"{s:.2f}s" if s else ""
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return node.path
+        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
+            from PySide6.QtGui import QColor
+
+            st = status(node)
+            if st in ("error", "failed", str(RunStatus.FAILED)):
+                return QColor("#d9534f")
+            if st in ("running", str(RunStatus.RUNNING)):
+                return QColor("#3a87d6")
+        return None
