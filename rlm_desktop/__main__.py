@@ -1,4 +1,5 @@
-"""Command-line entry point: ``rlm-desktop [FILE...]``, ``rlm-desktop inspect FILE``."""
+"""Command-line entry point: ``rlm-desktop [FILE...]``, ``rlm-desktop inspect FILE``,
+``rlm-desktop --repl-worker ...`` (internal: the REPL worker of a frozen build)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--repl-worker":  # the frozen app starts its own REPL worker this way
+        from rlm_desktop.engine.repl.worker import main as repl_worker_main
+
+        return repl_worker_main(argv[1:])
     if argv and argv[0] == "inspect":
         from rlm_desktop.cli import inspect_main
 

@@ -171,10 +171,20 @@ def test_commands_never_block_the_gui_thread(qtbot, session, tmp_path):
 
     cfg = EngineConfig(backend=BackendConfig(kind="scripted", model="m"), environment=env_choice(),
                        log_dir=str(tmp_path), max_iterations=3)
-    slow = ScriptedClient({"*": "thinking"}, model="m", delay=0.4)  # the engine is busy in an LM call
+    import threading
+
+    in_call = threading.Event()
+
+    class Slow(ScriptedClient):
+        def complete(self, messages, **kw):
+            in_call.set()
+            return super().complete(messages, **kw)
+
+    slow = Slow({"*": "thinking"}, model="m", delay=0.4)  # the engine is busy in an LM call
     eng = RLMEngine(cfg, client=slow)
-    with qtbot.waitSignal(session.event_applied, timeout=T, check_params_cb=lambda e, n: e.kind == "LMRequest"):
-        session.start("q", "ctx", engine=eng)
+    session.start("q", "ctx", engine=eng)
+    # the engine thread is inside the LM call (past the LMRequest boundary) before we command it
+    qtbot.waitUntil(in_call.is_set, timeout=T)
     t0 = time.perf_counter()
     session.pause()
     session.breakpoints.add(kind="final")

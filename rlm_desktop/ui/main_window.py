@@ -127,15 +127,12 @@ class MainWindow(QMainWindow):
         d = self.docks
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d_time)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d_tree)
-        for name in ("breakpoints", "search", "problems", "runs"):
-            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d[name])
-        for name in ("code", "output", "variables", "messages", "metrics"):
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d[name])
-        self.splitDockWidget(d["code"], d["output"], Qt.Orientation.Vertical)
-        self.tabifyDockWidget(d["output"], d["variables"])
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["code"])
         self.splitDockWidget(d["code"], d["messages"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["code"], d["output"], Qt.Orientation.Vertical)
         self.splitDockWidget(d["messages"], d["metrics"], Qt.Orientation.Vertical)
         self.splitDockWidget(d_tree, d["runs"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(d["output"], d["variables"])
         for other in ("breakpoints", "search", "problems"):
             self.tabifyDockWidget(d["runs"], d[other])
         d["runs"].raise_()
@@ -403,13 +400,21 @@ class MainWindow(QMainWindow):
         self._update_totals()
 
     def _update_debug_state(self) -> None:
-        st = getattr(getattr(self.session, "state", None), "state", FINISHED)
         has = self.session is not None and bool(self.session.running)
+        state = getattr(self.session, "state", None)
+        if has:
+            # the controller's own state, not the last message: a resume notice can arrive
+            # after the pause that followed it (both are announced outside its lock)
+            try:
+                state = self.session.controller.state()
+            except Exception:
+                pass
+        st = getattr(state, "state", FINISHED)
         self.debug.update(st if has else FINISHED, has_session=self.session is not None)
         self.debug.toggle_bp.setEnabled(self.session is not None)
         label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
         if st == PAUSED:
-            reason = getattr(self.session.state, "reason", "")
+            reason = getattr(state, "reason", "")
             label = f"Paused ({reason})" if reason else label
         self.status.set_state(label if has else ("Finished" if self.session and self.session.result else "Ready"))
 
