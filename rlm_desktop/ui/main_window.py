@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         self.debug = DebugActions(self)
         d = self.debug
         d.run.triggered.connect(self.new_run)
-        d.demo.triggered.connect(self.run_demo)
+        d.demo.triggered.connect(lambda _checked=False: self.run_demo())  # not run_demo(checked)
         if self.session is not None:
             d.cont.triggered.connect(self.session.resume)
             d.pause.triggered.connect(self.session.pause)
