@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
 
+from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.model import Trajectory
 
 from . import theme
@@ -177,7 +178,7 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         self.debug = DebugActions(self)
         d = self.debug
-        d.run.triggered.connect(self.new_run)
+        d.run.triggered.connect(lambda: self.new_run())
         d.demo.triggered.connect(lambda _checked=False: self.run_demo())  # not run_demo(checked)
         if self.session is not None:
             d.cont.triggered.connect(self.session.resume)
@@ -453,14 +454,11 @@ class MainWindow(QMainWindow):
         traj = self.trajectory
         tokens, cost = 0, None
         if traj is not None:
-            for r in list(traj.runs):
-                try:
-                    u = r.total_usage()
-                except Exception:
-                    continue
-                tokens += u.total_tokens
-                if u.cost is not None:
-                    cost = (cost or 0.0) + u.cost
+            try:  # each LM call once (upstream logs repeat child turns in the parent call)
+                u = summary.trajectory_usage(traj)
+                tokens, cost = u.total_tokens, u.cost
+            except Exception:  # a half-written live node
+                pass
         self.status.set_totals(tokens, cost)
         self.status.set_bad_lines(len(traj.bad_lines) if traj is not None else 0)
 

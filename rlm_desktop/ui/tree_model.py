@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
+from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
 from rlm_desktop.trajectory.reader import sanitize_str
 
@@ -75,15 +76,18 @@ def status(node: Any) -> str:
     return ""
 
 
-def tokens(node: Any) -> int | None:
+def tokens(node: Any, upstream: bool = False) -> int | None:
+    """Tokens of a node and everything under it, each LM call counted once (upstream logs
+    repeat a child run's turns in its spawning call's usage: see trajectory.summary)."""
     try:
-        if isinstance(node, Run | Iteration):
-            return node.total_usage().total_tokens
+        if isinstance(node, Run):
+            return summary.subtree_usage(node, upstream).total_tokens
+        if isinstance(node, Iteration):
+            return summary.iteration_usage(node, upstream).total_tokens
         if isinstance(node, CodeBlock):
-            return node.usage().total_tokens
+            return summary.block_usage(node, upstream).total_tokens
         if isinstance(node, SubCall):
-            child = node.child.total_usage().total_tokens if node.child is not None else 0
-            return node.usage.total_tokens + child
+            return summary.call_usage(node, upstream).total_tokens
     except Exception:  # a half-written live node
         return None
     return None
@@ -264,7 +268,7 @@ class RunTreeModel(QAbstractItemModel):
             if col == 2:
                 return status(node)
             if col == 3:
-                t = tokens(node)
+                t = tokens(node, summary.is_upstream(self.trajectory) if self.trajectory is not None else False)
                 return f"{t:,}" if t else ""
             if col == 4:
                 s = seconds(node)
