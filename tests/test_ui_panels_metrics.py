@@ -141,3 +141,16 @@ def test_live_refresh_adds_iterations(qtbot):
     run.add_iteration(Iteration(number=5))
     p.refresh()
     assert p.tokens_plot.getViewBox().viewRange()[0][1] < 2
+
+
+def test_legends_are_title_keys_not_drawn_over_the_bars(qtbot):
+    p = _panel(qtbot)
+    p.show_run(sample_trajectory().runs[0])
+    # no pyqtgraph LegendItem floats over a plot's data area
+    for plot in p.iteration_plots + p.depth_plots:
+        assert plot.legend is None
+        assert plot.height() >= 100  # readable, not squashed
+    keys = p.legend_text(p.tokens_plot)
+    assert "Tokens per iteration" in keys and "■ root in" in keys and "■ sub-calls" in keys
+    assert "■ REPL" in p.legend_text(p.time_plot)
+    assert p.legend_text(p.cost_plot).startswith("Cost per iteration ($)")

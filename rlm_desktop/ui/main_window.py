@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d_tree, d["code"], d["messages"]], [380, 560, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([d_time, d_tree, d["runs"]], [84, 520, 220], Qt.Orientation.Vertical)
         self.resizeDocks([d["code"], d["output"]], [460, 260], Qt.Orientation.Vertical)
-        self.resizeDocks([d["messages"], d["metrics"]], [360, 380], Qt.Orientation.Vertical)
+        self.resizeDocks([d["messages"], d["metrics"]], [300, 430], Qt.Orientation.Vertical)
         self._wire_panels()
 
     def _make_runs_panel(self) -> QWidget:

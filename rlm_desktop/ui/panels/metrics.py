@@ -25,6 +25,7 @@ from rlm_desktop.trajectory.model import EXTRA_KEY, CodeBlock, Iteration, Run, S
 
 from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label
 
+MIN_PLOT_HEIGHT = 110
 COLOURS = {
     "root_in": "#42a5f5",
     "root_out": "#1565c0",
@@ -139,20 +140,31 @@ class MetricsPanel(QWidget):
             p.getViewBox().setMouseEnabled(x=True, y=False)
             p.hideButtons()
             p.getAxis("left").setWidth(54)
+            p.setMinimumHeight(MIN_PLOT_HEIGHT)
+        # the legends are coloured keys in the titles: nothing is drawn over the bars
+        self.titles = {
+            self.tokens_plot: ("Tokens per iteration", (("root in", "root_in"), ("root out", "root_out"),
+                                                        ("sub-calls", "sub"))),
+            self.cost_plot: ("Cost per iteration ($)", ()),
+            self.time_plot: ("Time per iteration (s)", (("REPL", "repl"), ("LM + other", "lm"))),
+            self.depth_tokens_plot: ("Tokens per depth", ()),
+            self.depth_calls_plot: ("Calls per depth", ()),
+        }
+        for view in (self.iter_view, self.depth_view):
+            view.ci.layout.setVerticalSpacing(2)
+            view.ci.setContentsMargins(2, 2, 6, 2)
 
         self.bars_root_in = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["root_in"], name="root in")
         self.bars_root_out = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["root_out"], name="root out")
         self.bars_sub = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["sub"], name="sub-calls")
-        self.legends = [self.tokens_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=3)]
         for item in (self.bars_root_in, self.bars_root_out, self.bars_sub):
-            self.tokens_plot.addItem(item)  # named items join the legend
+            self.tokens_plot.addItem(item)
         self.cost_curve = self.cost_plot.plot(
             [], [], pen=pg.mkPen(COLOURS["cost"], width=2), symbol="o", symbolSize=7,
             symbolBrush=COLOURS["cost"], symbolPen=None,
         )
         self.bars_repl = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["repl"], name="REPL")
         self.bars_lm = pg.BarGraphItem(x=[], height=[], width=0.7, brush=COLOURS["lm"], name="LM + other")
-        self.legends.append(self.time_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=2))
         for item in (self.bars_repl, self.bars_lm):
             self.time_plot.addItem(item)
         self.bars_depth_tokens = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COLOURS["depth"])
@@ -223,11 +235,26 @@ class MetricsPanel(QWidget):
                 ax = p.getAxis(axis)
                 ax.setPen(pg.mkPen(fg))
                 ax.setTextPen(pg.mkPen(fg))
-            p.titleLabel.setText(p.titleLabel.text, color=fg, size="9pt")
-        for legend in getattr(self, "legends", ()):
-            legend.setLabelTextColor(fg)
-            for _sample, label in legend.items:
-                label.setText(label.text, color=fg)
+        for p in self.titles:
+            self._set_title(p)
+
+    def _set_title(self, plot: Any, text: str | None = None) -> None:
+        """Title plus legend keys (fixed strings, no log text): ``■ root in  ■ root out``."""
+        base, keys = self.titles[plot]
+        if text is not None:
+            self.titles[plot] = (text, keys)
+            base = text
+        fg = "#cfcfcf" if is_dark(self) else "#404040"
+        key_html = "".join(
+            f'&nbsp;&nbsp;<span style="color:{COLOURS[c]}">&#9632;</span>&nbsp;{name}' for name, c in keys
+        )
+        plot.setTitle(f"<b>{base}</b>{'&nbsp;&nbsp;' + key_html if keys else ''}", color=fg, size="8pt")
+
+    def legend_text(self, plot: Any) -> str:
+        """What a plot's title says, tags removed (tests, accessibility)."""
+        import re
+
+        return re.sub(r"<[^>]+>", "", plot.titleLabel.text).replace("&nbsp;", " ").replace("&#9632;", "■")
 
     def changeEvent(self, event: Any) -> None:  # noqa: N802
         if event.type() in (event.Type.PaletteChange, event.Type.StyleChange):
@@ -251,10 +278,8 @@ class MetricsPanel(QWidget):
         self.bars_root_out.setOpts(x=x, height=rout, y0=rin)
         self.bars_sub.setOpts(x=x, height=sub, y0=rin + rout)
         self.cost_curve.setData(x, np.asarray(m.cost, dtype=float))
-        self.cost_plot.setTitle(
-            "Cost per iteration ($)" if m.any_cost else "Cost per iteration (no cost reported)",
-            color="#cfcfcf" if is_dark(self) else "#404040",
-            size="9pt",
+        self._set_title(
+            self.cost_plot, "Cost per iteration ($)" if m.any_cost else "Cost per iteration (no cost reported)"
         )
         repl = np.asarray(m.repl_time, dtype=float)
         total = np.asarray(m.time, dtype=float)
@@ -278,7 +303,7 @@ class MetricsPanel(QWidget):
                 p.setXRange(-0.6, max(n, 1) - 0.4, padding=0)
             for p in self.depth_plots:
                 p.setXRange((min(m.depths) if m.depths else 0) - 0.6, (max(m.depths) if m.depths else 0) + 0.6, padding=0)
-        # y ranges leave headroom for the legends drawn at the top of the plots
+        # y ranges: a little headroom above the tallest bar
         stack_tokens = rin + rout + sub
         for p, top in (
             (self.tokens_plot, float(stack_tokens.max()) if n else 0.0),
@@ -287,7 +312,7 @@ class MetricsPanel(QWidget):
             (self.depth_tokens_plot, float(max(m.depth_tokens, default=0))),
             (self.depth_calls_plot, float(max(m.depth_calls, default=0))),
         ):
-            p.setYRange(0, (top or 1.0) * 1.3, padding=0)
+            p.setYRange(0, (top or 1.0) * 1.08, padding=0)
         self._update_summary(run, m)
         self.mark_iteration(self._marked)
 
