@@ -63,6 +63,10 @@ def describe_exit(code: int | None) -> str:
 
 
 def kill_group(proc: subprocess.Popen) -> None:
+    own = getattr(proc, "kill_group", None)
+    if own is not None:  # not a local process group (e.g. a container, see docker_env)
+        own()
+        return
     with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, OSError):
@@ -121,9 +125,12 @@ def launch(
     python: str | None = None,
     command: Callable[[str], list[str]] | None = None,
     cwd: str | None = None,
+    spawn: Callable[[list[str]], subprocess.Popen] | None = None,
 ) -> WorkerProcess:
     """Start a worker that connects to the socket ``<tmp>/<name>``; ``command(path)`` gives
-    its argv (default ``worker_command``). Raises RuntimeError when it does not connect."""
+    its argv (default ``worker_command``). ``spawn(argv)`` starts it instead of a local
+    process group (it returns a Popen look-alike with ``poll``, ``wait``, ``stdout`` and a
+    ``kill_group()`` method, e.g. a container). Raises RuntimeError when it does not connect."""
     path = os.path.join(tmp, name)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -131,7 +138,7 @@ def launch(
         listener.listen(1)
         listener.settimeout(0.1)
         argv = command(path) if command is not None else worker_command(path, python)
-        proc = subprocess.Popen(
+        proc = spawn(argv) if spawn is not None else subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

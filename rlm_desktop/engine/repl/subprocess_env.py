@@ -124,7 +124,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
 
     def _spawn(self) -> None:
         assert self._tmp is not None
-        w = launch(self._tmp, f"s{self._spawns}", self.start_timeout, self.python, self.command)
+        w = self._launch(f"s{self._spawns}")
         self._spawns += 1
         self._procs.append(w.proc)
         proc = w.proc
@@ -164,6 +164,11 @@ class SubprocessReplEnvironment(ReplEnvironment):
         except BaseException:
             self._discard(w)
             raise
+
+    def _launch(self, name: str) -> WorkerProcess:
+        """Start one worker listening on ``<tmp>/<name>`` (the docker environment overrides it)."""
+        assert self._tmp is not None
+        return launch(self._tmp, name, self.start_timeout, self.python, self.command)
 
     def _wait_for(self, key: Any, timeout: float) -> Any:
         deadline = time.monotonic() + timeout
