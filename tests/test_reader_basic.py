@@ -217,3 +217,15 @@ def test_read_file_on_missing_file_and_directory(tmp_path):
 def test_bom_on_the_first_line_is_accepted():
     traj = read_bytes(b"\xef\xbb\xbf" + META + b"\n" + _rec(1, final="x") + b"\n")
     assert not traj.bad_lines and traj.metadata["root_model"] == "m" and traj.runs[0].final_answer == "x"
+
+
+def test_integers_beyond_64_bits_stay_exact():
+    from rlm_desktop.trajectory.reader import parse_line
+
+    big = 2**70 + 1
+    assert parse_line(f'{{"n": {big}, "m": -{big}, "f": 1.5}}'.encode()) == {"n": big, "m": -big, "f": 1.5}
+    # with NaN on the same line (the non-strict fallback) too
+    obj = parse_line(f'{{"n": {big}, "x": NaN}}')
+    assert obj["n"] == big and obj["x"] != obj["x"]
+    # long digit runs inside strings change nothing
+    assert parse_line(b'{"s": "123456789012345678901234567890"}') == {"s": "123456789012345678901234567890"}

@@ -70,6 +70,8 @@ def _sanitize(obj: Any) -> Any:
     return obj
 
 
+#: 20+ digits in a row: maybe an integer beyond 64 bits, which only the stdlib parses exactly.
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
@@ -89,7 +91,9 @@ def parse_line(raw: bytes | str) -> dict[str, Any]:
         raise LineError("empty line")
     try:
         obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        if _LONG_DIGITS.search(raw):  # orjson turns ints beyond 64 bits into floats: keep them exact
+            obj = json.loads(raw)
+    except (orjson.JSONDecodeError, ValueError):
         try:
             obj = json.loads(raw.decode("utf-8", "replace"))
             if _SURROGATE_ESCAPE.search(raw):
