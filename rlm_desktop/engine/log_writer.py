@@ -12,7 +12,9 @@ The engine's records already carry our extras under ``"rlm_desktop"`` (the root
 call's usage, the edited marker, ``status``/``error`` on the record that ends a
 failed or cancelled run). Records from the engine are already redacted; a ``redactor`` given here is applied again.
 
-A write error (disk full, ...) is kept in ``.error`` and logged; the run goes on.
+A write error (disk full, ...) is kept in ``.error`` and logged, and no later line is written
+(a later, smaller line that fits again would leave a hole: a file claiming a run without that
+iteration); the run goes on, and ``CompletionResult.log_error`` says where the log stopped.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class JsonlLogObserver:
         self._root_id: str | None = None
         self.error: str | None = None
         self.lines = 0
+        self.skipped = 0  # lines not written after a write error
 
     @classmethod
     def in_dir(cls, log_dir: str | os.PathLike[str], file_name: str = "rlm", **kw: Any) -> JsonlLogObserver:
@@ -62,6 +65,9 @@ class JsonlLogObserver:
             self._write(event.record)
 
     def _write(self, rec: dict[str, Any], metadata: bool = False) -> None:
+        if self.error is not None:  # the log stopped at the first failed line (no holes)
+            self.skipped += 1
+            return
         if self.redactor:
             rec = self.redactor.obj(rec)
         try:
@@ -71,7 +77,7 @@ class JsonlLogObserver:
                 self._writer.write_record(rec)
             self.lines += 1
         except OSError as exc:
-            self.error = f"cannot write the log {self.path}: {exc}"
+            self.error = f"cannot write the log {self.path} (it stops after line {self.lines}): {exc}"
             if self.redactor:
                 self.error = self.redactor.text(self.error)
             log.error("%s", self.error)
