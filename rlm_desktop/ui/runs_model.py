@@ -20,6 +20,7 @@ from rlm_desktop.trajectory.tail import Notice, NoticeKind
 from rlm_desktop.trajectory.tail_follow import ListingUpdate
 
 from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
+from .plain_tooltip import plain_tooltip
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -183,7 +184,8 @@ class RunsTableModel(QStandardItemModel):
                     DISPLAY: display[col],
                     SORT_ROLE: numeric.get(col, display[col].lower()),
                     PATH_ROLE: s.path if col == COL_FILE else None,  # read via siblingAtColumn(0)
-                    TOOLTIP: answer_tip if col == COL_ANSWER else tip if col in _TIP_COLUMNS else None,
+                    TOOLTIP: plain_tooltip(answer_tip) if col == COL_ANSWER
+                    else plain_tooltip(tip) if col in _TIP_COLUMNS else None,
                     FOREGROUND: fg,
                     FONT: font,
                     ALIGN: self._right if col in numeric and col != COL_MODIFIED else None,

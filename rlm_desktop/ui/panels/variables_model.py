@@ -10,6 +10,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont
 
+from rlm_desktop.ui.plain_tooltip import plain_tooltip
+
 from .common import one_line, plain
 
 BATCH = 200
@@ -214,7 +216,7 @@ class VariablesModel(QAbstractItemModel):
             if col == 0 and item.changed:
                 return f"{item.changed} since the previous block"
             if col == 2:
-                return value_preview(item.value, 1000)
+                return plain_tooltip(value_preview(item.value, 1000))
         if role == Qt.ItemDataRole.FontRole and item.changed and col == 0:
             f = QFont()
             f.setBold(True)
