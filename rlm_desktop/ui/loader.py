@@ -3,6 +3,14 @@
 ``Loader.load(path)`` reads and parses in a QThreadPool worker; the result comes back in
 the GUI thread through ``loaded(path, trajectory)`` or ``failed(path, message)``.
 The GUI thread never touches the file.
+
+A big file (``PREVIEW_BYTES`` or more) is shown before it is fully read: the worker
+indexes it lazily (``trajectory.lazy.LazyTrajectory``: newlines and line ends only, a
+few ms for any size) up to its first iteration, parses that one line and sends a
+``preview(path, trajectory)`` (the first run with its first iteration; the window
+shows it at once), then streams the whole file with ``progress(path, fraction)``
+every ``PROGRESS_BYTES`` before ``loaded``. The tree over the full model is filled
+lazily (``tree_model``), so even a 200 MB log costs the GUI only what is on screen.
 """
 
 from __future__ import annotations
@@ -12,11 +20,64 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from rlm_desktop.trajectory.reader import read_file, sanitize_str
+from rlm_desktop.trajectory.model import Trajectory
+from rlm_desktop.trajectory.reader import TrajectoryBuilder, iter_file_lines, parse_line, sanitize_str
+
+PREVIEW_BYTES = 4 << 20
+PROGRESS_BYTES = 4 << 20
+
+
+def read_with_progress(path: str, progress: Any = None) -> Trajectory:
+    """``reader.read_file`` with ``progress(fraction)`` calls every ``PROGRESS_BYTES``."""
+    from rlm_desktop.trajectory.model import BadLine
+    from rlm_desktop.trajectory.reader import LineError, preview
+
+    size = max(1, os.path.getsize(path))
+    builder = TrajectoryBuilder(Trajectory(path=str(path)))
+    done = next_report = 0
+    with open(path, "rb") as fh:
+        for line_no, raw, terminated in iter_file_lines(fh):
+            done += len(raw) + 1
+            if progress is not None and done >= next_report:
+                next_report = done + PROGRESS_BYTES
+                progress(min(1.0, done / size))
+            if not terminated:  # as the reader does for a finished file
+                builder.traj.pending_tail = True
+                builder.traj.line_count = line_no
+                try:
+                    rec = parse_line(raw)
+                except LineError:
+                    builder.traj.bad_lines.append(
+                        BadLine(line_no, "unterminated last line (the writer stopped mid-record)", preview(raw))
+                    )
+                    break
+                builder.feed(line_no, rec, raw)
+                break
+            builder.feed_raw(line_no, raw)
+    return builder.finish(False)
+
+
+def first_iteration_preview(path: str) -> Trajectory | None:
+    """The first run with its first iteration parsed (lazy index; no full read), or None."""
+    from rlm_desktop.trajectory.lazy import LazyTrajectory
+
+    lt = LazyTrajectory(path)
+    try:
+        snap = lt.index_until_first_iteration()
+        if not snap.runs or not snap.runs[0].iterations:
+            return None
+        lt.load_iteration(0, 0)
+        traj = lt.trajectory()
+        traj.runs = traj.runs[:1]
+        return traj
+    finally:
+        lt.close()
 
 
 class _Signals(QObject):
     done = Signal(str, object, str)  # path, trajectory or None, error message
+    preview = Signal(str, object)
+    progress = Signal(str, float)
 
 
 class _ReadJob(QRunnable):
@@ -27,7 +88,17 @@ class _ReadJob(QRunnable):
 
     def run(self) -> None:
         try:
-            traj = read_file(self.path)
+            big = os.path.getsize(self.path) >= PREVIEW_BYTES
+            if big:
+                try:
+                    first = first_iteration_preview(self.path)
+                except Exception:  # the full read below reports what is wrong
+                    first = None
+                if first is not None:
+                    self.signals.preview.emit(self.path, first)
+            traj = read_with_progress(
+                self.path, (lambda f: self.signals.progress.emit(self.path, f)) if big else None
+            )
         except Exception as exc:  # OSError, MemoryError, a reader bug: shown in the UI
             self.signals.done.emit(self.path, None, sanitize_str(f"{type(exc).__name__}: {exc}"))
             return
@@ -38,6 +109,8 @@ class Loader(QObject):
     loaded = Signal(str, object)
     failed = Signal(str, str)
     busy_changed = Signal(bool)
+    preview = Signal(str, object)  # a big file's first iteration, before ``loaded``
+    progress = Signal(str, float)  # 0..1 of a big file read so far
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +118,8 @@ class Loader(QObject):
         self.pool.setMaxThreadCount(1)
         self._signals = _Signals(self)
         self._signals.done.connect(self._done)
+        self._signals.preview.connect(self.preview)
+        self._signals.progress.connect(self.progress)
         self.pending = 0
 
     def load(self, path: str | os.PathLike[str]) -> None:

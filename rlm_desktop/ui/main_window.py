@@ -53,6 +53,9 @@ class MainWindow(QMainWindow):
         self.loader = Loader(self)
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(lambda p, msg: self.report_error(f"Cannot open {p}: {msg}"))
+        self.loader.preview.connect(self._preview)
+        self.loader.progress.connect(self._progress)
+        self.previewing: str | None = None  # a big file shown by its first iteration while it loads
         self.trajectory: Trajectory | None = None
         self.path: str | None = None
         self.live_path: str | None = None
@@ -260,6 +263,16 @@ class MainWindow(QMainWindow):
         except Exception as exc:
             self.report_error(f"Demo not available: {exc}")
 
+    def _preview(self, path: str, traj: Trajectory) -> None:
+        """A big file's first iteration, shown while the rest loads (``Loader``)."""
+        self.previewing = path
+        self.show_trajectory(traj, path)
+        self.setWindowTitle(f"{os.path.basename(path)} (loading…) — RLM Desktop")
+        self.status.showMessage(f"Loading {os.path.basename(path)}…")
+
+    def _progress(self, path: str, fraction: float) -> None:
+        self.status.showMessage(f"Loading {os.path.basename(path)}… {fraction:.0%}")
+
     def _loaded(self, path: str, traj: Trajectory) -> None:
         io_errors = [b for b in traj.bad_lines if b.line_no == 0]
         for b in io_errors:
@@ -268,7 +281,13 @@ class MainWindow(QMainWindow):
             return
         self.documents[path] = traj
         self._add_recent(path)
+        keep = getattr(self.selection.node, "path", None) if self.previewing == path else None
+        self.previewing = None
         self.show_trajectory(traj, path)
+        if keep:
+            node = traj.find(keep)
+            if node is not None:  # the user's pick in the preview survives the full load
+                self.selection.select(node)
         self.status.showMessage(f"Opened {path}: {len(traj.runs)} run(s), {traj.line_count} line(s)", 5000)
 
     def show_trajectory(self, traj: Trajectory | None, path: str | None = None) -> None:

@@ -117,6 +117,7 @@ class RunTreeModel(QAbstractItemModel):
         self.chunk = chunk
         self._fetched: dict[int, int] = {}  # id(node) (0 for the root) -> rows handed out
         self._keep: dict[int, Any] = {}  # keeps nodes alive while their id is a key
+        self._sums: dict[int, tuple[Any, int | None, float | None]] = {}  # node, tokens, time
 
     # -- content -------------------------------------------------------------------------
     def set_trajectory(self, traj: Trajectory | None) -> None:
@@ -124,6 +125,7 @@ class RunTreeModel(QAbstractItemModel):
         self.trajectory = traj
         self._fetched.clear()
         self._keep.clear()
+        self._sums.clear()
         self.endResetModel()
 
     def _key(self, node: Any) -> int:
@@ -172,6 +174,7 @@ class RunTreeModel(QAbstractItemModel):
         """Announce rows a live run appended (below already-fetched parents) and refresh cells."""
         if self.trajectory is None:
             return
+        self._sums.clear()  # live nodes' totals change
         self._fetched.setdefault(0, 0)
         for key, count in list(self._fetched.items()):
             node = self._keep.get(key) if key else None
@@ -255,6 +258,16 @@ class RunTreeModel(QAbstractItemModel):
             log.exception("tree data")
             return None
 
+    def _totals(self, node: Any) -> tuple[int | None, float | None]:
+        """Tokens and time of a node (a run's walk its whole subtree), computed once per
+        node until the next ``grow``/reset instead of on every paint."""
+        hit = self._sums.get(id(node))
+        if hit is None or hit[0] is not node:
+            upstream = summary.is_upstream(self.trajectory) if self.trajectory is not None else False
+            hit = (node, tokens(node, upstream), seconds(node))
+            self._sums[id(node)] = hit
+        return hit[1], hit[2]
+
     def _data(self, index: Index, role: int):
         node = self.node(index)
         col = index.column()
@@ -267,11 +280,10 @@ class RunTreeModel(QAbstractItemModel):
                 return str(depth(node))
             if col == 2:
                 return status(node)
-            if col == 3:
-                t = tokens(node, summary.is_upstream(self.trajectory) if self.trajectory is not None else False)
-                return f"{t:,}" if t else ""
-            if col == 4:
-                s = seconds(node)
+            if col in (3, 4):
+                t, s = self._totals(node)
+                if col == 3:
+                    return f"{t:,}" if t else ""
                 return f"{s:.2f}s" if s else ""
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return node.path
