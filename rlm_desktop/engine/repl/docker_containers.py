@@ -142,6 +142,9 @@ def container_environment(extra: Mapping[str, str] | None = None) -> dict[str, s
         "LANG": "C.UTF-8",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
+        # glibc reserves 64 MiB of address space per thread arena: without a cap the
+        # worker's RLIMIT_AS (= the memory limit) is used up by reservations alone
+        "MALLOC_ARENA_MAX": "2",
     }
     for k, v in (extra or {}).items():
         if not _SECRET_NAME.search(k):

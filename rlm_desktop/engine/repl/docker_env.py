@@ -78,7 +78,8 @@ def _worker_source() -> bytes:
 
 
 class DockerReplEnvironment(SubprocessReplEnvironment):
-    """The subprocess REPL in a container. Extra options: ``image``, ``cpus``, ``pids_limit``,
+    """The subprocess REPL in a container. Extra options: ``image`` (default: ``$RLM_REPL_IMAGE``
+    or ``rlm-desktop-repl:latest``), ``cpus``, ``pids_limit``,
     ``tmpfs_mb``, ``user``, ``container_python``, ``container_env`` (no secret-looking names
     pass), ``client`` (a docker client; default from the environment)."""
 
@@ -89,7 +90,7 @@ class DockerReplEnvironment(SubprocessReplEnvironment):
         context: Any,
         handler: SubcallHandler,
         *,
-        image: str = DEFAULT_IMAGE,
+        image: str | None = None,
         cpus: float | None = 1.0,
         pids_limit: int | None = 256,
         tmpfs_mb: int = 256,
@@ -101,7 +102,7 @@ class DockerReplEnvironment(SubprocessReplEnvironment):
     ) -> None:
         kwargs.pop("command", None)  # the container is the command
         super().__init__(context, handler, **kwargs)
-        self.image = image
+        self.image = image or os.environ.get("RLM_REPL_IMAGE") or DEFAULT_IMAGE
         self.cpus = cpus
         self.pids_limit = pids_limit
         self.tmpfs_mb = tmpfs_mb
