@@ -52,8 +52,12 @@ def test_every_node_of_every_log_in_every_panel(logs, panels):
                 assert panels["variables"].shown_block() is node
             if isinstance(node, Iteration):
                 msgs = panels["messages"]
-                assert len(msgs.items()) == len(node.prompt) + 1 + (1 if node.original_response else 0)
+                assert len(msgs.items()) == len(node.prompt) + 1 + (1 if node.original_response else 0) + (
+                    1 if node.final_answer is not None else 0
+                )
                 assert msgs.items()[len(node.prompt)].role == "response"
+                if node.final_answer is not None:
+                    assert msgs.items()[-1].role == "final" and msgs.items()[-1].text == node.final_answer
             if isinstance(node, SubCall):
                 assert panels["messages"].items()[-1 if not node.error else -2].text == node.response
     assert shown > 50

@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.session.started.connect(self._session_started)
         self.session.state_changed.connect(lambda _st: self._update_debug_state())
         self.session.event_applied.connect(lambda *_: self._schedule_live_refresh())
-        self.session.failed.connect(lambda msg: self.report_error(f"Run failed: {msg}"))
+        self.session.failed.connect(self._session_failed)
         self.session.finished.connect(self._session_finished)
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
@@ -399,8 +399,29 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Live run — RLM Desktop")
 
     def _session_finished(self, result: Any) -> None:
+        """The end of a live run: the answer (or what went wrong) is shown in the window."""
         self._refresh_live()
         self._update_debug_state()
+        status = str(getattr(result, "status", "") or "")
+        error = getattr(result, "error", None)
+        if status in ("finished", "max_iterations"):
+            answer = " ".join(str(result.response or "").split())
+            short = answer if len(answer) <= 160 else answer[:159] + "…"
+            self.status.showMessage(f"Run {status.replace('_', ' ')} — answer: {short}")
+            traj = self.trajectory
+            if traj is not None and traj.runs and traj.runs[0].iterations:
+                self.selection.select(traj.runs[0].iterations[-1])  # its final-answer card
+        elif status == "cancelled":
+            self.status.showMessage("Run cancelled", 8000)
+        else:
+            self.report_error(f"Run {status or 'ended'}: {error or 'no answer'}")
+        if getattr(result, "log_error", None):
+            self.report_error(f"The run's log is incomplete: {result.log_error}")
+
+    def _session_failed(self, message: str) -> None:
+        self._refresh_live()
+        self.report_error(f"Run failed: {message}")
+        self.status.set_state("Failed")
 
     def _schedule_live_refresh(self) -> None:
         if not self._live_timer.isActive():
@@ -436,7 +457,11 @@ class MainWindow(QMainWindow):
         if st == PAUSED:
             reason = getattr(state, "reason", "")
             label = f"Paused ({reason})" if reason else label
-        self.status.set_state(label if has else ("Finished" if self.session and self.session.result else "Ready"))
+        if not has:
+            result = getattr(self.session, "result", None) if self.session is not None else None
+            st_text = str(getattr(result, "status", "") or "")
+            label = st_text.replace("_", " ").capitalize() if st_text else "Ready"
+        self.status.set_state(label)
 
     def toggle_breakpoint(self) -> None:
         bp = self.panels.get("breakpoints")

@@ -24,6 +24,7 @@ _ROLE_COLOURS = {
     "response": ("#2e7d32", "#a5d6a7"),
     "original": ("#9e9e9e", "#bdbdbd"),
     "error": ("#e53935", "#ef9a9a"),
+    "final": ("#00897b", "#80cbc4"),
 }
 
 

@@ -170,10 +170,13 @@ class MessagesPanel(QWidget):
                 items.append(Item("response", "(waiting for the model…)", "response"))
             if node.edited and node.original_response is not None:
                 items.append(Item("original", plain(node.original_response), "original response (before edit)"))
+            if node.final_answer is not None:
+                items.append(Item("final", plain(node.final_answer), "final answer"))
             run = node.parent
             depth = f" · depth {run.depth}" if run is not None and run.depth else ""
             model = f" · {run.model}" if run is not None and run.model else ""
             n = len(items) - 1 - (1 if node.edited and node.original_response is not None else 0)
+            n -= 1 if node.final_answer is not None else 0
             head = f"Iteration {node.number}{depth}{model} · {n} prompt message{'s' if n != 1 else ''}"
             if node.is_default_answer:
                 head += " · default answer"
