@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlm_desktop.engine.config import DEMO_DIR, BackendConfig, EngineConfig
+from rlm_desktop.engine.config import BackendConfig, EngineConfig
+from rlm_desktop.paths import resource_path
 
 
 @dataclass
@@ -24,10 +25,15 @@ class DemoRun:
     expected_answer: str | None
 
 
+def demo_dir_default() -> Path:
+    """``resources/demo`` from source or in a frozen build (``rlm_desktop.paths``)."""
+    return resource_path("demo")
+
+
 def load_demo(
     demo_dir: str | Path | None = None, *, environment: Any = None, log_dir: str | None = None
 ) -> DemoRun:
-    root = Path(demo_dir) if demo_dir is not None else DEMO_DIR
+    root = Path(demo_dir) if demo_dir is not None else demo_dir_default()
     manifest = json.loads((root / "demo.json").read_text(encoding="utf-8"))
     context = (root / manifest["context_file"]).read_text(encoding="utf-8")
     trajectory = root / manifest["trajectory"]

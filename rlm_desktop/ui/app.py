@@ -13,10 +13,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from rlm_desktop.paths import resource_path
+
 ORG = "rlm-desktop"
 APP = "RLM Desktop"
-ICON = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                    "resources", "icons", "rlm-desktop.png")
+ICON = str(resource_path("icons", "rlm-desktop.png"))  # from source and in a frozen build
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
