@@ -68,6 +68,7 @@ def test_new_run_dialog_to_a_compatible_server_with_a_typed_key(qtbot, window, t
         assert seen["error"] is None
         qtbot.waitUntil(lambda: window.session.result is not None, timeout=20000)
         requests = server.requests
+        base_url = server.base_url
     res = window.session.result
     assert res.status == "finished" and res.response == "three rows", res.error
     assert window.status.state_label.text() == "Finished"
@@ -89,7 +90,7 @@ def test_new_run_dialog_to_a_compatible_server_with_a_typed_key(qtbot, window, t
     # what was saved: the choices, so the next dialog starts from them
     s = QSettings()
     assert s.value("new_run/backend") == "compatible" and s.value("new_run/key_source/compatible") == "typed"
-    assert s.value("new_run/base_url/compatible") == server.base_url
+    assert s.value("new_run/base_url/compatible") == base_url
     assert all(KEY not in str(s.value(k)) for k in s.allKeys())
     assert window.debug.run.isEnabled() and window.debug.run.shortcut().toString() == "Ctrl+R"
     assert window.tree.view.model().data(window.tree.model.index(0, 2), Qt.ItemDataRole.DisplayRole) == "finished"
