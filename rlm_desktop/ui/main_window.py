@@ -191,6 +191,10 @@ class MainWindow(QMainWindow):
             d.step_out.triggered.connect(self.session.step_out)
             d.stop.triggered.connect(self.session.stop)
         d.toggle_bp.triggered.connect(self.toggle_breakpoint)
+        from .fork import Forks
+
+        self.forks = Forks(self)
+        self.act_fork = self.forks.action
         tb = QToolBar("Debug", self)
         tb.setObjectName("toolbar.debug")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -237,6 +241,9 @@ class MainWindow(QMainWindow):
         dbg = mb.addMenu("&Debug")
         for act in self.debug:
             dbg.addAction(act)
+        dbg.addSeparator()
+        dbg.addAction(self.act_fork)
+        self.debug_menu = dbg
         h = mb.addMenu("&Help")
         h.addAction("&About RLM Desktop", self._about)
 
@@ -462,6 +469,13 @@ class MainWindow(QMainWindow):
             st_text = str(getattr(result, "status", "") or "")
             label = st_text.replace("_", " ").capitalize() if st_text else "Ready"
         self.status.set_state(label)
+
+    # -- replay-then-fork (ui.fork) -----------------------------------------------------------
+    def fork_target(self, node: Any = None) -> Any:
+        return self.forks.target(node)
+
+    def fork_from(self, node: Any = None) -> None:
+        self.forks.fork_from(node)
 
     def toggle_breakpoint(self) -> None:
         bp = self.panels.get("breakpoints")
