@@ -63,7 +63,7 @@ def test_stale_layout_falls_back_to_default(make_window, stale):
         s.setValue(layout_mod.VERSION_KEY, "x")
     w = make_window(restore_layout=False)
     assert w.layout_keeper.restore() is False
-    for name in ("tree", "timeline", "code", "output", "messages", "metrics", "runs"):
+    for name in ("tree", "timeline", "code", "output", "messages", "metrics", "breakpoints"):
         assert w.docks[name].isVisible(), name
 
 

@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["output"], d["variables"])
         for other in ("breakpoints", "search", "problems"):
             self.tabifyDockWidget(d["runs"], d[other])
-        d["runs"].raise_()
+        d["breakpoints"].raise_()  # a debugger shows its breakpoints; Runs is for followed folders
         d["output"].raise_()
         self.resizeDocks([d_tree, d["code"], d["messages"]], [380, 560, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([d_time, d_tree, d["runs"]], [84, 520, 220], Qt.Orientation.Vertical)

@@ -169,11 +169,13 @@ class BreakpointsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # "Stops at" gets the room
         for col in (0, 3, 4):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.resizeSection(2, 160)
+        header.resizeSection(2, 80)
+        header.resizeSection(5, 80)
+        self.table.setWordWrap(False)  # one line per breakpoint
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())
         self.add_button = QPushButton("Add…", self)
         self.add_here_button = QPushButton("Break here", self)
