@@ -221,3 +221,18 @@ def test_spec_bundles_lazy_modules_and_the_stdlib_for_model_code(spec):
     assert not any(m == "tkinter" or m.startswith(("tkinter.", "test.", "idlelib")) for m in hidden)
     clash = [m for m in hidden for x in excludes if m == x or m.startswith(x + ".")]
     assert clash == []
+
+
+def test_watchdog_ends_a_stuck_process(tmp_path):
+    """If the GUI thread itself stops answering, the check still ends (exit code 3, a FAIL line)."""
+    code = (
+        "import sys, time\n"
+        "from rlm_desktop.ui.smoke import _watchdog\n"
+        "_watchdog(0.3, sys.stdout)\n"
+        "time.sleep(30)\n"  # a GUI thread that never comes back
+        "print('not reached')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=smoke_env(tmp_path, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3
+    assert proc.stdout.strip() == "smoke: FAIL: no answer from the GUI thread after 0.3 s (watchdog)"

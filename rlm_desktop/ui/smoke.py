@@ -221,7 +221,9 @@ class _Smoke:
             raise SmokeFailure(f"the demo run ended {result.status}: {result.error}")
         if result.response != demo.expected_answer:
             raise SmokeFailure(f"the demo run answered {result.response!r}, expected {demo.expected_answer!r}")
-        wait_until(lambda: not w._live_timer.isActive(), 2.0)  # the last refresh of the views
+        timer = getattr(w, "_live_timer", None)  # the window's last refresh of the views
+        if timer is not None:
+            wait_until(lambda: not timer.isActive(), 2.0)
         live = session.recorder.trajectory.runs[0] if session.recorder and session.recorder.trajectory.runs else None
         if live is None:
             raise SmokeFailure("the live run is not in the window")
@@ -242,7 +244,7 @@ class _Smoke:
 def _watchdog(timeout: float, out: TextIO) -> threading.Timer:
     def fire() -> None:
         try:
-            print(f"smoke: FAIL: no answer from the GUI thread after {timeout:.0f} s (watchdog)",
+            print(f"smoke: FAIL: no answer from the GUI thread after {timeout:g} s (watchdog)",
                   file=out, flush=True)
         finally:
             os._exit(WATCHDOG_EXIT)
