@@ -198,8 +198,12 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Debug", self)
         tb.setObjectName("toolbar.debug")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in ("run", "demo", "cont", "pause", "step_over", "step_into", "step_out", "stop"):
-            tb.addAction(d.actions[name])
+        for name in ("run", "demo", None, "cont", "pause", "step_over", "step_into", "step_out", "stop", None,
+                     "toggle_bp"):
+            if name is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(d.actions[name])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.debug_toolbar = tb
 
