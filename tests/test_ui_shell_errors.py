@@ -90,3 +90,23 @@ def test_an_engine_exception_is_shown_in_the_ui(qtbot, window):
     qtbot.waitUntil(lambda: window.session.controller.is_paused, timeout=15000)
     window.session.stop()
     qtbot.waitUntil(lambda: not window.session.running, timeout=15000)
+
+
+def test_uncaught_exceptions_in_slots_reach_problems(window):
+    import sys
+
+    seen = []
+    previous = sys.excepthook
+    sys.excepthook = lambda *a: seen.append(a[1])  # stands for Python's printing (and pytest-qt's)
+    try:
+        window.install_error_hook()
+        try:
+            raise ValueError("a bug in a slot")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+        assert [str(e) for e in seen] == ["a bug in a slot"]  # still printed by the previous hook
+        assert any("Internal error: ValueError: a bug in a slot" in t for t in window.problems.texts())
+        window.shutdown()
+        assert sys.excepthook is not None and sys.excepthook.__name__ == "<lambda>"
+    finally:
+        sys.excepthook = previous

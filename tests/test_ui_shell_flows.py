@@ -206,6 +206,8 @@ def test_file_open_several_files_and_open_recent(qtbot, window, tmp_path, monkey
     w.recent_menu.aboutToShow.emit()
     next(a for a in w.recent_menu.actions() if a.text() == str(copy)).trigger()
     assert any("copy.jsonl" in t for t in w.problems.texts())
+    next(a for a in w.recent_menu.actions() if a.text() == "Clear Recent Files").trigger()
+    assert w.recent_files() == [] and not w.recent_menu.isEnabled()
 
 
 def test_command_line_files_open_in_the_window(qtbot, window, tmp_path):

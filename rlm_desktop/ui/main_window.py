@@ -318,9 +318,17 @@ class MainWindow(QMainWindow):
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
-        for p in self.recent_files():
+        recent = self.recent_files()
+        for p in recent:
             self.recent_menu.addAction(p, lambda p=p: self.open_files([p]))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Recent Files", self.clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def clear_recent(self) -> None:
+        QSettings().remove(RECENT_KEY)
+        self._fill_recent()
 
     @staticmethod
     def recent_files() -> list[str]:
@@ -536,6 +544,25 @@ class MainWindow(QMainWindow):
         self.status.showMessage(text.splitlines()[0] if text else "", 8000)
         self.show_problems()
 
+    def install_error_hook(self) -> Any:
+        """Uncaught exceptions (a bug in a slot) are shown in Problems as well as printed:
+        ``sys.excepthook`` chains to the previous hook, which is returned (the app calls
+        this once at start-up; ``shutdown`` puts the previous one back)."""
+        import sys
+
+        previous = sys.excepthook
+
+        def hook(kind: Any, value: Any, tb: Any) -> None:
+            previous(kind, value, tb)
+            try:
+                self.report_error(f"Internal error: {kind.__name__}: {value}")
+            except Exception:  # the window is going away: the message above is printed
+                pass
+
+        sys.excepthook = hook
+        self._error_hook = (hook, previous)
+        return previous
+
     def find(self) -> None:
         self.docks["search"].show()
         self.docks["search"].raise_()
@@ -553,6 +580,12 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------
     def shutdown(self) -> None:
+        import sys
+
+        hook = getattr(self, "_error_hook", None)
+        if hook is not None and sys.excepthook is hook[0]:
+            sys.excepthook = hook[1]
+        self._error_hook = None
         self._live_timer.stop()
         if self.session is not None:
             self.session.shutdown()
