@@ -191,3 +191,14 @@ def test_jsonl_round_trip_sanity():
     with open(DEMO, encoding="utf-8") as fh:
         first = json.loads(fh.readline())
     assert first.get("type") == "metadata"
+
+
+def test_problem_tooltips_show_log_text_literally(qtbot, window):
+    from rlm_desktop.trajectory.model import BadLine
+
+    window.problems.set_bad_lines("x.jsonl", [BadLine(4, "not JSON", "<b>bold</b><img src=x>")])
+    window.problems.add_error("Cannot open <i>f</i>.jsonl")
+    for i in range(window.problems.list.count()):
+        tip = window.problems.list.item(i).toolTip()
+        assert "<img" not in tip and "<b>" not in tip and "<i>" not in tip
+        assert "&lt;" in tip  # escaped, so Qt shows the characters

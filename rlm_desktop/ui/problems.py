@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QVBoxLa
 
 from rlm_desktop.trajectory.reader import sanitize_str
 
+from .plain_tooltip import plain_tooltip
+
 
 class ProblemsPanel(QWidget):
     changed = Signal(int)
@@ -35,6 +37,7 @@ class ProblemsPanel(QWidget):
         self.errors.append(text)
         item = QListWidgetItem(f"Error: {text}")
         item.setData(Qt.ItemDataRole.UserRole, "error")
+        item.setToolTip(plain_tooltip(text))  # the whole message (the row is one line)
         self.list.insertItem(len(self.errors) - 1, item)
         self.changed.emit(self.list.count())
 
@@ -46,7 +49,7 @@ class ProblemsPanel(QWidget):
         for bl in self.bad_lines:
             item = QListWidgetItem(sanitize_str(f"{name}:{bl.line_no}: {bl.message} — {bl.text[:200]}"))
             item.setData(Qt.ItemDataRole.UserRole, bl.line_no)
-            item.setToolTip(sanitize_str(bl.text))
+            item.setToolTip(plain_tooltip(bl.text))  # a raw log line: never rendered as HTML
             self.list.addItem(item)
         self.changed.emit(self.list.count())
 
