@@ -475,6 +475,7 @@ class MainWindow(QMainWindow):
         label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
         if st == PAUSED:
             reason = getattr(state, "reason", "")
+            reason = {"pause": "", "run-to": "run to here"}.get(reason, reason)
             label = f"Paused ({reason})" if reason else label
         if not has:
             result = getattr(self.session, "result", None) if self.session is not None else None
