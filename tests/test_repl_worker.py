@@ -218,3 +218,14 @@ def test_print_flood_in_a_block_is_bounded():
     res = r.run("for i in range(200000):\n    print('x' * 50, i)")
     assert len(res["stdout"]) < 20_000
     assert res["stdout"].endswith(" 199999\n")
+
+
+def test_frozen_worker_gives_model_code_the_systems_library_path():
+    from rlm_desktop.engine.repl.worker import _restore_library_path
+
+    env = {"LD_LIBRARY_PATH": "/app/_internal", "LD_LIBRARY_PATH_ORIG": "/usr/local/lib", "HOME": "/h"}
+    _restore_library_path(env)
+    assert env == {"LD_LIBRARY_PATH": "/usr/local/lib", "HOME": "/h"}
+    env = {"LD_LIBRARY_PATH": "/app/_internal"}
+    _restore_library_path(env)
+    assert env == {}

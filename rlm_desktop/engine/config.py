@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlm_desktop.paths import resource_path
+
 #: Backend kinds understood by ``rlm_desktop.engine.clients.make_client``.
 BACKEND_KINDS = ("openai", "anthropic", "replay", "scripted", "auto")
 
@@ -30,11 +32,9 @@ DEFAULT_KEY_ENV = {
 SECRET_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY")
 
 #: The demo trajectory shipped with the app (the replay backend's default file).
-DEMO_DIR = Path(__file__).resolve().parents[2] / "resources" / "demo"
-
-
 def demo_trajectory_path() -> Path:
-    return DEMO_DIR / "demo_trajectory.jsonl"
+    """The bundled demo recording (from source, a frozen build or ``RLM_DESKTOP_RESOURCES``)."""
+    return resource_path("demo", "demo_trajectory.jsonl")
 
 
 @dataclass

@@ -621,6 +621,16 @@ def connect(path, timeout=30.0):
             time.sleep(0.02)
 
 
+def _restore_library_path(environ):
+    """PyInstaller points LD_LIBRARY_PATH at the bundle: programs that model code starts (git,
+    curl) must load the system's libraries, not the bundle's."""
+    orig = environ.pop("LD_LIBRARY_PATH_ORIG", None)
+    if orig is not None:
+        environ["LD_LIBRARY_PATH"] = orig
+    else:
+        environ.pop("LD_LIBRARY_PATH", None)
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) < 2 or argv[0] != "--connect":
@@ -630,6 +640,8 @@ def main(argv=None):
     if sys.path and os.path.abspath(sys.path[0] or ".") == here:
         sys.path.pop(0)  # model code must not import our neighbours (base.py, ...)
     _die_with_parent()
+    if getattr(sys, "frozen", False):
+        _restore_library_path(os.environ)
     try:
         import faulthandler
 
