@@ -7,7 +7,8 @@ import os
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
 from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, SubCall
@@ -138,7 +139,11 @@ def test_drop_and_several_files(qtbot, window, tmp_path):
     mime.setUrls([QUrl.fromLocalFile(DEMO), QUrl.fromLocalFile(str(other))])
     ev = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                     Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(ev)
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)  # through Qt's event dispatch, as a real drag
+    assert enter.isAccepted()
+    QApplication.sendEvent(window, ev)
     qtbot.waitUntil(lambda: len(window.documents) == 2 and window.loader.pending == 0, timeout=5000)
     assert set(window.documents) == {os.path.abspath(DEMO), str(other)}
     assert window.windowTitle().startswith(os.path.basename(window.path))

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
 
@@ -19,7 +19,7 @@ from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.model import Trajectory
 
 from . import theme
-from .actions import FINISHED, PAUSED, RUNNING, DebugActions
+from .actions import DebugActions
 from .docks import PANELS, Placeholder, make_panel
 from .layout import LayoutKeeper, hide_stray_tab_bars
 from .loader import Loader
@@ -29,14 +29,14 @@ from .search import SearchPanel
 from .selection import NodeSelection
 from .status import StatusBar
 from .timeline import Timeline, run_of
+from .window_files import FILE_FILTER, MAX_RECENT, RECENT_KEY, FilesMixin
+from .window_live import LiveRunsMixin
 
 log = logging.getLogger(__name__)
-RECENT_KEY = "files/recent"
-MAX_RECENT = 10
-FILE_FILTER = "RLM trajectories (*.jsonl *.json *.log);;All files (*)"
+__all__ = ["FILE_FILTER", "MAX_RECENT", "RECENT_KEY", "MainWindow"]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
     def __init__(self, *, restore_layout: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
@@ -251,56 +251,7 @@ class MainWindow(QMainWindow):
         h = mb.addMenu("&Help")
         h.addAction("&About RLM Desktop", self._about)
 
-    # -- files -----------------------------------------------------------------------------
-    def open_files(self, paths: list[str]) -> None:
-        for p in paths:
-            p = os.path.abspath(os.fspath(p))
-            if not os.path.isfile(p):
-                self.report_error(f"Cannot open {p}: no such file")
-                continue
-            self.status.showMessage(f"Opening {os.path.basename(p)}…")
-            self.loader.load(p)
-
-    def open_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open trajectories", "", FILE_FILTER)
-        if paths:
-            self.open_files(paths)
-
-    def open_demo(self) -> None:
-        from rlm_desktop.engine.demo import load_demo
-
-        try:
-            self.open_files([str(load_demo().trajectory_path)])
-        except Exception as exc:
-            self.report_error(f"Demo not available: {exc}")
-
-    def _preview(self, path: str, traj: Trajectory) -> None:
-        """A big file's first iteration, shown while the rest loads (``Loader``)."""
-        self.previewing = path
-        self.show_trajectory(traj, path)
-        self.setWindowTitle(f"{os.path.basename(path)} (loading…) — RLM Desktop")
-        self.status.showMessage(f"Loading {os.path.basename(path)}…")
-
-    def _progress(self, path: str, fraction: float) -> None:
-        self.status.showMessage(f"Loading {os.path.basename(path)}… {fraction:.0%}")
-
-    def _loaded(self, path: str, traj: Trajectory) -> None:
-        io_errors = [b for b in traj.bad_lines if b.line_no == 0]
-        for b in io_errors:
-            self.report_error(f"Cannot open {path}: {b.message}")
-        if io_errors and not traj.runs:
-            return
-        self.documents[path] = traj
-        self._add_recent(path)
-        keep = getattr(self.selection.node, "path", None) if self.previewing == path else None
-        self.previewing = None
-        self.show_trajectory(traj, path)
-        if keep:
-            node = traj.find(keep)
-            if node is not None:  # the user's pick in the preview survives the full load
-                self.selection.select(node)
-        self.status.showMessage(f"Opened {path}: {len(traj.runs)} run(s), {traj.line_count} line(s)", 5000)
-
+    # -- the views ---------------------------------------------------------------------------
     def show_trajectory(self, traj: Trajectory | None, path: str | None = None) -> None:
         self.trajectory = traj
         self.path = path
@@ -315,39 +266,6 @@ class MainWindow(QMainWindow):
                 metrics.show_run(traj.runs[0])
             self.selection.select(traj.runs[0])
         self._update_totals()
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        recent = self.recent_files()
-        for p in recent:
-            self.recent_menu.addAction(p, lambda p=p: self.open_files([p]))
-        if recent:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Recent Files", self.clear_recent)
-        self.recent_menu.setEnabled(bool(recent))
-
-    def clear_recent(self) -> None:
-        QSettings().remove(RECENT_KEY)
-        self._fill_recent()
-
-    @staticmethod
-    def recent_files() -> list[str]:
-        v = QSettings().value(RECENT_KEY, [])
-        return [str(x) for x in (v if isinstance(v, list) else [v] if v else [])]
-
-    def _add_recent(self, path: str) -> None:
-        items = [path] + [p for p in self.recent_files() if p != path]
-        QSettings().setValue(RECENT_KEY, items[:MAX_RECENT])
-
-    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: Any) -> None:  # noqa: N802
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.open_files(paths)
 
     # -- following ---------------------------------------------------------------------------
     def follow(self, path: str) -> bool:
@@ -381,133 +299,6 @@ class MainWindow(QMainWindow):
             self.show_trajectory(self.follow_ctl.live_trajectory(path), path)
         else:
             self._schedule_live_refresh()
-
-    # -- live runs (debugger) ------------------------------------------------------------------
-    def new_run(self) -> None:
-        try:
-            from .panels.new_run_dialog import NewRunDialog
-        except Exception as exc:
-            self.report_error(f"New Run dialog unavailable: {exc}")
-            return
-        dlg = NewRunDialog(self)
-        if dlg.exec() != NewRunDialog.DialogCode.Accepted:
-            return
-        self.start_run(dlg.prompt(), dlg.context(), config=dlg.config())
-
-    def run_demo(self, pause_at_start: bool = True) -> None:
-        try:
-            from rlm_desktop.engine.demo import load_demo
-
-            demo = load_demo()
-        except Exception as exc:
-            self.report_error(f"Demo not available: {exc}")
-            return
-        self.start_run(demo.prompt, demo.context, config=demo.config, pause_at_start=pause_at_start)
-
-    def start_run(self, prompt: Any, context: Any, **kw: Any) -> None:
-        if self.session is None:
-            self.report_error(getattr(self, "_session_error", "Debugger unavailable"))
-            return
-        try:
-            self.session.start(prompt, context, **kw)
-        except Exception as exc:
-            self.report_error(f"Cannot start the run: {type(exc).__name__}: {exc}")
-
-    def _session_started(self, recorder: Any) -> None:
-        self.show_trajectory(recorder.trajectory, None)
-        self.setWindowTitle("Live run — RLM Desktop")
-
-    def _session_finished(self, result: Any) -> None:
-        """The end of a live run: the answer (or what went wrong) is shown in the window."""
-        self._refresh_live()
-        self._update_debug_state()
-        status = str(getattr(result, "status", "") or "")
-        error = getattr(result, "error", None)
-        if status in ("finished", "max_iterations"):
-            answer = " ".join(str(result.response or "").split())
-            short = answer if len(answer) <= 160 else answer[:159] + "…"
-            self.status.showMessage(f"Run {status.replace('_', ' ')} — answer: {short}")
-            traj = self.trajectory
-            if traj is not None and traj.runs and traj.runs[0].iterations:
-                self.selection.select(traj.runs[0].iterations[-1])  # its final-answer card
-        elif status == "cancelled":
-            self.status.showMessage("Run cancelled", 8000)
-        else:
-            self.report_error(f"Run {status or 'ended'}: {error or 'no answer'}")
-        if getattr(result, "log_error", None):
-            self.report_error(f"The run's log is incomplete: {result.log_error}")
-
-    def _session_failed(self, message: str) -> None:
-        self._refresh_live()
-        self.report_error(f"Run failed: {message}")
-        self.status.set_state("Failed")
-
-    def _schedule_live_refresh(self) -> None:
-        if not self._live_timer.isActive():
-            self._live_timer.start()
-
-    def _refresh_live(self) -> None:
-        traj = self.trajectory
-        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.tree.model.rowCount() == 0:
-            self.show_trajectory(traj, self.path)
-        self.tree.refresh()
-        self.timeline.refresh()
-        if self.session_link is None or self.live_path:
-            for p in self.node_panels():
-                p.refresh()
-        if traj is not None and len(traj.bad_lines) != len(self.problems.bad_lines):
-            self.problems.set_bad_lines(self.path, traj.bad_lines)
-        self._update_totals()
-
-    def _update_debug_state(self) -> None:
-        has = self.session is not None and bool(self.session.running)
-        state = getattr(self.session, "state", None)
-        if has:
-            # the controller's own state, not the last message: a resume notice can arrive
-            # after the pause that followed it (both are announced outside its lock)
-            try:
-                state = self.session.controller.state()
-            except Exception:
-                pass
-        st = getattr(state, "state", FINISHED)
-        self.debug.update(st if has else FINISHED, has_session=self.session is not None)
-        self.debug.toggle_bp.setEnabled(self.session is not None)
-        label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
-        if st == PAUSED:
-            reason = getattr(state, "reason", "")
-            reason = {"pause": "", "run-to": "run to here"}.get(reason, reason)
-            label = f"Paused ({reason})" if reason else label
-        if not has:
-            result = getattr(self.session, "result", None) if self.session is not None else None
-            st_text = str(getattr(result, "status", "") or "")
-            label = st_text.replace("_", " ").capitalize() if st_text else "Ready"
-        self.status.set_state(label)
-
-    # -- replay-then-fork (ui.fork) -----------------------------------------------------------
-    def fork_target(self, node: Any = None) -> Any:
-        return self.forks.target(node)
-
-    def fork_from(self, node: Any = None) -> None:
-        self.forks.fork_from(node)
-
-    def toggle_breakpoint(self) -> None:
-        bp = self.panels.get("breakpoints")
-        if bp is None or isinstance(bp, Placeholder):
-            return
-        fields = bp.here_fields()
-        if fields is None:
-            self.status.showMessage("Select an iteration to toggle a breakpoint there", 4000)
-            return
-        mgr = bp.manager
-        existing = [b for b in mgr.breakpoints() if getattr(b, "kind", None) == fields["kind"]
-                    and getattr(b, "iteration", None) == fields["iteration"]
-                    and getattr(b, "depth", None) == fields["depth"]]
-        if existing:
-            for b in existing:
-                mgr.remove(b.id)
-        else:
-            bp.add(**fields)
-        bp.refresh()
 
     # -- selection / status ----------------------------------------------------------------------
     def _selection_changed(self, node: Any) -> None:

@@ -1,0 +1,107 @@
+"""The main window's file handling (a mixin of ``MainWindow``): File › Open (several files),
+Open Recent, drag and drop, the bundled demo recording, and the progressive load of a big
+file (``Loader.preview`` shows its first iteration while the rest is read off the GUI thread).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog
+
+from rlm_desktop.trajectory.model import Trajectory
+
+RECENT_KEY = "files/recent"
+MAX_RECENT = 10
+FILE_FILTER = "RLM trajectories (*.jsonl *.json *.log);;All files (*)"
+
+
+class FilesMixin:
+    """Needs the window's ``loader``, ``status``, ``selection``, ``documents``, ``recent_menu``,
+    ``show_trajectory`` and ``report_error``."""
+
+    previewing: str | None = None  # a big file shown by its first iteration while it loads
+
+    def open_files(self, paths: list[str]) -> None:
+        for p in paths:
+            p = os.path.abspath(os.fspath(p))
+            if not os.path.isfile(p):
+                self.report_error(f"Cannot open {p}: no such file")
+                continue
+            self.status.showMessage(f"Opening {os.path.basename(p)}…")
+            self.loader.load(p)
+
+    def open_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open trajectories", "", FILE_FILTER)
+        if paths:
+            self.open_files(paths)
+
+    def open_demo(self) -> None:
+        from rlm_desktop.engine.demo import load_demo
+
+        try:
+            self.open_files([str(load_demo().trajectory_path)])
+        except Exception as exc:
+            self.report_error(f"Demo not available: {exc}")
+
+    def _preview(self, path: str, traj: Trajectory) -> None:
+        """A big file's first iteration, shown while the rest loads (``Loader``)."""
+        self.previewing = path
+        self.show_trajectory(traj, path)
+        self.setWindowTitle(f"{os.path.basename(path)} (loading…) — RLM Desktop")
+        self.status.showMessage(f"Loading {os.path.basename(path)}…")
+
+    def _progress(self, path: str, fraction: float) -> None:
+        self.status.showMessage(f"Loading {os.path.basename(path)}… {fraction:.0%}")
+
+    def _loaded(self, path: str, traj: Trajectory) -> None:
+        io_errors = [b for b in traj.bad_lines if b.line_no == 0]
+        for b in io_errors:
+            self.report_error(f"Cannot open {path}: {b.message}")
+        if io_errors and not traj.runs:
+            return
+        self.documents[path] = traj
+        self._add_recent(path)
+        keep = getattr(self.selection.node, "path", None) if self.previewing == path else None
+        self.previewing = None
+        self.show_trajectory(traj, path)
+        if keep:
+            node = traj.find(keep)
+            if node is not None:  # the user's pick in the preview survives the full load
+                self.selection.select(node)
+        self.status.showMessage(f"Opened {path}: {len(traj.runs)} run(s), {traj.line_count} line(s)", 5000)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for p in recent:
+            self.recent_menu.addAction(p, lambda p=p: self.open_files([p]))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Recent Files", self.clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def clear_recent(self) -> None:
+        QSettings().remove(RECENT_KEY)
+        self._fill_recent()
+
+    @staticmethod
+    def recent_files() -> list[str]:
+        v = QSettings().value(RECENT_KEY, [])
+        return [str(x) for x in (v if isinstance(v, list) else [v] if v else [])]
+
+    def _add_recent(self, path: str) -> None:
+        items = [path] + [p for p in self.recent_files() if p != path]
+        QSettings().setValue(RECENT_KEY, items[:MAX_RECENT])
+
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)

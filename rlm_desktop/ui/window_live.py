@@ -1,0 +1,145 @@
+"""The main window's live runs (a mixin of ``MainWindow``): New Run, the demo run, the
+debugger session's callbacks (live refresh, the answer or the error at the end), the debug
+actions' state, breakpoints from F9, and the delegates of Fork from Here… (``ui.fork``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .actions import FINISHED, PAUSED, RUNNING
+from .docks import Placeholder
+
+log = logging.getLogger(__name__)
+
+
+class LiveRunsMixin:
+    """Needs the window's ``session``, ``session_link``, ``tree``, ``timeline``, ``panels``,
+    ``problems``, ``status``, ``debug``, ``forks``, ``selection`` and ``report_error``."""
+
+    def new_run(self) -> None:
+        try:
+            from .panels.new_run_dialog import NewRunDialog
+        except Exception as exc:
+            self.report_error(f"New Run dialog unavailable: {exc}")
+            return
+        dlg = NewRunDialog(self)
+        if dlg.exec() != NewRunDialog.DialogCode.Accepted:
+            return
+        self.start_run(dlg.prompt(), dlg.context(), config=dlg.config())
+
+    def run_demo(self, pause_at_start: bool = True) -> None:
+        try:
+            from rlm_desktop.engine.demo import load_demo
+
+            demo = load_demo()
+        except Exception as exc:
+            self.report_error(f"Demo not available: {exc}")
+            return
+        self.start_run(demo.prompt, demo.context, config=demo.config, pause_at_start=pause_at_start)
+
+    def start_run(self, prompt: Any, context: Any, **kw: Any) -> None:
+        if self.session is None:
+            self.report_error(getattr(self, "_session_error", "Debugger unavailable"))
+            return
+        try:
+            self.session.start(prompt, context, **kw)
+        except Exception as exc:
+            self.report_error(f"Cannot start the run: {type(exc).__name__}: {exc}")
+
+    def _session_started(self, recorder: Any) -> None:
+        self.show_trajectory(recorder.trajectory, None)
+        self.setWindowTitle("Live run — RLM Desktop")
+
+    def _session_finished(self, result: Any) -> None:
+        """The end of a live run: the answer (or what went wrong) is shown in the window."""
+        self._refresh_live()
+        self._update_debug_state()
+        status = str(getattr(result, "status", "") or "")
+        error = getattr(result, "error", None)
+        if status in ("finished", "max_iterations"):
+            answer = " ".join(str(result.response or "").split())
+            short = answer if len(answer) <= 160 else answer[:159] + "…"
+            self.status.showMessage(f"Run {status.replace('_', ' ')} — answer: {short}")
+            traj = self.trajectory
+            if traj is not None and traj.runs and traj.runs[0].iterations:
+                self.selection.select(traj.runs[0].iterations[-1])  # its final-answer card
+        elif status == "cancelled":
+            self.status.showMessage("Run cancelled", 8000)
+        else:
+            self.report_error(f"Run {status or 'ended'}: {error or 'no answer'}")
+        if getattr(result, "log_error", None):
+            self.report_error(f"The run's log is incomplete: {result.log_error}")
+
+    def _session_failed(self, message: str) -> None:
+        self._refresh_live()
+        self.report_error(f"Run failed: {message}")
+        self.status.set_state("Failed")
+
+    def _schedule_live_refresh(self) -> None:
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def _refresh_live(self) -> None:
+        traj = self.trajectory
+        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.tree.model.rowCount() == 0:
+            self.show_trajectory(traj, self.path)
+        self.tree.refresh()
+        self.timeline.refresh()
+        if self.session_link is None or self.live_path:
+            for p in self.node_panels():
+                p.refresh()
+        if traj is not None and len(traj.bad_lines) != len(self.problems.bad_lines):
+            self.problems.set_bad_lines(self.path, traj.bad_lines)
+        self._update_totals()
+
+    def _update_debug_state(self) -> None:
+        has = self.session is not None and bool(self.session.running)
+        state = getattr(self.session, "state", None)
+        if has:
+            # the controller's own state, not the last message: a resume notice can arrive
+            # after the pause that followed it (both are announced outside its lock)
+            try:
+                state = self.session.controller.state()
+            except Exception:
+                pass
+        st = getattr(state, "state", FINISHED)
+        self.debug.update(st if has else FINISHED, has_session=self.session is not None)
+        self.debug.toggle_bp.setEnabled(self.session is not None)
+        label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
+        if st == PAUSED:
+            reason = getattr(state, "reason", "")
+            reason = {"pause": "", "run-to": "run to here"}.get(reason, reason)
+            label = f"Paused ({reason})" if reason else label
+        if not has:
+            result = getattr(self.session, "result", None) if self.session is not None else None
+            st_text = str(getattr(result, "status", "") or "")
+            label = st_text.replace("_", " ").capitalize() if st_text else "Ready"
+        self.status.set_state(label)
+
+    # -- replay-then-fork (ui.fork) -----------------------------------------------------------
+    def fork_target(self, node: Any = None) -> Any:
+        return self.forks.target(node)
+
+    def fork_from(self, node: Any = None) -> None:
+        self.forks.fork_from(node)
+
+    def toggle_breakpoint(self) -> None:
+        bp = self.panels.get("breakpoints")
+        if bp is None or isinstance(bp, Placeholder):
+            return
+        fields = bp.here_fields()
+        if fields is None:
+            self.status.showMessage("Select an iteration to toggle a breakpoint there", 4000)
+            return
+        mgr = bp.manager
+        existing = [b for b in mgr.breakpoints() if getattr(b, "kind", None) == fields["kind"]
+                    and getattr(b, "iteration", None) == fields["iteration"]
+                    and getattr(b, "depth", None) == fields["depth"]]
+        if existing:
+            for b in existing:
+                mgr.remove(b.id)
+        else:
+            bp.add(**fields)
+        bp.refresh()
