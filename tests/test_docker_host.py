@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -255,6 +256,12 @@ def test_unreachable_daemon_is_a_clear_error(monkeypatch, tmp_path):
     with pytest.raises(DockerUnavailable, match="Docker is not reachable"):
         env.start()
     env.close()
+    stale = tmp_path / "stale.sock"  # a socket file nobody listens on (a dead engine)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.bind(str(stale))
+        monkeypatch.setenv("DOCKER_HOST", f"unix://{stale}")
+        with pytest.raises(DockerUnavailable, match="Docker is not reachable.*refused"):
+            docker_client(timeout=2)
 
 
 def test_missing_sdk_is_a_clear_error(monkeypatch):

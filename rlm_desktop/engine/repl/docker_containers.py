@@ -35,6 +35,24 @@ class DockerUnavailable(RuntimeError):
     """No Docker engine (or SDK, or image) to run the REPL in; the message says why and what to do."""
 
 
+def _probe_unix_socket(timeout: float) -> None:
+    """Fail early (and close our socket) when the engine's unix socket does not answer: the
+    SDK leaks its socket when that first connection fails."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not host.startswith("unix://"):
+        return
+    path = host[len("unix://") :]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(path)
+        except OSError as exc:
+            raise DockerUnavailable(
+                f"Docker is not reachable: {path}: {exc.strerror or exc}. "
+                "Start the Docker engine (dockerd) or set DOCKER_HOST."
+            ) from exc
+
+
 def docker_client(timeout: float = 10.0) -> Any:
     """A connected ``docker.DockerClient`` (from ``DOCKER_HOST`` etc.), or DockerUnavailable."""
     try:
@@ -43,10 +61,14 @@ def docker_client(timeout: float = 10.0) -> Any:
         raise DockerUnavailable(
             f"Docker is not reachable: the 'docker' Python package is missing ({exc}); pip install docker"
         ) from exc
+    _probe_unix_socket(timeout)
+    client = None
     try:
         client = docker.from_env(timeout=int(timeout))
         client.ping()
     except Exception as exc:  # noqa: BLE001 - DockerException, requests errors, bad DOCKER_HOST, ...
+        if client is not None:
+            client.close()
         raise DockerUnavailable(
             f"Docker is not reachable: {exc}. Start the Docker engine (dockerd) or set DOCKER_HOST."
         ) from exc
@@ -115,16 +137,21 @@ def _remove_tmp(path: str | None) -> None:
 def cleanup_leftover_containers(client: Any = None) -> list[str]:
     """Remove the REPL containers whose owner process is gone (an app that crashed or was
     killed); returns their names. Containers of live owners are left alone."""
-    client = client if client is not None else docker_client()
+    own = client is None
+    client = docker_client() if own else client
     removed = []
-    for c in client.containers.list(all=True, filters={"label": LABEL_PID}):
-        labels = dict(c.labels or {})
-        if not owner_is_gone(labels):
-            continue
-        with contextlib.suppress(Exception):  # already gone (another cleaner), engine hiccup
-            c.remove(force=True)
-            removed.append(c.name)
-            _remove_tmp(labels.get(LABEL_TMP))
+    try:
+        for c in client.containers.list(all=True, filters={"label": LABEL_PID}):
+            labels = dict(c.labels or {})
+            if not owner_is_gone(labels):
+                continue
+            with contextlib.suppress(Exception):  # already gone (another cleaner), engine hiccup
+                c.remove(force=True)
+                removed.append(c.name)
+                _remove_tmp(labels.get(LABEL_TMP))
+    finally:
+        if own:
+            client.close()
     return removed
 
 
@@ -242,11 +269,18 @@ class ContainerProcess:
         self._pump_thread.start()
 
     def _pump(self) -> None:
+        logs = None
         try:
-            for chunk in self.container.logs(stream=True, follow=True, stdout=True, stderr=True):
+            logs = self.container.logs(stream=True, follow=True, stdout=True, stderr=True)
+            for chunk in logs:
                 os.write(self._wfd, chunk)
         except Exception:  # noqa: BLE001 - removed, engine gone, reader closed (EPIPE)
             pass
+        finally:
+            close = getattr(logs, "close", None)  # the SDK's stream holds a connection
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
         code: int | None = None
         oom = False
         if not self.removed:
@@ -274,7 +308,7 @@ class ContainerProcess:
         return self.returncode
 
     def kill_group(self) -> None:
-        """Kill and remove the container (idempotent)."""
+        """Kill and remove the container (idempotent); its log stream ends with it."""
         with self._lock:
             first = not self.removed
             self.removed = True
@@ -282,6 +316,8 @@ class ContainerProcess:
             with contextlib.suppress(Exception):  # already removed, or the engine is gone
                 self.container.remove(force=True)
         self._set_exit(-signal.SIGKILL)  # keeps the exit code the pump found, if any
+        if self._pump_thread is not threading.current_thread():
+            self._pump_thread.join(timeout=2.0)
 
     kill = kill_group
 

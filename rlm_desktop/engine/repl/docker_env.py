@@ -111,6 +111,7 @@ class DockerReplEnvironment(SubprocessReplEnvironment):
         self.container_env = dict(container_env or {})
         self.session = uuid.uuid4().hex
         self._client = client
+        self._own_client = False  # made here: closed with the REPL
         self._containers: list[ContainerProcess] = []
         self._docker_finalizer: weakref.finalize | None = None
         #: containers removed as left-overs of dead owners when this REPL started
@@ -127,6 +128,7 @@ class DockerReplEnvironment(SubprocessReplEnvironment):
             return super().start()
         if self._client is None:
             self._client = docker_client()
+            self._own_client = True
         with contextlib.suppress(Exception):  # best effort: never blocks a run
             self.cleaned_up = cleanup_leftover_containers(self._client)
         self._check_image()
@@ -208,6 +210,9 @@ class DockerReplEnvironment(SubprocessReplEnvironment):
         super().close()
         if self._docker_finalizer is not None:
             self._docker_finalizer()
+        if self._own_client and self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
 
 
 def _main(argv: list[str] | None = None) -> int:
