@@ -71,7 +71,15 @@ def _sanitize(obj: Any) -> Any:
 
 
 #: 20+ digits in a row: maybe an integer beyond 64 bits, which only the stdlib parses exactly.
-_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+#: Found with translate + find (memory speed); a regex search cost ~10x the parse itself.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TWENTY_DIGITS = b"0" * 20
+
+
+def _has_long_digits(raw: bytes) -> bool:
+    return raw.translate(_DIGITS_TO_ZERO).find(_TWENTY_DIGITS) != -1
+
+
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
@@ -91,7 +99,7 @@ def parse_line(raw: bytes | str) -> dict[str, Any]:
         raise LineError("empty line")
     try:
         obj = orjson.loads(raw)
-        if _LONG_DIGITS.search(raw):  # orjson turns ints beyond 64 bits into floats: keep them exact
+        if _has_long_digits(raw):  # orjson turns ints beyond 64 bits into floats: keep them exact
             obj = json.loads(raw)
     except (orjson.JSONDecodeError, ValueError):
         try:
