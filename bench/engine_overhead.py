@@ -164,9 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     res = measure(args, env)
     print(f"engine overhead, zero-latency mock LM; ours: {env_name} REPL; medians of {args.repeat}")
     print(f"{'metric':<26}{'upstream':>14}{'ours':>14}{'ours/upstream':>16}")
+    summary: dict[str, Any] = {"environment": env_name}
     for key in res["upstream"]:
         up, us = res["upstream"][key], res["ours"][key]
         print(f"{key:<26}{up * 1000:>11.3f} ms{us * 1000:>11.3f} ms{us / up:>15.2f}x")
+        summary[key] = {"upstream_ms": up * 1000, "ours_ms": us * 1000, "ratio": us / up}
+    print("BENCH_RESULT " + json.dumps(summary))
     return 0
 
 

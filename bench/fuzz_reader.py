@@ -16,6 +16,7 @@ status is 1. Prints executions per second and the number of bad lines seen.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         f"fuzz_reader: {r['inputs']} inputs in {r['seconds']:.1f}s ({r['inputs'] / r['seconds']:.0f}/s), "
         f"{r['bad_lines']} bad lines reported, {r['crashes']} crashes"
     )
+    print("BENCH_RESULT " + json.dumps({k: v for k, v in r.items() if k != "first_crash"}))
     return 1 if r["crashes"] else 0
 
 

@@ -21,6 +21,7 @@ Targets (issue 6): p99 latency < 100 ms, no stall > 50 ms. Prints ratios
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -200,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tail_bench_"))
     t_start = time.perf_counter()
     ok = True
+    summary: dict[str, float | bool] = {}
     try:
         for polling in (False, True):
             lat, stall, complete = bench_latency(tmp, args.lines, args.rate, polling)
@@ -223,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"   stall/target({STALL_TARGET_MS:g} ms) = {r_stall:.2f}  {verdict(r_stall)}"
             )
             ok = ok and complete and r_lat < 1 and r_stall < 1
+            key = "polling" if polling else "native"
+            summary.update({f"{key}_p50_ms": p50, f"{key}_p99_ms": p99, f"{key}_stall_ms": stall,
+                            f"{key}_p99_vs_target": r_lat, f"{key}_stall_vs_target": r_stall})
         t_make, t_follower, t_gui, stall = bench_listing(tmp, args.files)
         r_stall = stall / STALL_TARGET_MS
         print(f"listing {args.files} logs (generated in {t_make:.1f} s):")
@@ -234,11 +239,15 @@ def main(argv: list[str] | None = None) -> int:
             f"   stall/target({STALL_TARGET_MS:g} ms) = {r_stall:.2f}  {verdict(r_stall)}"
         )
         ok = ok and r_stall < 1
+        summary.update({"files": args.files, "listing_follower_s": t_follower, "listing_gui_s": t_gui,
+                        "listing_stall_ms": stall, "listing_stall_vs_target": r_stall})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(
         f"total {time.perf_counter() - t_start:.1f} s; {'all within targets' if ok else 'SOME TARGETS MISSED'}"
     )
+    summary["all_within_targets"] = ok
+    print("BENCH_RESULT " + json.dumps(summary))
     del app
     return 0
 

@@ -1,0 +1,208 @@
+"""Run every benchmark and print one markdown table of the key numbers.
+
+    .venv/bin/python bench/run_all.py [--quick] [--only open_large,tree_scroll] [--markdown OUT.md]
+
+Each bench runs in its own subprocess (offscreen Qt), one after the other, so they do not
+compete for the CPU; its full output is shown as it runs (every bench prints its own ratios
+against a baseline measured in the same run), and its last ``BENCH_RESULT {json}`` line is
+collected into the table: value, the baseline it is compared with, the ratio, the target and
+PASS/FAIL where the issue sets a target. ``--quick`` uses small sizes (about two minutes in
+all; for checking that the benches work, not for the numbers in bench/README.md). The
+machine (CPU, cores, memory, Python, Qt) is printed first. Exit status 1 if a bench failed
+to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: name -> (arguments, arguments with --quick)
+BENCHES: dict[str, tuple[list[str], list[str]]] = {
+    "open_large": (["--size-mb", "200", "--repeat", "3"], ["--size-mb", "30", "--repeat", "1"]),
+    "tree_scroll": (["--nodes", "10000"], ["--nodes", "3000", "--no-variant"]),
+    "tail_latency": ([], ["--lines", "60", "--files", "500"]),
+    "engine_overhead": ([], ["--iterations", "8", "--calls", "20", "--repeat", "1"]),
+    "fuzz_reader": (["--seconds", "60", "--crash-dir", "/tmp"], ["--seconds", "10", "--crash-dir", "/tmp"]),
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as fh:
+            kb = int(next(ln for ln in fh if ln.startswith("MemTotal")).split()[1])
+            mem = f"{kb / (1 << 20):.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    try:
+        import PySide6
+
+        qt = PySide6.__version__
+    except ImportError:
+        qt = "?"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem} RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, PySide6 {qt}"
+    )
+
+
+def run_bench(name: str, args: list[str]) -> tuple[dict[str, Any] | None, float, int]:
+    cmd = [sys.executable, str(ROOT / "bench" / f"{name}.py"), *args]
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    print(f"\n## {name}: {' '.join(cmd[1:])}", flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("BENCH_RESULT "):
+            result = json.loads(line[len("BENCH_RESULT "):])
+        elif "propagateSizeHints" not in line:  # a harmless offscreen-plugin warning
+            print("  " + line, end="", flush=True)
+    rc = proc.wait()
+    return result, time.perf_counter() - t0, rc
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def rows_for(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """(metric, value, baseline, ratio, target, verdict) rows of one bench's result."""
+    out = []
+    if name == "open_large":
+        mb = r["size_mb"]
+        t = r.get("first_ui_s")
+        if t is not None:
+            out.append((f"{mb:.0f} MB log: first iteration on screen (app)", f"{t:.3f} s", "", f"{t / 0.3:.2f}x target",
+                        "< 0.3 s", verdict(t < 0.3)))
+        t = r.get("first_first_s")
+        if t is not None:
+            out.append(("  first iteration parsed (lazy index)", f"{t:.3f} s", "", f"{t / 0.3:.2f}x target",
+                        "< 0.3 s", verdict(t < 0.3)))
+        if "ui_full_s" in r:
+            out.append(("  whole file loaded (app)", f"{r['ui_full_s']:.2f} s", "", "", "", ""))
+        if "index_vs_orjson" in r:
+            x = r["index_vs_orjson"]
+            out.append(("  full index speed", "", "raw orjson parse", f"{x:.2f}x", ">= 0.5x", verdict(x >= 0.5)))
+        if "index_vs_json" in r:
+            out.append(("  full index speed", "", "json-per-line", f"{r['index_vs_json']:.2f}x", "", ""))
+        if "reader_vs_orjson" in r:
+            out.append(("  full model (read_file) speed", "", "raw orjson parse", f"{r['reader_vs_orjson']:.2f}x",
+                        "", ""))
+        budget = r["memory_budget_mb"]
+        for mode in ("ui", "index", "reader"):
+            key = f"peak_{mode}_mb"
+            if key in r:
+                peak = r[key]
+                out.append((f"  peak memory ({mode})", f"{peak:.0f} MB", f"budget {budget:.0f} MB",
+                            f"{peak / budget:.2f}x", "size/2 + 300 MB", verdict(peak < budget)))
+    elif name == "tree_scroll":
+        ours = r["ours"]
+        n = r["nodes"]
+        for base in r["baselines"]:
+            out.append((f"tree {n:,} nodes: scroll frame p50", f"{ours['p50_ms']:.1f} ms",
+                        f"{base['name']} {base['p50_ms']:.1f} ms", f"{ours['p50_ms'] / base['p50_ms']:.2f}x", "", ""))
+        base = r["baselines"][-1]
+        out.append(("  scroll frame p99", f"{ours['p99_ms']:.1f} ms", f"{base['name']} {base['p99_ms']:.1f} ms",
+                    f"{ours['p99_ms'] / base['p99_ms']:.2f}x", "< 16.7 ms", verdict(ours["p99_ms"] < 1000 / 60)))
+        out.append(("  build + first frame", f"{ours['build_s'] * 1000:.0f} ms",
+                    f"{base['name']} {base['build_s'] * 1000:.0f} ms", f"{ours['build_s'] / base['build_s']:.2f}x",
+                    "", ""))
+        out.append(("  expand all", f"{ours['expand_s'] * 1000:.0f} ms",
+                    f"{base['name']} {base['expand_s'] * 1000:.0f} ms", f"{ours['expand_s'] / base['expand_s']:.2f}x",
+                    "", ""))
+        out.append(("  expand one node (click)", f"{ours['expand_one_p50_ms']:.0f} ms",
+                    f"{base['name']} {base['expand_one_p50_ms']:.0f} ms",
+                    f"{ours['expand_one_p50_ms'] / base['expand_one_p50_ms']:.2f}x", "", ""))
+        v = r.get("variant")
+        if v:
+            out.append(("  expand one node, header precision 0", f"{v['expand_one_p50_ms']:.0f} ms", "RunTree as is",
+                        f"{v['expand_one_p50_ms'] / ours['expand_one_p50_ms']:.2f}x", "", ""))
+    elif name == "tail_latency":
+        for key, label in (("native", "inotify"), ("polling", "polling")):
+            if f"{key}_p99_ms" in r:
+                x = r[f"{key}_p99_vs_target"]
+                out.append((f"tail ({label}): flush -> GUI p99", f"{r[f'{key}_p99_ms']:.1f} ms", "",
+                            f"{x:.2f}x target", "< 100 ms", verdict(x < 1)))
+                x = r[f"{key}_stall_vs_target"]
+                out.append((f"  longest GUI stall ({label})", f"{r[f'{key}_stall_ms']:.1f} ms", "",
+                            f"{x:.2f}x target", "< 50 ms", verdict(x < 1)))
+        if "listing_gui_s" in r:
+            x = r["listing_stall_vs_target"]
+            out.append((f"  list {r['files']:,} logs (GUI)", f"{r['listing_gui_s']:.2f} s",
+                        f"follower alone {r['listing_follower_s']:.2f} s",
+                        f"{r['listing_gui_s'] / r['listing_follower_s']:.2f}x", "stall < 50 ms", verdict(x < 1)))
+    elif name == "engine_overhead":
+        for key, v in r.items():
+            if isinstance(v, dict):
+                out.append((f"engine ({r['environment']} REPL): {key}", f"{v['ours_ms']:.2f} ms",
+                            f"rlms {v['upstream_ms']:.2f} ms", f"{v['ratio']:.2f}x", "", ""))
+    elif name == "fuzz_reader":
+        out.append((f"fuzz reader ({r['seconds']:.0f} s)", f"{r['inputs']:,} inputs, {r['crashes']} crashes", "",
+                    f"{r['inputs'] / r['seconds']:.0f}/s", "0 crashes", verdict(r["crashes"] == 0)))
+    return out
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    head = ("metric", "value", "baseline (same run)", "ratio", "target", "")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (checks the benches run)")
+    ap.add_argument("--only", help="comma-separated bench names: " + ", ".join(BENCHES))
+    ap.add_argument("--markdown", help="also write the table to this file")
+    args = ap.parse_args(argv)
+    names = args.only.split(",") if args.only else list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        ap.error(f"unknown bench {unknown}; choose from {list(BENCHES)}")
+    info = machine()
+    print(f"machine: {info}")
+    rows: list[tuple[str, ...]] = []
+    failed = []
+    t0 = time.perf_counter()
+    for name in names:
+        full, quick = BENCHES[name]
+        result, seconds, rc = run_bench(name, quick if args.quick else full)
+        print(f"  ({name}: {seconds:.0f} s, exit {rc})")
+        if result is None:
+            failed.append(name)
+            rows.append((name, "did not report", "", "", "", "FAIL"))
+            continue
+        if rc != 0:
+            failed.append(name)
+        rows.extend(rows_for(name, result))
+    md = table(rows)
+    print(f"\n# Results ({'quick' if args.quick else 'full'} run, {time.perf_counter() - t0:.0f} s)\n")
+    print(f"Machine: {info}\n")
+    print(md)
+    if args.markdown:
+        Path(args.markdown).write_text(f"Machine: {info}\n\n{md}\n", encoding="utf-8")
+    if failed:
+        print(f"\nbenches that failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

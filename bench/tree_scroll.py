@@ -1,0 +1,378 @@
+"""Run-tree benchmark: build, expand all and scroll a tree of 10,000+ nodes (offscreen).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/tree_scroll.py [--nodes 10000] [--wheel]
+
+One trajectory of model objects (one run; iterations with three code blocks, each with
+sub-calls; every 10th sub-call a child run with its own iterations, blocks and calls) is
+shown three ways, in the same process, one after the other, in the same window size:
+
+* ``RunTree``: the app's run-tree dock (``ui.run_tree``, a lazy ``QAbstractItemModel`` over
+  the model objects; rows fetched in chunks, cells computed when painted);
+* ``QStandardItemModel``: one ``QStandardItem`` per cell, all built up front, in a ``QTreeView``
+  with the same settings (uniform row heights, the same header modes);
+* ``QTreeWidget``: one ``QTreeWidgetItem`` per node ("a widget item per node"), same settings.
+
+For each: the time to build and show the first frame, the time to expand every node (every
+row fetched, then ``expandAll``), the resident memory added; then the view is scrolled from
+top to bottom one page per step (``--wheel``: three rows per step, like a mouse wheel);
+every step sets the scroll bar, repaints the viewport synchronously and processes events,
+and its wall time is one "frame"; then single nodes are collapsed and expanded again in the
+expanded tree (a click on the arrow; "expand 1" is the p50). A fourth row measures the run
+tree with one setting changed (``setResizeContentsPrecision(0)``) to show what the header's
+content-sized columns cost. Prints p50/p99/max frame times, the ratios of RunTree to each
+baseline, and p99 against a 16.7 ms (60 Hz) frame budget.
+The last line is ``BENCH_RESULT {json}`` for ``bench/run_all.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QModelIndex  # noqa: E402
+from PySide6.QtGui import QStandardItem, QStandardItemModel  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QTreeView,
+    QTreeWidget,
+    QTreeWidgetItem,
+)
+
+from rlm_desktop.trajectory.model import (  # noqa: E402
+    CodeBlock,
+    Iteration,
+    Run,
+    RunStatus,
+    SubCall,
+    Trajectory,
+    Usage,
+)
+from rlm_desktop.ui import tree_model  # noqa: E402
+from rlm_desktop.ui.run_tree import RunTree  # noqa: E402
+from rlm_desktop.ui.selection import NodeSelection  # noqa: E402
+
+FRAME_BUDGET_MS = 1000 / 60
+WIDTH, HEIGHT = 900, 700
+
+
+def build_trajectory(nodes: int, seed: int = 0) -> tuple[Trajectory, int]:
+    """A trajectory of at least ``nodes`` model nodes (runs, iterations, blocks, sub-calls)."""
+    rng = random.Random(seed)
+    traj = Trajectory(path="bench.jsonl", metadata={"root_model": "bench-root"})
+    root = Run(index=0, depth=0, metadata={"root_model": "bench-root"}, status=RunStatus.FINISHED)
+    traj.runs.append(root)
+    count = 1
+
+    def fill(run: Run, iterations: int, blocks: int, calls: int, depth: int) -> int:
+        n = 0
+        for i in range(iterations):
+            it = run.add_iteration(Iteration(number=i + 1, response="r", iteration_time=rng.uniform(1, 30)))
+            it.usage = Usage(1, rng.randrange(100, 90_000), rng.randrange(10, 2000))
+            n += 1
+            for b in range(blocks):
+                code = f"chunk_{i}_{b} = context[{b}::{blocks}]\nres = llm_query(chunk_{i}_{b})"
+                blk = it.add_block(CodeBlock(index=b, code=code, stdout="ok\n", execution_time=0.5))
+                n += 1
+                for c in range(calls):
+                    call = blk.add_sub_call(
+                        SubCall(
+                            index=c,
+                            model="bench-sub",
+                            prompt=f"Summarise part {c} of block {b}: " + "lorem ipsum " * 5,
+                            response="summary",
+                            usage=Usage(1, rng.randrange(50, 4000), rng.randrange(5, 400)),
+                            execution_time=rng.uniform(0.1, 3),
+                        )
+                    )
+                    n += 1
+                    if depth == 0 and c % 10 == 9:
+                        child = Run(index=0, depth=1, metadata={"root_model": "bench-child"},
+                                    status=RunStatus.FINISHED)
+                        child.parent = call
+                        call.child = child
+                        n += 1 + fill(child, 2, 1, 3, depth + 1)
+        return n
+
+    while count < nodes:
+        count += fill(root, 10, 3, 15, 0)
+    root.final_answer = "done"
+    return traj, count
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+
+def configure(view: QTreeView) -> None:
+    """The run tree's view settings, given to the baselines too (only the model differs)."""
+    view.setUniformRowHeights(True)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setAllColumnsShowFocus(True)
+    header = view.header()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    for c in range(1, len(tree_model.COLUMNS)):
+        header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+
+
+def cells(node: Any) -> list[str]:
+    t = tree_model.tokens(node)
+    s = tree_model.seconds(node)
+    return [
+        tree_model.label(node),
+        str(tree_model.depth(node)),
+        tree_model.status(node),
+        f"{t:,}" if t else "",
+        f"{s:.2f}s" if s else "",
+    ]
+
+
+def children(node: Any) -> list[Any]:
+    return tree_model.children_of(node, None)
+
+
+class Subject:
+    name = ""
+    widget: Any
+    view: QTreeView
+
+    def build(self, traj: Trajectory) -> None: ...
+
+    def close(self) -> None:
+        self.widget.close()
+        self.widget.deleteLater()
+
+
+class OurTree(Subject):
+    name = "RunTree"
+
+    def build(self, traj: Trajectory) -> None:
+        self.widget = RunTree(NodeSelection())
+        self.view = self.widget.view
+        self.widget.resize(WIDTH, HEIGHT)
+        self.widget.show()
+        self.widget.set_trajectory(traj)
+
+
+class OurTreePrecision0(OurTree):
+    """The same dock with one line changed: the header measures ResizeToContents columns over
+    the visible rows only (``setResizeContentsPrecision(0)``; Qt's default is 1,000 rows, so
+    every expand and scroll asks the Python model for ~4,000 cells)."""
+
+    name = "RunTree+precision0"
+
+    def build(self, traj: Trajectory) -> None:
+        super().build(traj)
+        self.view.header().setResizeContentsPrecision(0)
+
+
+class StandardModel(Subject):
+    name = "QStandardItemModel"
+
+    def build(self, traj: Trajectory) -> None:
+        model = QStandardItemModel()
+        model.setHorizontalHeaderLabels(list(tree_model.COLUMNS))
+
+        def add(parent: Any, node: Any) -> None:
+            row = [QStandardItem(text) for text in cells(node)]
+            for item in row:
+                item.setEditable(False)
+            parent.appendRow(row)
+            for kid in children(node):
+                add(row[0], kid)
+
+        root = model.invisibleRootItem()
+        for run in traj.runs:
+            add(root, run)
+        self.model = model
+        self.view = self.widget = QTreeView()
+        self.view.setModel(model)
+        configure(self.view)
+        self.widget.resize(WIDTH, HEIGHT)
+        self.widget.show()
+
+
+class WidgetItems(Subject):
+    name = "QTreeWidget"
+
+    def build(self, traj: Trajectory) -> None:
+        tree = QTreeWidget()
+        tree.setColumnCount(len(tree_model.COLUMNS))
+        tree.setHeaderLabels(list(tree_model.COLUMNS))
+
+        def add(parent: Any, node: Any) -> None:
+            item = QTreeWidgetItem(parent, cells(node))
+            for kid in children(node):
+                add(item, kid)
+
+        for run in traj.runs:
+            add(tree, run)
+        self.view = self.widget = tree
+        configure(tree)
+        tree.resize(WIDTH, HEIGHT)
+        tree.show()
+
+
+def settle(app: QApplication, view: QTreeView) -> None:
+    view.viewport().repaint()
+    app.processEvents()
+
+
+def expand_all(view: QTreeView) -> int:
+    """Fetch every row (what ``fetchMore`` hands out in chunks), then ``expandAll``: one layout
+    pass. Returns the number of rows. (Expanding node by node is quadratic in every QTreeView
+    whose header sizes columns to their contents: each expand re-measures the columns.)"""
+    model = view.model()
+    rows = 0
+    stack = [QModelIndex()]
+    while stack:
+        parent = stack.pop()
+        while model.canFetchMore(parent):
+            model.fetchMore(parent)
+        for r in range(model.rowCount(parent)):
+            idx = model.index(r, 0, parent)
+            rows += 1
+            if model.hasChildren(idx):
+                stack.append(idx)
+    view.expandAll()
+    return rows
+
+
+def click_expand(app: QApplication, view: QTreeView, samples: int = 15) -> list[float]:
+    """Collapse and re-expand single nodes (iterations spread over the run), like clicks on the
+    arrow, in the fully expanded tree; the time of each expand + repaint, in ms."""
+    model = view.model()
+    run = model.index(0, 0)
+    n = model.rowCount(run)
+    times = []
+    for k in range(samples):
+        idx = model.index(k * n // samples, 0, run)
+        view.scrollTo(idx)
+        view.collapse(idx)
+        settle(app, view)
+        t0 = time.perf_counter()
+        view.expand(idx)
+        settle(app, view)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def scroll(app: QApplication, view: QTreeView, wheel: bool) -> list[float]:
+    sb = view.verticalScrollBar()
+    step = sb.singleStep() * 3 if wheel else sb.pageStep()
+    sb.setValue(0)
+    settle(app, view)
+    frames = []
+    value = 0
+    while value < sb.maximum():
+        value = min(sb.maximum(), value + step)
+        t0 = time.perf_counter()
+        sb.setValue(value)
+        view.viewport().repaint()
+        app.processEvents()
+        frames.append((time.perf_counter() - t0) * 1000)
+    return frames
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))] if s else float("nan")
+
+
+def measure(app: QApplication, make: Callable[[], Subject], traj: Trajectory, wheel: bool) -> dict[str, Any]:
+    gc.collect()
+    mem0 = rss_mb()
+    subject = make()
+    t0 = time.perf_counter()
+    subject.build(traj)
+    settle(app, subject.view)
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rows = expand_all(subject.view)
+    settle(app, subject.view)
+    t_expand = time.perf_counter() - t0
+    frames = scroll(app, subject.view, wheel)
+    clicks = click_expand(app, subject.view)
+    mem = rss_mb() - mem0
+    subject.close()
+    app.processEvents()
+    return {
+        "name": subject.name,
+        "build_s": t_build,
+        "expand_s": t_expand,
+        "rows": rows,
+        "rss_mb": mem,
+        "frames": len(frames),
+        "p50_ms": pct(frames, 50),
+        "p99_ms": pct(frames, 99),
+        "max_ms": max(frames) if frames else float("nan"),
+        "expand_one_p50_ms": pct(clicks, 50),
+        "expand_one_max_ms": max(clicks),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--nodes", type=int, default=10_000)
+    ap.add_argument("--wheel", action="store_true", help="scroll three rows per step instead of a page")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-variant", action="store_true", help="skip the RunTree+precision0 variant")
+    args = ap.parse_args(argv)
+    app = QApplication.instance() or QApplication([])
+    traj, nodes = build_trajectory(args.nodes, args.seed)
+    print(f"tree: {nodes:,} nodes; view {WIDTH}x{HEIGHT}; "
+          f"scrolling {'3 rows' if args.wheel else 'one page'} per step; platform {app.platformName()}")
+    results = [measure(app, k, traj, args.wheel) for k in (OurTree, StandardModel, WidgetItems)]
+    variant = measure(app, OurTreePrecision0, traj, args.wheel) if not args.no_variant else None
+    print(f"{'view':<20}{'build+show':>12}{'expand all':>12}{'rows':>8}{'RSS +MB':>9}"
+          f"{'frames':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'expand 1':>10}")
+    for r in results + ([variant] if variant else []):
+        print(f"{r['name']:<20}{r['build_s'] * 1000:>10.1f}ms{r['expand_s'] * 1000:>10.1f}ms{r['rows']:>8}"
+              f"{r['rss_mb']:>9.1f}{r['frames']:>8}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.2f}"
+              f"{r['expand_one_p50_ms']:>8.1f}ms")
+    ours = results[0]
+    for base in results[1:]:
+        print(
+            f"RunTree / {base['name']}: build+show {ours['build_s'] / base['build_s']:.3f}x, "
+            f"expand all {ours['expand_s'] / base['expand_s']:.2f}x, "
+            f"expand one node {ours['expand_one_p50_ms'] / base['expand_one_p50_ms']:.2f}x, "
+            f"frame p50 {ours['p50_ms'] / base['p50_ms']:.2f}x, p99 {ours['p99_ms'] / base['p99_ms']:.2f}x"
+        )
+    if variant:
+        print(f"RunTree+precision0 / RunTree: expand all {variant['expand_s'] / ours['expand_s']:.2f}x, "
+              f"expand one node {variant['expand_one_p50_ms'] / ours['expand_one_p50_ms']:.2f}x, "
+              f"frame p50 {variant['p50_ms'] / ours['p50_ms']:.2f}x, p99 {variant['p99_ms'] / ours['p99_ms']:.2f}x")
+    ratio = ours["p99_ms"] / FRAME_BUDGET_MS
+    print(f"RunTree frame p99 / 60 Hz budget ({FRAME_BUDGET_MS:.1f} ms) = {ratio:.2f} "
+          f"{'PASS' if ratio < 1 else 'FAIL'}")
+    if any(r["rows"] != nodes for r in results):
+        print(f"WARNING: not every view shows {nodes} rows: {[r['rows'] for r in results]}")
+    summary = {
+        "nodes": nodes,
+        "ours": ours,
+        "baselines": results[1:],
+        "variant": variant,
+        "p99_vs_budget": ratio,
+    }
+    print("BENCH_RESULT " + json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
