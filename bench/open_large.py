@@ -82,6 +82,9 @@ def measure_ui(path: str) -> dict[str, Any]:
             return False
         return view.visualRect(model.index(0, 0, run)).isValid()
 
+    marks: dict[str, float] = {}
+    if hasattr(w.loader, "preview"):  # when the preview signal arrives in the GUI thread
+        w.loader.preview.connect(lambda *_: marks.setdefault("preview_s", time.perf_counter() - t0))
     t0 = time.perf_counter()
     w.open_files([path])
     first = None
@@ -97,7 +100,7 @@ def measure_ui(path: str) -> dict[str, Any]:
     if first is None:
         first = seconds
     traj = w.trajectory
-    info = {"first_s": first, "runs": len(traj.runs), "bad": len(traj.bad_lines)}
+    info = {"first_s": first, **marks, "runs": len(traj.runs), "bad": len(traj.bad_lines)}
     w.shutdown()
     return {"mode": "ui", "seconds": seconds, "peak_mb": _peak_mb(), "base_mb": base, **info}
 
