@@ -189,10 +189,37 @@ def test_containers_of_a_crashed_app_are_cleaned_up(make_env, client):
     assert exists(client, env.container_name)  # its own container is untouched
 
 
-def test_engine_run_in_docker(tmp_path):
+def test_engine_run_in_docker(tmp_path, client):
     from tests.test_engine_loop import FULL, make_engine
 
     eng, _ = make_engine(FULL, tmp_path, environment="docker", max_depth=2, max_iterations=6)
     result = eng.completion("Summarise the parts.", "some context text")
     assert result.response == "words=3 / ONE, TWO, THREE", result.error
     assert result.run.iterations[0].code_blocks[0].locals.get("context") == "some context text"
+    assert our_containers(client) == []  # the root's and the child run's containers are gone
+
+
+def our_containers(client) -> list[str]:
+    found = client.containers.list(all=True, filters={"label": f"{dc.LABEL_PID}={os.getpid()}"})
+    return [c.name for c in found]
+
+
+def test_engine_cancel_removes_the_container(tmp_path, client):
+    from rlm_desktop.engine import events as ev
+    from rlm_desktop.trajectory.model import RunStatus
+    from tests.test_engine_loop import R, make_engine
+
+    eng, _ = make_engine({"r0/i0": R("while True:\n    pass")}, tmp_path, environment="docker")
+    running = threading.Event()
+    seen: list[str] = []
+
+    def obs(e):
+        if isinstance(e, ev.CodeBlockStarted):
+            seen.extend(our_containers(client))
+            running.set()
+
+    eng.add_observer(obs)
+    threading.Timer(0.0, lambda: (running.wait(30), eng.cancel())).start()
+    result = eng.completion("q", "ctx")
+    assert result.status == RunStatus.CANCELLED
+    assert seen and our_containers(client) == []  # it ran in a container, now gone
