@@ -25,17 +25,9 @@ IMAGE = os.environ.get("RLM_REPL_IMAGE") or dc.DEFAULT_IMAGE
 
 def _why_no_docker() -> str | None:
     try:
-        import docker
-    except ImportError:
-        return "the docker SDK is not installed"
-    try:
-        client = docker.from_env(timeout=5)
-    except Exception as exc:  # noqa: BLE001
-        return f"no Docker engine configured ({exc}); scripts/ci_docker.sh starts one"
-    try:
-        client.ping()
-    except Exception as exc:  # noqa: BLE001
-        return f"no Docker engine reachable ({type(exc).__name__}); scripts/ci_docker.sh starts one"
+        client = dc.docker_client(timeout=5)
+    except dc.DockerUnavailable as exc:
+        return f"{exc} (scripts/ci_docker.sh starts one)"
     try:
         client.images.get(IMAGE)
     except Exception:  # noqa: BLE001
