@@ -221,3 +221,27 @@ def test_command_line_files_open_in_the_window(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: len(window.documents) == 2 and window.loader.pending == 0, timeout=5000)
     assert window.path == str(copy)  # the last one is shown
     assert window.tree.model.rowCount() == 1
+
+
+def test_showing_combo_switches_between_opened_files_and_the_live_run(qtbot, window, tmp_path):
+    w = window
+    copy = tmp_path / "second.jsonl"
+    copy.write_bytes(open(DEMO, "rb").read())
+    w.open_files([DEMO, str(copy)])
+    qtbot.waitUntil(lambda: len(w.documents) == 2 and w.loader.pending == 0, timeout=5000)
+    combo = w.doc_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["demo_trajectory.jsonl", "second.jsonl"]
+    assert combo.currentIndex() == 1 and w.path == str(copy)
+    combo.activated.emit(0)
+    assert w.path == DEMO and w.trajectory is w.documents[DEMO]
+    assert w.tree.model.trajectory is w.documents[DEMO] and w.selection.node is w.documents[DEMO].runs[0]
+    w.run_demo()  # pauses at the start
+    qtbot.waitUntil(lambda: w.session.controller.is_paused, timeout=15000)
+    assert combo.itemText(combo.currentIndex()) == "Live run (running)"
+    combo.activated.emit(1)  # look at a file while the run is paused
+    assert w.path == str(copy) and w.tree.model.trajectory is w.documents[str(copy)]
+    combo.activated.emit(2)  # and back to the live run
+    assert w.trajectory is w.session.recorder.trajectory and w.windowTitle().startswith("Live run")
+    w.session.stop()
+    qtbot.waitUntil(lambda: not w.session.running, timeout=15000)
+    assert combo.itemText(2) == "Live run"

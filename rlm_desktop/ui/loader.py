@@ -16,6 +16,7 @@ lazily (``tree_model``), so even a 200 MB log costs the GUI only what is on scre
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -25,6 +26,7 @@ from rlm_desktop.trajectory.reader import TrajectoryBuilder, iter_file_lines, pa
 
 PREVIEW_BYTES = 4 << 20
 PROGRESS_BYTES = 4 << 20
+YIELD_BYTES = 256 << 10
 
 
 def read_with_progress(path: str, progress: Any = None) -> Trajectory:
@@ -34,10 +36,13 @@ def read_with_progress(path: str, progress: Any = None) -> Trajectory:
 
     size = max(1, os.path.getsize(path))
     builder = TrajectoryBuilder(Trajectory(path=str(path)))
-    done = next_report = 0
+    done = next_report = next_yield = 0
     with open(path, "rb") as fh:
         for line_no, raw, terminated in iter_file_lines(fh):
             done += len(raw) + 1
+            if done >= next_yield:  # let the GUI thread have the GIL between big lines
+                next_yield = done + YIELD_BYTES
+                time.sleep(0)
             if progress is not None and done >= next_report:
                 next_report = done + PROGRESS_BYTES
                 progress(min(1.0, done / size))

@@ -206,6 +206,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
                 tb.addAction(d.actions[name])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.debug_toolbar = tb
+        self.documents_toolbar = self._make_documents_toolbar()
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.documents_toolbar)
 
     def _make_menus(self) -> None:
         mb = self.menuBar()
@@ -231,6 +233,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
         v.addAction(self.debug_toolbar.toggleViewAction())
+        v.addAction(self.documents_toolbar.toggleViewAction())
         v.addSeparator()
         v.addAction("&Reset Layout", self.reset_layout)
         tm = v.addMenu("&Theme")
@@ -266,6 +269,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
                 metrics.show_run(traj.runs[0])
             self.selection.select(traj.runs[0])
         self._update_totals()
+        self._refresh_documents()
 
     # -- following ---------------------------------------------------------------------------
     def follow(self, path: str) -> bool:

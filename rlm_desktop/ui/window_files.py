@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QToolBar
 
 from rlm_desktop.trajectory.model import Trajectory
 
@@ -105,3 +105,67 @@ class FilesMixin:
         if paths:
             event.acceptProposedAction()
             self.open_files(paths)
+
+    # -- switching between what is open -------------------------------------------------------
+    def _make_documents_toolbar(self) -> QToolBar:
+        """A "Showing:" combo: every opened file, the live run, the followed file."""
+        tb = QToolBar("Documents", self)  # type: ignore[arg-type]
+        tb.setObjectName("toolbar.documents")
+        tb.addWidget(QLabel(" Showing: "))
+        self.doc_combo = QComboBox(tb)
+        self.doc_combo.setObjectName("documents")
+        self.doc_combo.setMinimumContentsLength(28)
+        self.doc_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.doc_combo.setToolTip("Switch between the opened files and the live run")
+        self.doc_combo.activated.connect(self._document_chosen)
+        tb.addWidget(self.doc_combo)
+        return tb
+
+    def document_entries(self) -> list[tuple[str, str, str]]:
+        """(kind, path, label) for the combo: ("file", path, name), ("live", "", "Live run"),
+        ("follow", path, "name (following)")."""
+        out = [("file", p, os.path.basename(p)) for p in self.documents]
+        if self.previewing and self.previewing not in self.documents:
+            out.append(("file", self.previewing, f"{os.path.basename(self.previewing)} (loading…)"))
+        session = getattr(self, "session", None)
+        if session is not None and session.recorder is not None:
+            out.append(("live", "", "Live run" + (" (running)" if session.running else "")))
+        live_path = getattr(self, "live_path", None)
+        if live_path:
+            out.append(("follow", live_path, f"{os.path.basename(live_path)} (following)"))
+        return out
+
+    def _refresh_documents(self) -> None:
+        combo = getattr(self, "doc_combo", None)
+        if combo is None:
+            return
+        entries = self.document_entries()
+        session = getattr(self, "session", None)
+        live_traj = session.recorder.trajectory if session is not None and session.recorder is not None else None
+        current = -1
+        combo.blockSignals(True)
+        combo.clear()
+        for i, (kind, path, label) in enumerate(entries):
+            combo.addItem(label, (kind, path))
+            combo.setItemData(i, path or label, Qt.ItemDataRole.ToolTipRole)
+            shown = (kind == "live" and self.trajectory is live_traj and live_traj is not None) or (
+                kind != "live" and path == self.path)
+            if shown:
+                current = i
+        combo.setCurrentIndex(current)
+        combo.setEnabled(bool(entries))
+        combo.blockSignals(False)
+
+    def _document_chosen(self, index: int) -> None:
+        data = self.doc_combo.itemData(index)
+        if not data:
+            return
+        kind, path = data
+        if kind == "file" and path in self.documents:
+            self.show_trajectory(self.documents[path], path)
+        elif kind == "live" and self.session is not None and self.session.recorder is not None:
+            self.show_trajectory(self.session.recorder.trajectory, None)
+            self.setWindowTitle("Live run — RLM Desktop")
+        elif kind == "follow":
+            self.open_live_run(path)
+

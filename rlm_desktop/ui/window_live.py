@@ -56,6 +56,7 @@ class LiveRunsMixin:
         """The end of a live run: the answer (or what went wrong) is shown in the window."""
         self._refresh_live()
         self._update_debug_state()
+        self._refresh_documents()  # "Live run (running)" -> "Live run"
         status = str(getattr(result, "status", "") or "")
         error = getattr(result, "error", None)
         if status in ("finished", "max_iterations"):
