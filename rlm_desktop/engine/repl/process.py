@@ -42,6 +42,9 @@ def worker_environment() -> dict[str, str]:
     # OpenBLAS reserves address space per thread: on many-core machines ``import numpy``
     # would fail under the RLIMIT_AS memory limit with one thread per core
     env.setdefault("OPENBLAS_NUM_THREADS", str(min(8, os.cpu_count() or 1)))
+    # glibc reserves address space per malloc arena (one per thread): small RLIMIT_AS limits
+    # would fail trivial code with MemoryError
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     return env
 
 
