@@ -235,6 +235,8 @@ def test_showing_combo_switches_between_opened_files_and_the_live_run(qtbot, win
     combo.activated.emit(0)
     assert w.path == DEMO and w.trajectory is w.documents[DEMO]
     assert w.tree.model.trajectory is w.documents[DEMO] and w.selection.node is w.documents[DEMO].runs[0]
+    pauses = []
+    w.session.paused.connect(pauses.append)
     w.run_demo()  # pauses at the start
     qtbot.waitUntil(lambda: w.session.controller.is_paused, timeout=15000)
     assert combo.itemText(combo.currentIndex()) == "Live run (running)"
@@ -242,6 +244,12 @@ def test_showing_combo_switches_between_opened_files_and_the_live_run(qtbot, win
     assert w.path == str(copy) and w.tree.model.trajectory is w.documents[str(copy)]
     combo.activated.emit(2)  # and back to the live run
     assert w.trajectory is w.session.recorder.trajectory and w.windowTitle().startswith("Live run")
+    combo.activated.emit(0)
+    n = len(pauses)
+    w.debug.step_over.trigger()  # the next pause brings the live run back, its node selected
+    qtbot.waitUntil(lambda: len(pauses) > n and w.session.controller.is_paused, timeout=15000)
+    assert w.trajectory is w.session.recorder.trajectory and combo.currentIndex() == 2
+    assert w.selection.node is not None and w.tree.model.node(w.tree.view.currentIndex()) is w.selection.node
     w.session.stop()
     qtbot.waitUntil(lambda: not w.session.running, timeout=15000)
     assert combo.itemText(2) == "Live run"

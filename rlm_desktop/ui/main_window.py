@@ -98,6 +98,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.session.event_applied.connect(lambda *_: self._schedule_live_refresh())
         self.session.failed.connect(self._session_failed)
         self.session.finished.connect(self._session_finished)
+        self.session.paused.connect(self._session_paused)  # before SessionLink selects the node
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)

@@ -52,6 +52,13 @@ class LiveRunsMixin:
         self.show_trajectory(recorder.trajectory, None)
         self.setWindowTitle("Live run — RLM Desktop")
 
+    def _session_paused(self, _state: Any) -> None:
+        """A pause brings the live run back into view (the user may be looking at a file)."""
+        rec = self.session.recorder if self.session is not None else None
+        if rec is not None and self.trajectory is not rec.trajectory:
+            self.show_trajectory(rec.trajectory, None)
+            self.setWindowTitle("Live run — RLM Desktop")
+
     def _session_finished(self, result: Any) -> None:
         """The end of a live run: the answer (or what went wrong) is shown in the window."""
         self._refresh_live()
