@@ -38,7 +38,10 @@ def files_under(*dirs):
                 yield os.path.join(root, n)
 
 
-def test_new_run_dialog_to_a_compatible_server_with_a_typed_key(qtbot, window, tmp_path, monkeypatch):
+def test_new_run_dialog_to_a_compatible_server_with_a_typed_key(qtbot, window, tmp_path, monkeypatch, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)  # everything the app and the SDK log during the run
     replies = [R("print('rows:', len(context.splitlines()))"),
                R("answer['content'] = 'three rows'\nanswer['ready'] = True")]
     logs = tmp_path / "logs"
@@ -78,7 +81,8 @@ def test_new_run_dialog_to_a_compatible_server_with_a_typed_key(qtbot, window, t
     assert traj is window.session.recorder.trajectory
     assert traj.runs[0].iterations[0].code_blocks[0].stdout == "rows: 3\n"
     assert window.tree.model.rowCount() == 1 and window.timeline.model.rowCount() == 2
-    # the key: in no settings file, in no log, in no file the run wrote
+    # the key: in no settings file, in no log, in no file the run wrote, in no log record
+    assert KEY not in caplog.text and caplog.records
     QSettings().sync()
     assert res.log_path and os.path.isfile(res.log_path) and res.log_path.startswith(str(logs))
     settings_dir = os.path.dirname(QSettings().fileName())
