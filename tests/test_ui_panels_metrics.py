@@ -30,6 +30,10 @@ def test_run_metrics_numbers():
     assert m.depths == [0, 1]
     assert m.depth_tokens == [4950, 502]
     assert m.depth_calls == [3, 3]  # 3 root turns; 3 calls at depth 1
+    # cost: the root turns' own, then each depth-1 call's (no cost reported counts 0)
+    assert [round(c, 6) for c in m.depth_cost] == [0.045, 0.0042]
+    # time: the root run's at depth 0, the depth-1 calls' execution times summed
+    assert [round(t, 6) for t in m.depth_time] == [4.7, 1.25]
 
 
 def _tree(ours: bool) -> Run:
@@ -149,8 +153,15 @@ def test_legends_are_title_keys_not_drawn_over_the_bars(qtbot):
     # no pyqtgraph LegendItem floats over a plot's data area
     for plot in p.iteration_plots + p.depth_plots:
         assert plot.legend is None
+    for plot in p.iteration_plots:
         assert plot.height() >= 100  # readable, not squashed
     keys = p.legend_text(p.tokens_plot)
     assert "Tokens per iteration" in keys and "■ root in" in keys and "■ sub-calls" in keys
     assert "■ REPL" in p.legend_text(p.time_plot)
     assert p.legend_text(p.cost_plot).startswith("Cost per iteration ($)")
+    # per depth: tokens, calls, cost and time, drawn from the same numbers
+    assert [p.legend_text(x) for x in p.depth_plots] == [
+        "Tokens per depth", "Calls per depth", "Cost per depth ($)", "Time per depth (s, calls summed)"]
+    heights = p.bars_depth_cost.opts["height"]
+    assert [round(float(h), 6) for h in heights] == [0.045, 0.0042]
+    assert [round(float(h), 6) for h in p.bars_depth_time.opts["height"]] == [4.7, 1.25]

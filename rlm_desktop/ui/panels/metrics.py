@@ -26,6 +26,7 @@ from rlm_desktop.trajectory.model import EXTRA_KEY, CodeBlock, Iteration, Run, S
 from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label
 
 MIN_PLOT_HEIGHT = 110
+MIN_DEPTH_PLOT_HEIGHT = 80  # four plots share the "Per depth" tab
 COLOURS = {
     "root_in": "#42a5f5",
     "root_out": "#1565c0",
@@ -60,6 +61,8 @@ class RunMetrics:
     depths: list[int] = field(default_factory=list)
     depth_tokens: list[int] = field(default_factory=list)
     depth_calls: list[int] = field(default_factory=list)
+    depth_cost: list[float] = field(default_factory=list)
+    depth_time: list[float] = field(default_factory=list)  # the run's time at its own depth, summed call times below
     total: Usage = field(default_factory=Usage)
 
     @classmethod
@@ -82,21 +85,27 @@ class RunMetrics:
         m.total = summary.subtree_usage(run, upstream)
         # per depth: each call's own usage at its depth (a child call's usage stands for the
         # child's turns, so child iterations are not added again)
-        by_depth: dict[int, list[int]] = {run.depth: [0, 0]}
+        # [tokens, calls, cost, time]
+        by_depth: dict[int, list[Any]] = {run.depth: [0, 0, 0.0, run.total_time() or 0.0]}
         for node in run.walk():
             if isinstance(node, Iteration) and node.parent is run:
                 by_depth[run.depth][1] += 1
                 if node.usage is not None:
                     by_depth[run.depth][0] += node.usage.total_tokens
+                    by_depth[run.depth][2] += node.usage.cost or 0.0
             elif isinstance(node, SubCall):
-                d = by_depth.setdefault(node.depth, [0, 0])
+                d = by_depth.setdefault(node.depth, [0, 0, 0.0, 0.0])
                 d[1] += 1
+                d[3] += node.execution_time or 0.0
                 if not (upstream and summary.covered_by_parent(node)):
                     d[0] += node.usage.total_tokens
+                    d[2] += node.usage.cost or 0.0
         for d in sorted(by_depth):
             m.depths.append(d)
             m.depth_tokens.append(by_depth[d][0])
             m.depth_calls.append(by_depth[d][1])
+            m.depth_cost.append(by_depth[d][2])
+            m.depth_time.append(by_depth[d][3])
         return m
 
 
@@ -129,18 +138,22 @@ class MetricsPanel(QWidget):
         self.depth_view = pg.GraphicsLayoutWidget()
         self.depth_tokens_plot = self.depth_view.addPlot(row=0, col=0, title="Tokens per depth")
         self.depth_calls_plot = self.depth_view.addPlot(row=1, col=0, title="Calls per depth")
+        self.depth_cost_plot = self.depth_view.addPlot(row=2, col=0, title="Cost per depth ($)")
+        self.depth_time_plot = self.depth_view.addPlot(row=3, col=0, title="Time per depth (s)")
         self.iteration_plots = (self.tokens_plot, self.cost_plot, self.time_plot)
-        self.depth_plots = (self.depth_tokens_plot, self.depth_calls_plot)
+        self.depth_plots = (self.depth_tokens_plot, self.depth_calls_plot, self.depth_cost_plot,
+                            self.depth_time_plot)
         for p in self.iteration_plots[1:]:
             p.setXLink(self.tokens_plot)
-        self.depth_calls_plot.setXLink(self.depth_tokens_plot)
+        for p in self.depth_plots[1:]:
+            p.setXLink(self.depth_tokens_plot)
         for p in self.iteration_plots + self.depth_plots:
             p.showGrid(x=False, y=True, alpha=0.25)
             p.setMenuEnabled(False)
             p.getViewBox().setMouseEnabled(x=True, y=False)
             p.hideButtons()
             p.getAxis("left").setWidth(54)
-            p.setMinimumHeight(MIN_PLOT_HEIGHT)
+            p.setMinimumHeight(MIN_PLOT_HEIGHT if p in self.iteration_plots else MIN_DEPTH_PLOT_HEIGHT)
         # the legends are coloured keys in the titles: nothing is drawn over the bars
         self.titles = {
             self.tokens_plot: ("Tokens per iteration", (("root in", "root_in"), ("root out", "root_out"),
@@ -149,6 +162,8 @@ class MetricsPanel(QWidget):
             self.time_plot: ("Time per iteration (s)", (("REPL", "repl"), ("LM + other", "lm"))),
             self.depth_tokens_plot: ("Tokens per depth", ()),
             self.depth_calls_plot: ("Calls per depth", ()),
+            self.depth_cost_plot: ("Cost per depth ($)", ()),
+            self.depth_time_plot: ("Time per depth (s, calls summed)", ()),
         }
         for view in (self.iter_view, self.depth_view):
             view.ci.layout.setVerticalSpacing(2)
@@ -171,6 +186,10 @@ class MetricsPanel(QWidget):
         self.depth_tokens_plot.addItem(self.bars_depth_tokens)
         self.bars_depth_calls = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COLOURS["sub"])
         self.depth_calls_plot.addItem(self.bars_depth_calls)
+        self.bars_depth_cost = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COLOURS["cost"])
+        self.depth_cost_plot.addItem(self.bars_depth_cost)
+        self.bars_depth_time = pg.BarGraphItem(x=[], height=[], width=0.6, brush=COLOURS["repl"])
+        self.depth_time_plot.addItem(self.bars_depth_time)
 
         self.markers = []
         for p in self.iteration_plots:
@@ -295,6 +314,8 @@ class MetricsPanel(QWidget):
         dx = np.asarray(m.depths, dtype=float)
         self.bars_depth_tokens.setOpts(x=dx, height=np.asarray(m.depth_tokens, dtype=float))
         self.bars_depth_calls.setOpts(x=dx, height=np.asarray(m.depth_calls, dtype=float))
+        self.bars_depth_cost.setOpts(x=dx, height=np.asarray(m.depth_cost, dtype=float))
+        self.bars_depth_time.setOpts(x=dx, height=np.asarray(m.depth_time, dtype=float))
         dticks = [[(d, f"depth {d}") for d in m.depths]]
         for p in self.depth_plots:
             p.getAxis("bottom").setTicks(dticks)
@@ -311,6 +332,8 @@ class MetricsPanel(QWidget):
             (self.time_plot, float(total.max()) if n else 0.0),
             (self.depth_tokens_plot, float(max(m.depth_tokens, default=0))),
             (self.depth_calls_plot, float(max(m.depth_calls, default=0))),
+            (self.depth_cost_plot, float(max(m.depth_cost, default=0))),
+            (self.depth_time_plot, float(max(m.depth_time, default=0))),
         ):
             p.setYRange(0, (top or 1.0) * 1.08, padding=0)
         self._update_summary(run, m)
