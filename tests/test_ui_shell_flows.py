@@ -253,3 +253,20 @@ def test_showing_combo_switches_between_opened_files_and_the_live_run(qtbot, win
     w.session.stop()
     qtbot.waitUntil(lambda: not w.session.running, timeout=15000)
     assert combo.itemText(2) == "Live run"
+
+
+def test_f6_pauses_a_running_run(qtbot, counted):
+    import dataclasses
+
+    w = counted
+    demo = load_demo()
+    slow = dataclasses.replace(demo.config, backend=dataclasses.replace(demo.config.backend, replay_delay=0.2))
+    w.start_run(demo.prompt, demo.context, config=slow)  # each model answer takes 0.2 s
+    qtbot.waitUntil(lambda: w.session.running and w.debug.pause.isEnabled(), timeout=5000)
+    assert w.status.state_label.text() == "Running" and not w.debug.cont.isEnabled()
+    key(qtbot, w, Qt.Key.Key_F6)  # Pause
+    wait_paused(qtbot, w, 0)
+    assert w.status.state_label.text() == "Paused" and w.debug.cont.isEnabled()
+    assert w.selection.node is not None  # where it stopped is selected
+    key(qtbot, w, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)  # Stop
+    qtbot.waitUntil(lambda: not w.session.running, timeout=15000)

@@ -20,7 +20,7 @@ SPECS = (
     ("demo", "Run &Demo", "Ctrl+Shift+R", QStyle.StandardPixmap.SP_MediaSkipForward,
      "Replay the bundled demo run under the debugger (no API key needed)"),
     ("cont", "&Continue", "F5", QStyle.StandardPixmap.SP_MediaSeekForward, "Continue to the next breakpoint"),
-    ("pause", "&Pause", "Ctrl+Alt+Break", QStyle.StandardPixmap.SP_MediaPause, "Pause at the next step"),
+    ("pause", "&Pause", "F6", QStyle.StandardPixmap.SP_MediaPause, "Pause at the next step"),
     ("step_over", "Step &Over", "F10", QStyle.StandardPixmap.SP_ArrowRight, "Next step at this depth"),
     ("step_into", "Step &Into", "F11", QStyle.StandardPixmap.SP_ArrowDown, "Next step at any depth"),
     ("step_out", "Step O&ut", "Shift+F11", QStyle.StandardPixmap.SP_ArrowUp, "Run until the current depth returns"),
@@ -44,6 +44,8 @@ class DebugActions(QObject):
             act.setStatusTip(tip)
             self.actions[name] = act
             setattr(self, name, act)
+        # Pause: F6 (VS Code) and Ctrl+Alt+Break (Visual Studio)
+        self.actions["pause"].setShortcuts([QKeySequence("F6"), QKeySequence("Ctrl+Alt+Break")])
         self.state = FINISHED
         self.update(FINISHED, has_session=False)
 
