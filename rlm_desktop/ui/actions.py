@@ -44,8 +44,8 @@ class DebugActions(QObject):
             act.setStatusTip(tip)
             self.actions[name] = act
             setattr(self, name, act)
-        # Pause: F6 (VS Code) and Ctrl+Alt+Break (Visual Studio)
-        self.actions["pause"].setShortcuts([QKeySequence("F6"), QKeySequence("Ctrl+Alt+Break")])
+        # Pause: F6 (VS Code) and Ctrl+Alt+Pause/Break (Visual Studio)
+        self.actions["pause"].setShortcuts([QKeySequence("F6"), QKeySequence("Ctrl+Alt+Pause")])
         self.state = FINISHED
         self.update(FINISHED, has_session=False)
 
