@@ -270,3 +270,13 @@ def test_f6_pauses_a_running_run(qtbot, counted):
     assert w.selection.node is not None  # where it stopped is selected
     key(qtbot, w, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)  # Stop
     qtbot.waitUntil(lambda: not w.session.running, timeout=15000)
+
+
+def test_showing_combo_tooltips_are_plain_text(qtbot, window, tmp_path):
+    name = tmp_path / "<b>odd.jsonl"
+    name.write_bytes(open(DEMO, "rb").read())
+    window.open_files([str(name)])
+    qtbot.waitUntil(lambda: window.loader.pending == 0 and bool(window.documents), timeout=5000)
+    tip = window.doc_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    assert "<b>" not in tip and "&lt;b&gt;odd" in tip
+    assert window.doc_combo.itemText(0) == "<b>odd.jsonl"  # combo items are plain text already

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QToolBar
 
 from rlm_desktop.trajectory.model import Trajectory
 
+from .plain_tooltip import plain_tooltip
+
 RECENT_KEY = "files/recent"
 MAX_RECENT = 10
 FILE_FILTER = "RLM trajectories (*.jsonl *.json *.log);;All files (*)"
@@ -147,7 +149,7 @@ class FilesMixin:
         combo.clear()
         for i, (kind, path, label) in enumerate(entries):
             combo.addItem(label, (kind, path))
-            combo.setItemData(i, path or label, Qt.ItemDataRole.ToolTipRole)
+            combo.setItemData(i, plain_tooltip(path or label), Qt.ItemDataRole.ToolTipRole)  # a file name is log text
             shown = (kind == "live" and self.trajectory is live_traj and live_traj is not None) or (
                 kind != "live" and path == self.path)
             if shown:
