@@ -154,16 +154,9 @@ def test_item_view_tooltips_of_log_text_are_escaped(qtbot, hostile_window):
     w = hostile_window
     blk = w.trajectory.runs[0].iterations[0].code_blocks[0]
     select(qtbot, w, blk)  # fills the variables panel with hostile names and values
-    assert not rich_tooltips(w, skip=known_rich(w))
+    assert not rich_tooltips(w)
 
 
-def known_rich(w: Any) -> tuple:
-    """Views whose tooltips are known to be rich text (fixes reported; see the xfail tests)."""
-    combo = getattr(w, "doc_combo", None)
-    return (combo.view(),) if combo is not None else ()
-
-
-@pytest.mark.xfail(strict=True, reason="ui/window_files.py sets the file path as the Showing: tooltip unescaped")
 def test_documents_combo_tooltips_are_escaped(qtbot, hostile_window):
     combo = hostile_window.doc_combo
     tips = [combo.itemData(i, Qt.ItemDataRole.ToolTipRole) or "" for i in range(combo.count())]
@@ -186,4 +179,4 @@ def test_runs_list_tooltips_of_a_hostile_file_name_are_escaped(qtbot, window, tm
     qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=30_000)
     tips = [model.data(model.index(0, c), Qt.ItemDataRole.ToolTipRole) for c in range(model.columnCount())]
     assert any(t and "hostile&lt;img src=x&gt;" in t for t in tips)  # escaped, so shown literally
-    assert not rich_tooltips(window, skip=known_rich(window))
+    assert not rich_tooltips(window)
