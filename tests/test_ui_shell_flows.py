@@ -140,13 +140,21 @@ def test_ctrl_f_searches_the_whole_tree_from_the_keyboard(qtbot, window):
     assert sig.args[0] == len(hits) >= 3
     kinds = {type(h.node) for h in hits}
     assert CodeBlock in kinds and ({Iteration, SubCall} & kinds)  # code, outputs and messages
-    assert {h.field for h in hits} >= {"code"}
+    # code and messages (responses, sub-call prompts) are searched (one hit per node) ...
+    assert {"code", "response", "sub-call prompt"} <= {h.field for h in hits}
     assert any(depth(h.node) > 0 for h in hits)  # inside sub-calls and child runs too
     qtbot.keyClick(w.search.edit, Qt.Key.Key_Return)  # Enter again: the first hit
     assert w.selection.node is hits[0].node
     key(qtbot, w, Qt.Key.Key_F3)  # Find Next
     assert w.selection.node is hits[1].node
     assert w.tree.model.node(w.tree.view.currentIndex()) is hits[1].node
+    # ... and REPL output: a phrase only the helper model's answers (printed by the block) hold
+    w.search.edit.selectAll()
+    qtbot.keyClicks(w.search.edit, "far below what")
+    with qtbot.waitSignal(w.search.finished, timeout=5000):
+        qtbot.keyClick(w.search.edit, Qt.Key.Key_Return)
+    out_hits = [h for h in w.search.hits if h.field == "stdout"]
+    assert out_hits and isinstance(out_hits[0].node, CodeBlock)
 
 
 def test_keyboard_navigation_in_tree_and_timeline(qtbot, window):
