@@ -145,6 +145,10 @@ def test_ctrl_f_searches_the_whole_tree_from_the_keyboard(qtbot, window):
     assert any(depth(h.node) > 0 for h in hits)  # inside sub-calls and child runs too
     qtbot.keyClick(w.search.edit, Qt.Key.Key_Return)  # Enter again: the first hit
     assert w.selection.node is hits[0].node
+    code_hit = next(i for i, h in enumerate(hits) if h.field == "code")
+    w.search.jump(code_hit)  # the found text is selected in the code view
+    assert w.panels["code"].editor.textCursor().selectedText().lower() == "complaint"
+    w.search.jump(0)
     key(qtbot, w, Qt.Key.Key_F3)  # Find Next
     assert w.selection.node is hits[1].node
     assert w.tree.model.node(w.tree.view.currentIndex()) is hits[1].node
@@ -155,6 +159,9 @@ def test_ctrl_f_searches_the_whole_tree_from_the_keyboard(qtbot, window):
         qtbot.keyClick(w.search.edit, Qt.Key.Key_Return)
     out_hits = [h for h in w.search.hits if h.field == "stdout"]
     assert out_hits and isinstance(out_hits[0].node, CodeBlock)
+    w.search.jump(w.search.hits.index(out_hits[0]))  # and in the REPL output
+    assert w.panels["output"].view.edit.textCursor().selectedText() == "far below what"
+    assert w.docks["output"].isVisible()
 
 
 def test_keyboard_navigation_in_tree_and_timeline(qtbot, window):

@@ -178,6 +178,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             for p in panels:
                 self.selection.changed.connect(p.show_node)
         self.selection.changed.connect(self._selection_changed)
+        self.search.jumped.connect(self._show_hit)
 
     def _make_actions(self) -> None:
         self.debug = DebugActions(self)
@@ -316,6 +317,24 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             if metrics.run() is not root:
                 metrics.show_run(root)
         self.status.set_node(getattr(node, "path", ""))
+
+    def _show_hit(self, hit: Any, query: str) -> None:
+        """Select the found text in the code or output panel (messages show the node)."""
+        from PySide6.QtGui import QTextCursor, QTextDocument
+
+        if hit.field == "code":
+            name, editor = "code", getattr(self.panels.get("code"), "editor", None)
+        elif hit.field in ("stdout", "stderr"):
+            name, editor = "output", getattr(getattr(self.panels.get("output"), "view", None), "edit", None)
+        else:
+            name, editor = "messages", None
+        self.docks[name].raise_()
+        if editor is None or not query:
+            return
+        flags = QTextDocument.FindFlag.FindCaseSensitively if self.search.case.isChecked() \
+            else QTextDocument.FindFlag(0)
+        editor.moveCursor(QTextCursor.MoveOperation.Start)
+        editor.find(query, flags)
 
     def _update_totals(self) -> None:
         traj = self.trajectory

@@ -102,6 +102,7 @@ class _Job(QRunnable):
 
 class SearchPanel(QWidget):
     finished = Signal(int)  # number of hits
+    jumped = Signal(object, str)  # (Hit, query) after its node was selected
 
     def __init__(self, selection: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -192,6 +193,7 @@ class SearchPanel(QWidget):
         self.results.setCurrentRow(row)
         self.results.blockSignals(False)
         self.selection.select(self.hits[row].node)
+        self.jumped.emit(self.hits[row], getattr(self, "_query", "") or self.edit.text())
 
     def next_hit(self) -> None:
         if self.hits:
