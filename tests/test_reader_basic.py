@@ -229,3 +229,24 @@ def test_integers_beyond_64_bits_stay_exact():
     assert obj["n"] == big and obj["x"] != obj["x"]
     # long digit runs inside strings change nothing
     assert parse_line(b'{"s": "123456789012345678901234567890"}') == {"s": "123456789012345678901234567890"}
+
+
+def test_history_and_context_repeated_on_every_line_are_held_once():
+    system = "You are an RLM. " * 40  # long texts upstream repeats on every iteration line
+    context = "row," * 500
+    lines = [META]
+    history = [{"role": "system", "content": system}]
+    for n in (1, 2, 3):
+        history = [*history, {"role": "user", "content": f"turn {n} " + "x" * 300}]
+        rec = json.loads(_it(n))
+        rec["prompt"] = history
+        rec["code_blocks"] = [{"code": "print(1)", "result": {"stdout": "1\n", "stderr": "", "locals": {"context": context}, "execution_time": 0.1, "rlm_calls": []}}]
+        lines.append(json.dumps(rec).encode())
+    traj = read_bytes(b"\n".join(lines) + b"\n")
+    its = traj.runs[0].iterations
+    assert [len(it.prompt) for it in its] == [2, 3, 4]
+    assert its[0].prompt[0]["content"] == system
+    assert its[2].prompt[0]["content"] is its[0].prompt[0]["content"]  # one object, not three copies
+    assert its[2].prompt[1]["content"] is its[1].prompt[1]["content"]
+    assert its[2].code_blocks[0].locals["context"] is its[0].code_blocks[0].locals["context"] == context
+    assert its[2].prompt[3]["content"].startswith("turn 3 ")

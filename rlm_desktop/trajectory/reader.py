@@ -281,6 +281,10 @@ def run_from_nested(meta: dict[str, Any], depth: int) -> Run:
     return run
 
 
+#: Strings this long or longer are shared between records when equal (``_share_repeats``).
+SHARE_MIN_CHARS = 256
+
+
 class TrajectoryBuilder:
     """Turns parsed records into a ``Trajectory``, one line at a time.
 
@@ -292,6 +296,7 @@ class TrajectoryBuilder:
         self.traj = traj if traj is not None else Trajectory()
         self._meta: dict[str, Any] = {}
         self._current: Run | None = None
+        self._seen: dict[str, str] = {}  # long strings already in the model (see _share_repeats)
 
     def feed_raw(self, line_no: int, raw: bytes) -> Run | None:
         """Parse and add one line; bad lines are recorded. Returns the run touched."""
@@ -320,6 +325,7 @@ class TrajectoryBuilder:
                 BadLine(line_no, f"unknown record type {kind!r}", _record_preview(rec, raw))
             )
             return None
+        self._share_repeats(rec)
         try:
             it = build_iteration(rec, line_no)
         except LineError as exc:
@@ -337,6 +343,25 @@ class TrajectoryBuilder:
         _apply_final(run, it)
         self._guess_era(rec)
         return run
+
+    def _share_repeats(self, rec: dict[str, Any]) -> None:
+        """Make long strings equal to one already read the same object.
+
+        Upstream lines repeat the whole message history and the REPL's ``context``
+        locals on every iteration, so most of a big log is text the model already
+        holds: sharing it keeps a 1 GB log's model far smaller than the file.
+        """
+        seen = self._seen
+        stack: list[Any] = [rec]
+        while stack:
+            obj = stack.pop()
+            items = obj.items() if isinstance(obj, dict) else enumerate(obj)
+            for k, v in items:
+                if isinstance(v, str):
+                    if len(v) >= SHARE_MIN_CHARS:
+                        obj[k] = seen.setdefault(v, v)
+                elif isinstance(v, dict | list):
+                    stack.append(v)
 
     def _guess_era(self, rec: dict[str, Any]) -> None:
         if self.traj.era not in ("unknown", "0.1.0", "0.1.1"):
