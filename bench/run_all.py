@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: name -> (arguments, arguments with --quick)
 BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "open_large": (["--size-mb", "200", "--repeat", "3"], ["--size-mb", "30", "--repeat", "1"]),
-    "tree_scroll": (["--nodes", "10000"], ["--nodes", "3000", "--no-variant"]),
+    "tree_scroll": (["--nodes", "10000"], ["--nodes", "3000"]),
     "tail_latency": ([], ["--lines", "60", "--files", "500"]),
     "engine_overhead": ([], ["--iterations", "8", "--calls", "20", "--repeat", "1"]),
     "fuzz_reader": (["--seconds", "60", "--crash-dir", "/tmp"], ["--seconds", "10", "--crash-dir", "/tmp"]),
@@ -131,10 +131,6 @@ def rows_for(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, str, str
         out.append(("  expand one node (click)", f"{ours['expand_one_p50_ms']:.0f} ms",
                     f"{base['name']} {base['expand_one_p50_ms']:.0f} ms",
                     f"{ours['expand_one_p50_ms'] / base['expand_one_p50_ms']:.2f}x", "", ""))
-        v = r.get("variant")
-        if v:
-            out.append(("  expand one node, header precision 0", f"{v['expand_one_p50_ms']:.0f} ms", "RunTree as is",
-                        f"{v['expand_one_p50_ms'] / ours['expand_one_p50_ms']:.2f}x", "", ""))
     elif name == "tail_latency":
         for key, label in (("native", "inotify"), ("polling", "polling")):
             if f"{key}_p99_ms" in r:

@@ -170,18 +170,6 @@ class OurTree(Subject):
         self.widget.set_trajectory(traj)
 
 
-class OurTreePrecision0(OurTree):
-    """The same dock with one line changed: the header measures ResizeToContents columns over
-    the visible rows only (``setResizeContentsPrecision(0)``; Qt's default is 1,000 rows, so
-    every expand and scroll asks the Python model for ~4,000 cells)."""
-
-    name = "RunTree+precision0"
-
-    def build(self, traj: Trajectory) -> None:
-        super().build(traj)
-        self.view.header().setResizeContentsPrecision(0)
-
-
 class StandardModel(Subject):
     name = "QStandardItemModel"
 
@@ -332,17 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nodes", type=int, default=10_000)
     ap.add_argument("--wheel", action="store_true", help="scroll three rows per step instead of a page")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-variant", action="store_true", help="skip the RunTree+precision0 variant")
     args = ap.parse_args(argv)
     app = QApplication.instance() or QApplication([])
     traj, nodes = build_trajectory(args.nodes, args.seed)
     print(f"tree: {nodes:,} nodes; view {WIDTH}x{HEIGHT}; "
           f"scrolling {'3 rows' if args.wheel else 'one page'} per step; platform {app.platformName()}")
     results = [measure(app, k, traj, args.wheel) for k in (OurTree, StandardModel, WidgetItems)]
-    variant = measure(app, OurTreePrecision0, traj, args.wheel) if not args.no_variant else None
     print(f"{'view':<20}{'build+show':>12}{'expand all':>12}{'rows':>8}{'RSS +MB':>9}"
           f"{'frames':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'expand 1':>10}")
-    for r in results + ([variant] if variant else []):
+    for r in results:
         print(f"{r['name']:<20}{r['build_s'] * 1000:>10.1f}ms{r['expand_s'] * 1000:>10.1f}ms{r['rows']:>8}"
               f"{r['rss_mb']:>9.1f}{r['frames']:>8}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.2f}"
               f"{r['expand_one_p50_ms']:>8.1f}ms")
@@ -354,10 +340,6 @@ def main(argv: list[str] | None = None) -> int:
             f"expand one node {ours['expand_one_p50_ms'] / base['expand_one_p50_ms']:.2f}x, "
             f"frame p50 {ours['p50_ms'] / base['p50_ms']:.2f}x, p99 {ours['p99_ms'] / base['p99_ms']:.2f}x"
         )
-    if variant:
-        print(f"RunTree+precision0 / RunTree: expand all {variant['expand_s'] / ours['expand_s']:.2f}x, "
-              f"expand one node {variant['expand_one_p50_ms'] / ours['expand_one_p50_ms']:.2f}x, "
-              f"frame p50 {variant['p50_ms'] / ours['p50_ms']:.2f}x, p99 {variant['p99_ms'] / ours['p99_ms']:.2f}x")
     ratio = ours["p99_ms"] / FRAME_BUDGET_MS
     print(f"RunTree frame p99 / 60 Hz budget ({FRAME_BUDGET_MS:.1f} ms) = {ratio:.2f} "
           f"{'PASS' if ratio < 1 else 'FAIL'}")
@@ -367,7 +349,6 @@ def main(argv: list[str] | None = None) -> int:
         "nodes": nodes,
         "ours": ours,
         "baselines": results[1:],
-        "variant": variant,
         "p99_vs_budget": ratio,
     }
     print("BENCH_RESULT " + json.dumps(summary))

@@ -60,6 +60,7 @@ def run_app(argv: Sequence[str]) -> int:
     if args.reset_layout:
         LayoutKeeper.forget()
     window = MainWindow()
+    window.install_error_hook()  # uncaught exceptions are also shown in Problems
     window.show()
     if args.smoke:
         if importlib.util.find_spec("rlm_desktop.ui.smoke") is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
 
@@ -24,6 +24,8 @@ class StatusBar(QStatusBar):
         self.bad_button.setToolTip("Lines of the file that could not be read — click for the list")
         self.bad_button.clicked.connect(self.bad_lines_clicked)
         self.bad_button.hide()
+        for label in (self.state_label, self.node_label, self.tokens_label, self.cost_label):
+            label.setTextFormat(Qt.TextFormat.PlainText)  # a pause reason or an answer is log text
         for w in (self.node_label, self.tokens_label, self.cost_label, self.bad_button, self.state_label):
             self.addPermanentWidget(w)
 

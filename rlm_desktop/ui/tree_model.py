@@ -110,6 +110,16 @@ def depth(node: Any) -> int:
     return int(getattr(node, "depth", 0))
 
 
+_ROLES = frozenset(
+    {
+        NodeRole,
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+    }
+)
+
+
 class RunTreeModel(QAbstractItemModel):
     def __init__(self, parent: Any = None, chunk: int = CHUNK) -> None:
         super().__init__(parent)
@@ -117,7 +127,10 @@ class RunTreeModel(QAbstractItemModel):
         self.chunk = chunk
         self._fetched: dict[int, int] = {}  # id(node) (0 for the root) -> rows handed out
         self._keep: dict[int, Any] = {}  # keeps nodes alive while their id is a key
-        self._sums: dict[int, tuple[Any, int | None, float | None]] = {}  # node, tokens, time
+        # per node, until the next grow/reset: (node, the five display strings); the node is
+        # kept so a recycled id() is never mistaken for it
+        self._cells: dict[int, tuple[Any, tuple[str, ...]]] = {}
+        self._rows: dict[int, tuple[Any, int]] = {}  # node -> its row (rows only ever append)
 
     # -- content -------------------------------------------------------------------------
     def set_trajectory(self, traj: Trajectory | None) -> None:
@@ -125,7 +138,8 @@ class RunTreeModel(QAbstractItemModel):
         self.trajectory = traj
         self._fetched.clear()
         self._keep.clear()
-        self._sums.clear()
+        self._cells.clear()
+        self._rows.clear()
         self.endResetModel()
 
     def _key(self, node: Any) -> int:
@@ -138,6 +152,9 @@ class RunTreeModel(QAbstractItemModel):
         return index.internalPointer() if index.isValid() else None
 
     def row_of(self, node: Any) -> int:
+        hit = self._rows.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
         siblings = children_of(parent_of(node), self.trajectory)
         for guess in (getattr(node, "position", None), getattr(node, "index", None)):
             if isinstance(guess, int) and 0 <= guess < len(siblings) and siblings[guess] is node:
@@ -174,7 +191,7 @@ class RunTreeModel(QAbstractItemModel):
         """Announce rows a live run appended (below already-fetched parents) and refresh cells."""
         if self.trajectory is None:
             return
-        self._sums.clear()  # live nodes' totals change
+        self._cells.clear()  # live nodes' status and totals change
         self._fetched.setdefault(0, 0)
         for key, count in list(self._fetched.items()):
             node = self._keep.get(key) if key else None
@@ -202,15 +219,18 @@ class RunTreeModel(QAbstractItemModel):
         kids = children_of(pnode, self.trajectory)
         if row >= len(kids):
             return QModelIndex()
-        return self.createIndex(row, column, kids[row])
+        kid = kids[row]
+        if column == 0:
+            self._rows[id(kid)] = (kid, row)
+        return self.createIndex(row, column, kid)
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        if not index.isValid():
-            return QModelIndex()
-        p = parent_of(self.node(index))
+        # hot: a view asks for hundreds of parents per frame, so no helper calls on the way
+        p = index.internalPointer().parent if index.isValid() else None
         if p is None:
             return QModelIndex()
-        row = self.row_of(p)
+        hit = self._rows.get(id(p))
+        row = hit[1] if hit is not None and hit[0] is p else self.row_of(p)
         return self.createIndex(row, 0, p) if row >= 0 else QModelIndex()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
@@ -250,23 +270,30 @@ class RunTreeModel(QAbstractItemModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if role not in _ROLES or not index.isValid():  # a painted cell asks ~10 roles: answer most at once
             return None
         try:
+            if role == Qt.ItemDataRole.DisplayRole:  # hot: straight to the cached cells
+                node = index.internalPointer()
+                hit = self._cells.get(id(node))
+                cells = hit[1] if hit is not None and hit[0] is node else self._display(node)
+                return cells[index.column()]
             return self._data(index, role)
         except Exception:  # never let a half-built live node take the view down
             log.exception("tree data")
             return None
 
-    def _totals(self, node: Any) -> tuple[int | None, float | None]:
-        """Tokens and time of a node (a run's walk its whole subtree), computed once per
-        node until the next ``grow``/reset instead of on every paint."""
-        hit = self._sums.get(id(node))
+    def _display(self, node: Any) -> tuple[str, ...]:
+        """The row's five cells, computed once per node until the next ``grow``/reset
+        instead of on every paint (a run's totals walk its whole subtree)."""
+        hit = self._cells.get(id(node))
         if hit is None or hit[0] is not node:
             upstream = summary.is_upstream(self.trajectory) if self.trajectory is not None else False
-            hit = (node, tokens(node, upstream), seconds(node))
-            self._sums[id(node)] = hit
-        return hit[1], hit[2]
+            t, s = tokens(node, upstream), seconds(node)
+            cells = (label(node), str(depth(node)), status(node), f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
+            hit = (node, cells)
+            self._cells[id(node)] = hit
+        return hit[1]
 
     def _data(self, index: Index, role: int):
         node = self.node(index)
@@ -274,23 +301,13 @@ class RunTreeModel(QAbstractItemModel):
         if role == NodeRole:
             return node
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return label(node)
-            if col == 1:
-                return str(depth(node))
-            if col == 2:
-                return status(node)
-            if col in (3, 4):
-                t, s = self._totals(node)
-                if col == 3:
-                    return f"{t:,}" if t else ""
-                return f"{s:.2f}s" if s else ""
+            return self._display(node)[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return node.path
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
             from PySide6.QtGui import QColor
 
-            st = status(node)
+            st = self._display(node)[2]
             if st in ("error", "failed", str(RunStatus.FAILED)):
                 return QColor("#d9534f")
             if st in ("running", str(RunStatus.RUNNING)):
