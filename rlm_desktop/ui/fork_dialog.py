@@ -22,7 +22,7 @@ import os
 from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
 from rlm_desktop.debugger.fork import ForkPlan
 from rlm_desktop.engine.config import BackendConfig
@@ -128,17 +128,8 @@ class ForkDialog(NewRunDialog):
 
     # -- behaviour -------------------------------------------------------------------
 
-    def accept(self) -> None:
-        err = self.validation_error()
-        if err:
-            self.error_label.setText(err)
-            return
-        key = self.typed_key()
-        if key:
-            self.keystore.remember_for_session(self.backend_id(), key)
-            if self.key_keyring.isChecked():
-                self.keystore.save_to_keyring(self.backend_id(), key)
-        QDialog.accept(self)  # the New Run dialog's settings stay as they were
+    def save_settings(self) -> None:
+        pass  # a fork's choices are not the New Run dialog's: its settings stay as they were
 
     def _update_state(self, *args: Any) -> None:
         super()._update_state(*args)

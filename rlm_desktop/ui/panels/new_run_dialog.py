@@ -313,8 +313,12 @@ class NewRunDialog(QDialog):
             self.keystore.remember_for_session(bid, key)
             if self.key_keyring.isChecked():
                 self.keystore.save_to_keyring(bid, key)
-        save_settings(self)
+        self.save_settings()
         super().accept()
+
+    def save_settings(self) -> None:
+        """Remember the choices (never the key) for the next New Run."""
+        save_settings(self)
 
     def showEvent(self, event: object) -> None:  # noqa: N802
         self._update_state()  # the environment may have changed since the dialog was made
