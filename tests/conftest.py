@@ -28,6 +28,21 @@ def _fresh_settings(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture
+def window(qtbot, qapp):
+    """The main window (default layout, fresh settings), shown; shut down after the test.
+    A test module that needs more overrides it with a ``window(window)`` fixture."""
+    qapp.setOrganizationName("rlm-desktop-tests")
+    qapp.setApplicationName("tests")
+    from rlm_desktop.ui.main_window import MainWindow
+
+    w = MainWindow(restore_layout=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
 @pytest.fixture(autouse=True)
 def _no_leaked_threads():
     """Fail a test that leaves a non-daemon thread (a worker, a QThread's Python side) running."""

@@ -74,19 +74,6 @@ def test_smoke_fails_on_a_cut_demo_recording(tmp_path):
     assert last == "smoke: FAIL: demo trajectory answer None is not the expected one", proc.stdout
 
 
-@pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("build-smoke")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
-
 def test_smoke_in_process_fails_when_the_live_run_diverges(window, tmp_path, monkeypatch):
     """The recording itself is fine (the file checks pass); the live run gets another context,
     so the replayed model sees other prompts: the live part of the check must fail."""

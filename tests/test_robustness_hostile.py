@@ -19,19 +19,6 @@ might_be_rich = QtGui_Qt.mightBeRichText
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("robust")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
-
 def has_marker(text: str) -> bool:
     return any(m in text for m in MARKERS)
 
@@ -169,7 +156,6 @@ def test_problems_tooltips_are_escaped(qtbot, hostile_window):
     tips = [w.problems.list.item(i).toolTip() for i in range(w.problems.list.count())]
     assert any("&lt;script&gt;" in t for t in tips)  # a bad line's raw text, escaped
     assert not [t for t in tips if has_marker(t) and might_be_rich(t)]
-
 
 
 def test_runs_list_tooltips_of_a_hostile_file_name_are_escaped(qtbot, window, tmp_path):

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from rlm_desktop.engine.clients import ScriptedClient
 from rlm_desktop.engine.config import BackendConfig, EngineConfig
 from rlm_desktop.engine.rlm import RLMEngine
 from tests.test_engine_fakes import env_choice
 from tests.test_engine_loop import R
-
-
-@pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("shell-errors")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
 
 
 def engine(script, **cfg):

@@ -17,18 +17,10 @@ DEMO = os.path.abspath(str(load_demo().trajectory_path))
 
 
 @pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("shell-flows")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.show()
-    w.activateWindow()
-    qtbot.waitExposed(w)
-    yield w
-    w.shutdown()
+def window(window, qtbot):  # the shared main window (conftest), plus:
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    return window
 
 
 def open_and_wait(qtbot, w, *paths):

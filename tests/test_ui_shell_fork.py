@@ -17,18 +17,10 @@ DEMO = os.path.abspath(str(load_demo().trajectory_path))
 
 
 @pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("shell-fork")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.show()
-    w.opened = []
-    w.loader.loaded.connect(lambda p, t: w.opened.append(p))
-    yield w
-    w.shutdown()
+def window(window):  # the shared main window (conftest), plus:
+    window.opened = []
+    window.loader.loaded.connect(lambda p, t: window.opened.append(p))
+    return window
 
 
 def open_demo_at(qtbot, w, position):

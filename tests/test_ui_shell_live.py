@@ -2,21 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("shell-live")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
 
 def test_demo_run_pauses_steps_and_stops(qtbot, window):
     pauses = []

@@ -18,19 +18,6 @@ def big_log(tmp_path_factory):
     return str(path)
 
 
-@pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("shell-loading")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
-
 def test_big_file_opens_without_blocking_the_event_loop(qtbot, window, big_log, monkeypatch):
     ticks = [0]
     # Mid-read, the worker waits until the GUI thread's timer has ticked 3 more times: if

@@ -18,16 +18,8 @@ KEY = "sk-test-TYPED-7f3a9c21e5"
 
 
 @pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("shell-new-run")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
+def window(window):  # the shared main window (conftest), plus:
+    yield window
     clear_session_keys()
 
 

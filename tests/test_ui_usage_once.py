@@ -43,16 +43,9 @@ def test_tree_tokens_match_what_the_mock_answered(qapp, depth3) -> None:
     assert _cell(model, call.child) == _cell(model, call)  # a child run row: what its call cost in all
 
 
-def test_status_bar_totals_count_each_call_once(qtbot, depth3) -> None:
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    try:
-        w.open_files([str(depth3)])
-        qtbot.waitUntil(lambda: w.trajectory is not None and bool(w.trajectory.runs), timeout=10000)
-        w._update_totals()
-        want = trajectory_usage(read_file(str(depth3))).total_tokens
-        assert w.status.tokens_label.text() == f"{want:,} tokens"
-    finally:
-        w.shutdown()
+def test_status_bar_totals_count_each_call_once(qtbot, window, depth3) -> None:
+    window.open_files([str(depth3)])
+    qtbot.waitUntil(lambda: window.trajectory is not None and bool(window.trajectory.runs), timeout=10000)
+    window._update_totals()
+    want = trajectory_usage(read_file(str(depth3))).total_tokens
+    assert window.status.tokens_label.text() == f"{want:,} tokens"
