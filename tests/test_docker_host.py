@@ -20,6 +20,7 @@ from rlm_desktop.engine.environments import environment_class
 from rlm_desktop.engine.repl import docker_containers as dc
 from rlm_desktop.engine.repl.base import SubcallRequest
 from rlm_desktop.engine.repl.docker_env import DockerReplEnvironment, DockerUnavailable, docker_client
+from tests.support.repl_envs import started_envs
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX only")
 
@@ -114,20 +115,15 @@ class FakeEngine:
 
 @pytest.fixture
 def fake_env():
-    made: list[DockerReplEnvironment] = []
+    envs = started_envs(DockerReplEnvironment, lambda: handler, block_timeout=20, interrupt_grace=0.5)
+    make_env = next(envs)
 
-    def make(context="ctx", **kw):
-        kw.setdefault("block_timeout", 20)
-        kw.setdefault("interrupt_grace", 0.5)
-        engine = kw.pop("engine", None) or FakeEngine()
-        env = DockerReplEnvironment(context, kw.pop("handler", handler), client=engine, **kw)
-        made.append(env)
-        env.start()
-        return env, engine
+    def make(context="ctx", engine=None, **kw):
+        engine = engine or FakeEngine()
+        return make_env(context, client=engine, **kw), engine
 
     yield make
-    for env in made:
-        env.close()
+    envs.close()  # closes every environment made
 
 
 # -- the spec ---------------------------------------------------------------------------------------

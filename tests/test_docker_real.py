@@ -19,6 +19,7 @@ import pytest
 from rlm_desktop.engine.repl import docker_containers as dc
 from rlm_desktop.engine.repl.base import SubcallRequest
 from rlm_desktop.engine.repl.docker_env import DockerReplEnvironment
+from tests.support.repl_envs import started_envs
 
 IMAGE = os.environ.get("RLM_REPL_IMAGE") or dc.DEFAULT_IMAGE
 
@@ -56,19 +57,7 @@ def client():
 
 @pytest.fixture
 def make_env():
-    made: list[DockerReplEnvironment] = []
-
-    def make(context="ctx", **kw):
-        kw.setdefault("block_timeout", 20)
-        kw.setdefault("interrupt_grace", 0.5)
-        env = DockerReplEnvironment(context, kw.pop("handler", handler), **kw)
-        made.append(env)
-        env.start()
-        return env
-
-    yield make
-    for env in made:
-        env.close()
+    yield from started_envs(DockerReplEnvironment, lambda: handler, block_timeout=20, interrupt_grace=0.5)
 
 
 def exists(client, name: str) -> bool:
@@ -161,6 +150,7 @@ def test_close_removes_the_container_and_temp_dir(make_env, client):
 CRASHING_APP = """
 import json, os, sys
 from rlm_desktop.engine.repl.docker_env import DockerReplEnvironment
+from tests.support.repl_envs import started_envs
 env = DockerReplEnvironment("c", lambda req: ["x"] * len(req.prompts))
 env.start()
 env.execute("y = 1")

@@ -10,23 +10,13 @@ import pytest
 
 from rlm_desktop.engine.repl.base import environment_from_name
 from rlm_desktop.engine.repl.inprocess_env import InProcessReplEnvironment
+from tests.support.repl_envs import started_envs
 from tests.test_repl_subprocess import Handler
 
 
 @pytest.fixture
 def make_env():
-    made = []
-
-    def make(context="ctx", handler=None, **kw):
-        kw.setdefault("interrupt_grace", 0.3)
-        env = InProcessReplEnvironment(context, handler or Handler(), **kw)
-        made.append(env)
-        env.start()
-        return env
-
-    yield make
-    for env in made:
-        env.close()
+    yield from started_envs(InProcessReplEnvironment, Handler, interrupt_grace=0.3)
 
 
 def test_factory_builds_it_by_name():

@@ -11,6 +11,7 @@ import pytest
 
 from rlm_desktop.engine.repl.base import ReplResult, SubcallRequest, environment_from_name
 from rlm_desktop.engine.repl.subprocess_env import SubprocessReplEnvironment
+from tests.support.repl_envs import started_envs
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX only")
 
@@ -31,19 +32,7 @@ class Handler:
 
 @pytest.fixture
 def make_env():
-    made: list[SubprocessReplEnvironment] = []
-
-    def make(context="ctx", handler=None, **kw):
-        kw.setdefault("block_timeout", 20)
-        kw.setdefault("interrupt_grace", 0.5)
-        env = SubprocessReplEnvironment(context, handler or Handler(), **kw)
-        made.append(env)
-        env.start()
-        return env
-
-    yield make
-    for env in made:
-        env.close()
+    yield from started_envs(SubprocessReplEnvironment, Handler, block_timeout=20, interrupt_grace=0.5)
 
 
 def alive(pid: int) -> bool:
