@@ -412,7 +412,9 @@ def iter_file_lines(fh: Any):
             yield line_no, raw, False
 
 
-def _read_lines(lines: Any, path: str | None, still_running: bool) -> Trajectory:
+def read_lines(lines: Any, path: str | None = None, still_running: bool = False) -> Trajectory:
+    """Build a trajectory from ``(line_no, raw, terminated)`` items (``iter_lines``,
+    ``iter_file_lines``); the last line is handled as ``read_bytes`` says."""
     builder = TrajectoryBuilder(Trajectory(path=path))
     for line_no, raw, terminated in lines:
         if not terminated:
@@ -438,7 +440,7 @@ def read_bytes(data: bytes, path: str | None = None, still_running: bool = False
     """Read a whole log held in memory. A trailing unterminated line is kept as
     pending (``still_running``) or, for a finished file, read if it parses and
     reported as a bad line if it does not."""
-    return _read_lines(iter_lines(data), path, still_running)
+    return read_lines(iter_lines(data), path, still_running)
 
 
 def read_file(path: str, still_running: bool = False) -> Trajectory:
@@ -447,7 +449,7 @@ def read_file(path: str, still_running: bool = False) -> Trajectory:
     become a ``BadLine`` at line 0, never an exception."""
     try:
         with open(path, "rb") as fh:
-            return _read_lines(iter_file_lines(fh), str(path), still_running)
+            return read_lines(iter_file_lines(fh), str(path), still_running)
     except OSError as exc:
         traj = Trajectory(path=str(path))
         traj.bad_lines.append(BadLine(0, f"cannot read file: {exc.strerror or exc}", ""))

@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from rlm_desktop.trajectory.model import Trajectory
-from rlm_desktop.trajectory.reader import TrajectoryBuilder, iter_file_lines, parse_line, sanitize_str
+from rlm_desktop.trajectory.reader import iter_file_lines, read_lines, sanitize_str
 
 PREVIEW_BYTES = 4 << 20
 PROGRESS_BYTES = 4 << 20
@@ -30,36 +30,24 @@ YIELD_BYTES = 256 << 10
 
 
 def read_with_progress(path: str, progress: Any = None) -> Trajectory:
-    """``reader.read_file`` with ``progress(fraction)`` calls every ``PROGRESS_BYTES``."""
-    from rlm_desktop.trajectory.model import BadLine
-    from rlm_desktop.trajectory.reader import LineError, preview
-
+    """``reader.read_file`` with ``progress(fraction)`` calls every ``PROGRESS_BYTES``; an
+    OSError is raised (the loader reports it), not turned into a bad line."""
     size = max(1, os.path.getsize(path))
-    builder = TrajectoryBuilder(Trajectory(path=str(path)))
-    done = next_report = next_yield = 0
     with open(path, "rb") as fh:
-        for line_no, raw, terminated in iter_file_lines(fh):
-            done += len(raw) + 1
-            if done >= next_yield:  # let the GUI thread have the GIL between big lines
-                next_yield = done + YIELD_BYTES
-                time.sleep(0)
-            if progress is not None and done >= next_report:
-                next_report = done + PROGRESS_BYTES
-                progress(min(1.0, done / size))
-            if not terminated:  # as the reader does for a finished file
-                builder.traj.pending_tail = True
-                builder.traj.line_count = line_no
-                try:
-                    rec = parse_line(raw)
-                except LineError:
-                    builder.traj.bad_lines.append(
-                        BadLine(line_no, "unterminated last line (the writer stopped mid-record)", preview(raw))
-                    )
-                    break
-                builder.feed(line_no, rec, raw)
-                break
-            builder.feed_raw(line_no, raw)
-    return builder.finish(False)
+        return read_lines(_counted(iter_file_lines(fh), size, progress), str(path))
+
+
+def _counted(lines: Any, size: int, progress: Any) -> Any:
+    done = next_report = next_yield = 0
+    for item in lines:
+        done += len(item[1]) + 1
+        if done >= next_yield:  # let the GUI thread have the GIL between big lines
+            next_yield = done + YIELD_BYTES
+            time.sleep(0)
+        if progress is not None and done >= next_report:
+            next_report = done + PROGRESS_BYTES
+            progress(min(1.0, done / size))
+        yield item
 
 
 def first_iteration_preview(path: str) -> Trajectory | None:
