@@ -225,12 +225,10 @@ class RunTreeModel(QAbstractItemModel):
         return self.createIndex(row, column, kid)
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        # hot: a view asks for hundreds of parents per frame, so no helper calls on the way
-        p = index.internalPointer().parent if index.isValid() else None
+        p = parent_of(self.node(index))
         if p is None:
             return QModelIndex()
-        hit = self._rows.get(id(p))
-        row = hit[1] if hit is not None and hit[0] is p else self.row_of(p)
+        row = self.row_of(p)  # cached: a view asks for hundreds of parents per frame
         return self.createIndex(row, 0, p) if row >= 0 else QModelIndex()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
@@ -273,11 +271,6 @@ class RunTreeModel(QAbstractItemModel):
         if role not in _ROLES or not index.isValid():  # a painted cell asks ~10 roles: answer most at once
             return None
         try:
-            if role == Qt.ItemDataRole.DisplayRole:  # hot: straight to the cached cells
-                node = index.internalPointer()
-                hit = self._cells.get(id(node))
-                cells = hit[1] if hit is not None and hit[0] is node else self._display(node)
-                return cells[index.column()]
             return self._data(index, role)
         except Exception:  # never let a half-built live node take the view down
             log.exception("tree data")
