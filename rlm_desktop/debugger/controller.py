@@ -130,6 +130,14 @@ class DebugController:
             self._edits = []
             self.last_event = None
 
+    def begin_completion(self) -> None:
+        """A debuggee that runs several completions (an upstream program) starts another one:
+        the end, or the stop, of an earlier one does not carry over to it."""
+        with self._cond:
+            self._finished = False
+            if not self._waiters:
+                self._cancelled = False
+
     # -- queries ---------------------------------------------------------------------------
 
     @property

@@ -1,0 +1,598 @@
+"""``UpstreamProgram``: the user's own program, running upstream ``rlms``, as one more engine.
+
+    prog = UpstreamProgram(["python", "my_eval.py", "--n", "5"], cwd=..., env={...})
+    prog.add_observer(fn)          # the same typed events as RLMEngine (engine.events)
+    prog.set_gate(controller)      # checkpoint(event) -> None / ResponseEdit, may block, may raise
+    result = prog.completion()     # runs the program to its end (call it off the GUI thread)
+    result.exit_code, result.completions, result.notices
+
+The program runs unchanged, with the stdlib-only bootstrap (``resources/upstream_boot``)
+first on its ``PYTHONPATH``: every Python process it starts that imports upstream ``rlm``
+connects back here over a local channel (a unix socket in a private folder, or
+127.0.0.1, plus a per-session token) and reports upstream's seams as events. Every
+``RLM.completion()`` becomes a root run (several completions, several RLMs and several
+processes each their own run); child runs nest as in our engine (run ids
+``parent/iteration.block.call``).
+
+Threads: one reader thread per connection applies the events in arrival order (to
+our own ``LiveRecorder``, which builds the iteration records, then to the observers).
+A checkpoint is handed to a proxy thread that stands for the program's thread, so the
+gate blocks that proxy (each program thread shows as its own paused thread, all-stop
+works across processes), never the reader and never the caller. With ``wait=False``
+(headless) the program does not wait at checkpoints at all and the gate must not block.
+
+Stop: the gate raising ``RunCancelledError`` answers "stop"; the program raises a
+``KeyboardInterrupt`` there, which upstream's completion turns into its own
+``CancellationError``; the program's own error handling goes on from there.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import queue
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlm_desktop.paths import resource_path
+from rlm_desktop.trajectory.model import Iteration, RunStatus
+from rlm_desktop.trajectory.writer import filter_sensitive, record_from_iteration
+
+from . import events as ev
+from .parsing import find_code_blocks
+from .recorder import LiveRecorder
+from .redaction import Redactor
+
+log = logging.getLogger(__name__)
+
+ADDRESS_VAR = "RLM_DESKTOP_DEBUG"
+TOKEN_VAR = "RLM_DESKTOP_DEBUG_TOKEN"
+NO_COMPLETION = "finished without an RLM completion"
+_KEY_VARS = ("API_KEY", "_TOKEN", "SECRET")
+
+
+def boot_dir() -> Path:
+    """The bootstrap folder put first on the program's PYTHONPATH."""
+    return resource_path("upstream_boot")
+
+
+@dataclass
+class ProgramResult:
+    """How the program ended (``status``: finished / failed / cancelled, like a completion)."""
+
+    status: str
+    exit_code: int | None
+    completions: int = 0
+    response: str | None = None  # the last root completion's answer
+    error: str | None = None
+    notices: list[str] = field(default_factory=list)
+    processes: int = 0
+    log_error: str | None = None
+
+
+@dataclass
+class _Conn:
+    sock: socket.socket
+    pid: int = 0
+    version: str = ""
+    proxies: dict[int, _Proxy] = field(default_factory=dict)
+    send_lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
+
+    def send(self, msg: dict[str, Any]) -> None:
+        data = (json.dumps(msg) + "\n").encode("ascii")
+        with self.send_lock:
+            if self.closed:
+                return
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self.closed = True
+
+
+class _Proxy(threading.Thread):
+    """Stands for one thread of the program at the gate."""
+
+    def __init__(self, host: UpstreamProgram, conn: _Conn, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.host = host
+        self.conn = conn
+        self.jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.busy = False
+
+    def run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            event, msg_id, final = job
+            self.busy = True
+            try:
+                answer = self.host._answer(event, final)
+            finally:
+                self.busy = False
+            answer["t"] = "ans"
+            answer["id"] = msg_id
+            self.conn.send(answer)
+
+
+class UpstreamProgram:
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+        stdin: Any = None,
+        stdout: Any = None,
+        stderr: Any = None,
+        on_notice: Callable[[str], Any] | None = None,
+        linger: float = 5.0,
+        transport: str = "auto",
+    ) -> None:
+        if not argv:
+            raise ValueError("no command to run")
+        self.argv = [str(a) for a in argv]
+        self.cwd = str(cwd) if cwd else None
+        self.extra_env = dict(env or {})
+        self.wait = wait
+        self.stdio = (stdin, stdout, stderr)
+        self.linger = linger
+        self.transport = transport
+        self._observers: list[Callable[[ev.Event], Any]] = []
+        self._notice_fns: list[Callable[[str], Any]] = [on_notice] if on_notice else []
+        self._gate: Any = None
+        self._lock = threading.RLock()  # the reader threads apply events one at a time
+        self.recorder = LiveRecorder()
+        self._roots: dict[str, str] = {}  # run id -> its root's run id
+        self._active: dict[str, _Conn] = {}  # runs started and not ended -> their connection
+        self._stopped: set[str] = set()  # roots the user stopped
+        self._compactions: dict[str, list[dict[str, Any]]] = {}
+        self._conns: list[_Conn] = []
+        self._token = secrets.token_hex(16)
+        self._redactor = Redactor(v for k, v in {**os.environ, **self.extra_env}.items()
+                                  if any(w in k.upper() for w in _KEY_VARS))
+        self.completions = 0
+        self.notices: list[str] = []
+        self.last_answer: str | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
+
+    # -- the engine-like interface ---------------------------------------------------------
+
+    def add_observer(self, fn: Callable[[ev.Event], Any]) -> None:
+        self._observers.append(fn)
+
+    def on_notice(self, fn: Callable[[str], Any]) -> None:
+        self._notice_fns.append(fn)
+
+    def set_gate(self, gate: Any) -> None:
+        self._gate = gate
+
+    def cancel(self) -> None:
+        """Stop is answered at the program's checkpoints (the gate raises there); nothing to kill."""
+
+    def completion(self, prompt: Any = None, context: Any = None) -> ProgramResult:
+        return self.run()
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(self) -> ProgramResult:
+        tmp = tempfile.mkdtemp(prefix="rlm-desktop-debug-")
+        server, address = self._listen(tmp)
+        env = self._child_env(address)
+        stdin, stdout, stderr = self.stdio
+        accept = threading.Thread(target=self._accept_loop, args=(server,), name="rlm-debug-accept", daemon=True)
+        try:
+            try:
+                self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=env, stdin=stdin, stdout=stdout,
+                                                stderr=stderr)
+            except FileNotFoundError:
+                return self._not_started(127, f"command not found: {self.argv[0]}")
+            except PermissionError:
+                return self._not_started(126, f"cannot run {self.argv[0]}: permission denied")
+            except OSError as exc:
+                return self._not_started(126, f"cannot run {self.argv[0]}: {exc.strerror or exc}")
+            self.pid = self.process.pid
+            accept.start()
+            code = self.process.wait()
+            self._wait_connections(self.linger)
+        finally:
+            self._closing = True
+            try:
+                server.close()
+            except OSError:
+                pass
+            if accept.is_alive():
+                accept.join(2)
+            self._close_all()
+            shutil.rmtree(tmp, ignore_errors=True)
+        return self._result(code)
+
+    def _not_started(self, code: int, message: str) -> ProgramResult:
+        self._notice(message)
+        return ProgramResult("failed", code, error=message, notices=list(self.notices))
+
+    def _result(self, code: int) -> ProgramResult:
+        exit_code = code if code >= 0 else 128 - code
+        if self.completions == 0:
+            hint = ""
+            if not self._conns and not _looks_like_python(self.argv[0]):
+                hint = f" (is `{self.argv[0]}` a Python program? only Python processes are debugged)"
+            self._notice(f"the program {NO_COMPLETION} (exit status {exit_code}){hint}")
+        status = "finished" if code == 0 else "failed"
+        error = None if code == 0 else f"the program exited with status {exit_code}"
+        return ProgramResult(status, exit_code, self.completions, self.last_answer, error,
+                             list(self.notices), len({c.pid for c in self._conns}))
+
+    def _child_env(self, address: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        boot = str(boot_dir())
+        old = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = boot + (os.pathsep + old if old else "")
+        env[ADDRESS_VAR] = address
+        env[TOKEN_VAR] = self._token
+        return env
+
+    def _listen(self, tmp: str) -> tuple[socket.socket, str]:
+        self._closing = False
+        if self.transport != "tcp" and hasattr(socket, "AF_UNIX"):
+            path = os.path.join(tmp, "s")
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            server.bind(path)
+            os.chmod(path, 0o600)
+            address = f"unix:{path}"
+        else:
+            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            server.bind(("127.0.0.1", 0))
+            address = f"tcp:127.0.0.1:{server.getsockname()[1]}"
+        server.listen(64)
+        server.settimeout(0.2)
+        return server, address
+
+    def _accept_loop(self, server: socket.socket) -> None:
+        while not self._closing:
+            try:
+                sock, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            sock.settimeout(None)
+            conn = _Conn(sock)
+            threading.Thread(target=self._serve, args=(conn,), name="rlm-debug-conn", daemon=True).start()
+
+    def _wait_connections(self, linger: float) -> None:
+        deadline = time.monotonic() + linger
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not any(not c.closed for c in self._conns):
+                    return
+            time.sleep(0.02)
+        with self._lock:
+            left = [c for c in self._conns if not c.closed]
+        for c in left:
+            self._notice(f"process {c.pid} is still running after the program ended: it goes on without the debugger")
+
+    def _close_all(self) -> None:
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for c in conns:
+            for p in list(c.proxies.values()):
+                p.join(0.5)
+        if any(p.busy for c in conns for p in c.proxies.values()):
+            stop = getattr(self._gate, "stop", None)  # threads of a dead program are still paused
+            if callable(stop):
+                stop()
+
+    # -- one connection ----------------------------------------------------------------------
+
+    def _serve(self, conn: _Conn) -> None:
+        f = conn.sock.makefile("rb")
+        try:
+            hello = json.loads(f.readline() or b"{}")
+            if not hmac.compare_digest(str(hello.get("token", "")), self._token):
+                conn.sock.close()
+                return
+            conn.pid = int(hello.get("pid") or 0)
+            conn.version = str(hello.get("rlms_version") or "")
+            with self._lock:
+                self._conns.append(conn)
+            conn.send({"t": "hello", "ok": True, "wait": self.wait})
+            for line in f:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    log.warning("bad message from process %s", conn.pid)
+                    continue
+                self._dispatch(conn, msg)
+        except (OSError, ValueError) as exc:
+            log.debug("connection ended: %s", exc)
+        finally:
+            conn.closed = True
+            try:
+                f.close()
+                conn.sock.close()
+            except OSError:
+                pass
+            for p in conn.proxies.values():
+                p.jobs.put(None)
+            self._process_ended(conn)
+
+    def _dispatch(self, conn: _Conn, msg: dict[str, Any]) -> None:
+        t = msg.get("t")
+        if t == "unsupported":
+            missing = ", ".join(f"RLM.{m}" for m in msg.get("missing") or [])
+            self._notice(f"rlms {msg.get('version')} in process {conn.pid} has no {missing}: "
+                         "that process runs without the debugger")
+            return
+        if t == "problem":
+            self._notice(f"process {conn.pid}: {msg.get('text')}")
+            return
+        if t not in ("ev", "cp"):
+            return
+        msg = self._redactor.obj(msg)
+        with self._lock:
+            event = self._apply_message(conn, msg)
+        if event is None or t != "cp":
+            if t == "cp" and "id" in msg:
+                conn.send({"t": "ans", "id": msg["id"], "action": "go"})
+            return
+        final = bool(msg.get("final") or msg.get("terminal"))
+        if "id" not in msg:  # a program that does not wait: the gate only looks
+            self._answer(event, final)
+            return
+        th = int(msg.get("th") or 0)
+        proxy = conn.proxies.get(th)
+        if proxy is None:
+            proxy = _Proxy(self, conn, f"pid {conn.pid} {msg.get('tn') or th}")
+            conn.proxies[th] = proxy
+            proxy.start()
+        proxy.jobs.put((event, msg["id"], final))
+
+    # -- events --------------------------------------------------------------------------------
+
+    def _emit(self, event: ev.Event) -> None:
+        try:
+            self.recorder.apply(event)
+        except Exception:  # noqa: BLE001
+            log.exception("recording %s failed", event.kind)
+        for obs in list(self._observers):
+            try:
+                obs(event)
+            except Exception:  # noqa: BLE001 - an observer must not break the channel
+                log.exception("observer %r failed on %s", obs, event.kind)
+
+    def _apply_message(self, conn: _Conn, msg: dict[str, Any]) -> ev.Event | None:
+        kind = str(msg.get("kind") or "")
+        base = {
+            "run_id": str(msg.get("run_id") or ""),
+            "parent_id": msg.get("parent_id"),
+            "depth": int(msg.get("depth") or 0),
+            "iteration": int(msg.get("iteration") or 0),
+            "time": float(msg.get("time") or time.time()),
+        }
+        rid = base["run_id"]
+        if kind == "Compaction":
+            self._compactions.setdefault(rid, []).append(
+                {"summary": msg.get("summary"), "usage": msg.get("usage"), "model": msg.get("model")})
+            return None
+        maker = getattr(self, "_make_" + kind, None)
+        if maker is None or not rid:
+            return None
+        event = maker(base, msg, conn)
+        if event is None:
+            return None
+        self._emit(event)
+        if kind == "IterationStarted":
+            notes = self._compactions.pop(rid, None)
+            it = self.recorder._iters.get((rid, base["iteration"]))
+            if notes and it is not None:
+                it.extra.setdefault("compactions", []).extend(notes)
+        return event
+
+    def _make_RunStarted(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        meta = dict(msg.get("metadata") or {})
+        for k in ("backend_kwargs", "environment_kwargs"):
+            if isinstance(meta.get(k), dict):
+                meta[k] = filter_sensitive(meta[k])
+        rid, parent = base["run_id"], base["parent_id"]
+        spawned = msg.get("spawned_at")
+        self._roots[rid] = self._roots.get(parent, parent) if parent else rid
+        self._active[rid] = conn
+        if parent is None:
+            self.completions += 1
+            begin = getattr(self._gate, "begin_completion", None)
+            if callable(begin):
+                begin()
+        return ev.RunStarted(**base, metadata=meta, prompt_preview=str(msg.get("prompt_preview") or ""),
+                             spawned_at=tuple(spawned) if isinstance(spawned, list) and len(spawned) == 3 else None)
+
+    def _make_IterationStarted(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        return ev.IterationStarted(**base)
+
+    def _make_LMRequest(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        messages = msg.get("messages")
+        if not isinstance(messages, list):
+            messages = [{"role": "user", "content": str(messages)}]
+        return ev.LMRequest(**base, messages=tuple(m if isinstance(m, dict) else {"content": m} for m in messages),
+                            model=str(msg.get("model") or ""))
+
+    def _make_LMResponse(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        usage = msg.get("usage")
+        return ev.LMResponse(**base, text=str(msg.get("text") or ""), model=str(msg.get("model") or ""),
+                             usage=usage if isinstance(usage, dict) else None,
+                             elapsed=float(msg.get("elapsed") or 0.0),
+                             code_blocks=tuple(str(c) for c in msg.get("code_blocks") or ()))
+
+    def _make_CodeBlockStarted(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        return ev.CodeBlockStarted(**base, block_index=int(msg.get("block_index") or 0), code=str(msg.get("code") or ""))
+
+    def _make_CodeBlockFinished(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        result = msg.get("result")
+        return ev.CodeBlockFinished(**base, block_index=int(msg.get("block_index") or 0),
+                                    code=str(msg.get("code") or ""),
+                                    result=result if isinstance(result, dict) else {})
+
+    def _make_SubCallStarted(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        return ev.SubCallStarted(**base, block_index=int(msg.get("block_index") or 0),
+                                 call_index=int(msg.get("call_index") or 0), model=str(msg.get("model") or ""),
+                                 prompt=msg.get("prompt"), recursive=bool(msg.get("recursive")),
+                                 child_run_id=msg.get("child_run_id"), call_kind=str(msg.get("call_kind") or "llm"),
+                                 batched=bool(msg.get("batched")))
+
+    def _make_SubCallFinished(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        comp = msg.get("completion")
+        return ev.SubCallFinished(**base, block_index=int(msg.get("block_index") or 0),
+                                  call_index=int(msg.get("call_index") or 0),
+                                  completion=comp if isinstance(comp, dict) else {},
+                                  error=msg.get("error"), child_run_id=msg.get("child_run_id"))
+
+    def _record(self, base: dict[str, Any], *, final: Any = None, took: Any = None, default: bool = False,
+                timestamp: str | None = None, status: str | None = None, error: str | None = None) -> dict[str, Any]:
+        it = self.recorder._iters.get((base["run_id"], base["iteration"]))
+        if it is None:
+            it = Iteration(number=base["iteration"])
+        it.final_answer = None if final is None else str(final)
+        it.iteration_time = float(took) if isinstance(took, (int, float)) and not isinstance(took, bool) else None
+        it.is_default_answer = default
+        run = self.recorder.runs.get(base["run_id"])
+        model = run.model if run is not None else None
+        return record_from_iteration(it, usage_model=model or None, timestamp=timestamp, status=status, error=error)
+
+    def _make_IterationFinished(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        rec = self._record(base, final=msg.get("final_answer"), took=msg.get("iteration_time"),
+                           default=bool(msg.get("default")), timestamp=msg.get("timestamp"))
+        return ev.IterationFinished(**base, record=rec)
+
+    def _make_FinalAnswer(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        bi = msg.get("block_index")
+        return ev.FinalAnswer(**base, answer=str(msg.get("answer") or ""), block_index=bi if isinstance(bi, int) else None)
+
+    def _make_RunFinished(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        self._ended(base)
+        if base["parent_id"] is None:
+            self.last_answer = None if msg.get("final_answer") is None else str(msg.get("final_answer"))
+        usage = msg.get("usage")
+        return ev.RunFinished(**base, final_answer=msg.get("final_answer"),
+                              usage=usage if isinstance(usage, dict) else None, elapsed=float(msg.get("elapsed") or 0.0))
+
+    def _close_iteration(self, base: dict[str, Any], status: RunStatus, message: str) -> None:
+        """How a run stopped goes on the iteration in progress (or a new, empty one), as our engine does."""
+        run = self.recorder.runs.get(base["run_id"])
+        if run is None:
+            return
+        current = run.iterations[-1] if run.iterations and run.iterations[-1].running else None
+        b = dict(base)
+        if current is None:
+            b["iteration"] = len(run.iterations) + 1
+            self._emit(ev.IterationStarted(**b))
+        else:
+            b["iteration"] = current.number
+        rec = self._record(b, status=status.value, error=message)
+        self._emit(ev.IterationFinished(**b, record=rec))
+
+    def _make_RunCancelled(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        reason = str(msg.get("reason") or "cancelled")
+        self._close_iteration(base, RunStatus.CANCELLED, reason)
+        self._ended(base)
+        return ev.RunCancelled(**base, reason=reason)
+
+    def _make_RunFailed(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        error = str(msg.get("error") or "failed")
+        self._close_iteration(base, RunStatus.FAILED, error)
+        self._ended(base)
+        return ev.RunFailed(**base, error=error)
+
+    def _ended(self, base: dict[str, Any]) -> None:
+        self._active.pop(base["run_id"], None)
+        if base["parent_id"] is None:
+            self._stopped.discard(base["run_id"])
+
+    def _process_ended(self, conn: _Conn) -> None:
+        """A process went away: its runs that did not end are failed (deepest first)."""
+        with self._lock:
+            left = [rid for rid, c in self._active.items() if c is conn]
+            left.sort(key=lambda r: r.count("/"), reverse=True)
+            for rid in left:
+                run = self.recorder.runs.get(rid)
+                parent = rid.rsplit("/", 1)[0] if "/" in rid else None
+                depth = run.depth if run is not None else rid.count("/")
+                iteration = len(run.iterations) if run is not None else 0
+                msg = {"error": f"the program's process {conn.pid} ended before this run finished"}
+                base = {"run_id": rid, "parent_id": parent, "depth": depth, "iteration": iteration,
+                        "time": time.time()}
+                self._emit(self._make_RunFailed(base, msg, conn))
+
+    # -- the gate ---------------------------------------------------------------------------
+
+    def _answer(self, event: ev.Event, final: bool) -> dict[str, Any]:
+        root = self._roots.get(event.run_id, event.run_id)
+        terminal = final or isinstance(event, ev.TERMINAL_EVENTS)
+        if root in self._stopped and not terminal:
+            return {"action": "stop"}
+        gate = self._gate
+        if gate is None:
+            return {"action": "go"}
+        fn = getattr(gate, "checkpoint", gate)
+        try:
+            out = fn(event)
+        except ev.RunCancelledError:
+            if terminal:
+                return {"action": "go"}
+            self._stopped.add(root)
+            return {"action": "stop"}
+        except Exception:  # noqa: BLE001 - a broken gate must not stop the program
+            log.exception("the gate failed on %s", event.kind)
+            return {"action": "go"}
+        if isinstance(out, ev.ResponseEdit) and isinstance(event, ev.LMResponse) and out.text != event.text:
+            edited = ev.LMResponseEdited(run_id=event.run_id, parent_id=event.parent_id, depth=event.depth,
+                                         iteration=event.iteration, text=out.text, original=event.text,
+                                         code_blocks=tuple(find_code_blocks(out.text)))
+            with self._lock:
+                self._emit(edited)
+            return {"action": "edit", "text": out.text}
+        return {"action": "go"}
+
+    def _notice(self, text: str) -> None:
+        text = self._redactor.text(text)
+        self.notices.append(text)
+        for fn in list(self._notice_fns):
+            try:
+                fn(text)
+            except Exception:  # noqa: BLE001
+                log.exception("notice listener failed")
+
+
+def _looks_like_python(command: str) -> bool:
+    path = shutil.which(command) or command
+    name = os.path.basename(path).lower()
+    if name.startswith(("python", "pypy")) or name.endswith(".py"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(128)
+    except OSError:
+        return False
+    return head.startswith(b"#!") and b"python" in head.split(b"\n", 1)[0]
+
+
+__all__ = ["NO_COMPLETION", "ProgramResult", "UpstreamProgram", "boot_dir"]

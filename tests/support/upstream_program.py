@@ -1,0 +1,76 @@
+"""A user's RLM program for the ``rlm-desktop debug`` tests: plain upstream ``rlms``, no debugger code.
+
+    python tests/support/upstream_program.py BASE_URL [SCENARIO]
+
+Scenarios (the model's side is ``upstream_brain.BRAIN``, served by ``MockLMServer``):
+
+* ``full`` (default): custom tools, ``llm_query_batched``, ``rlm_query`` down to depth 3
+  (the grandchild's own ``rlm_query`` is a plain LM call at max depth), ``rlm_query_batched``,
+  then a persistent two-turn session with compaction;
+* ``deep``: only the depth-3 chain (root -> child -> grandchild -> leaf call);
+* ``none``: imports ``rlm`` and never makes a completion;
+* ``stopped``: one completion; prints how it ended (a stop arrives as upstream's CancellationError).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def make(base_url: str, model: str, **kw):
+    from rlm import RLM
+
+    return RLM(
+        backend="openai",
+        backend_kwargs={"model_name": model, "base_url": base_url, "api_key": "sk-mock-not-a-key"},
+        environment="local",
+        **kw,
+    )
+
+
+def double(x):
+    return 2 * x
+
+
+def full(base_url: str) -> None:
+    root = make(base_url, "mock-root", max_depth=3, custom_tools={"double": double})
+    out = root.completion("root context for the debugger test", root_prompt="What do the parts say?")
+    print("answer:", out.response)
+    print("root calls:", sorted(out.usage_summary.to_dict()["model_usage_summaries"]))
+    root.close()
+    chat = make(base_url, "mock-chat", persistent=True, compaction=True, compaction_threshold_pct=0.0)
+    for text in ("first message of the session", "second message"):
+        print("chat:", chat.completion(text).response)
+    chat.close()
+
+
+def deep(base_url: str) -> None:
+    root = make(base_url, "mock-deep", max_depth=3)
+    print("answer:", root.completion("deep context").response)
+
+
+def stopped(base_url: str) -> None:
+    from rlm import CancellationError
+
+    root = make(base_url, "mock-deep", max_depth=3)
+    try:
+        print("answer:", root.completion("deep context").response)
+    except CancellationError as exc:
+        print("cancelled:", exc)
+    print("after the completion")
+
+
+def main(argv: list[str]) -> int:
+    base_url = argv[1]
+    scenario = argv[2] if len(argv) > 2 else "full"
+    if scenario == "none":
+        import rlm  # noqa: F401
+
+        print("no completion here")
+        return 3
+    {"full": full, "deep": deep, "stopped": stopped}[scenario](base_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
