@@ -180,9 +180,14 @@ def run_headless(args: DebugArgs, out: Any = None) -> int:
     record = CompletionsLog(args.record) if args.record else None
     if record is not None:
         prog.add_observer(record)
+    import signal
+
+    # Ctrl+C is the program's to handle; a handler (not SIG_IGN, which the program would inherit)
+    old = signal.signal(signal.SIGINT, lambda *_: None)
     try:
         result = prog.run()
     finally:
+        signal.signal(signal.SIGINT, old)
         if record is not None:
             record.close()
     if record is not None:

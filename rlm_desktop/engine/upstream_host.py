@@ -169,6 +169,8 @@ class UpstreamProgram:
         self.last_answer: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.pid: int | None = None
+        self.detached = False
+        self._exit_fns: list[Callable[[], Any]] = []
 
     # -- the engine-like interface ---------------------------------------------------------
 
@@ -183,6 +185,22 @@ class UpstreamProgram:
 
     def cancel(self) -> None:
         """Stop is answered at the program's checkpoints (the gate raises there); nothing to kill."""
+
+    def on_exit(self, fn: Callable[[], Any]) -> None:
+        """``fn()`` runs (on the ``run`` thread) once the program and its connections are done."""
+        self._exit_fns.append(fn)
+
+    def detach(self) -> None:
+        """Let the program go on without us (the app closes): its channels close, it stops
+        waiting at checkpoints, and ``run`` returns without waiting for it to end."""
+        self.detached = True
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def completion(self, prompt: Any = None, context: Any = None) -> ProgramResult:
         return self.run()
@@ -207,7 +225,10 @@ class UpstreamProgram:
                 return self._not_started(126, f"cannot run {self.argv[0]}: {exc.strerror or exc}")
             self.pid = self.process.pid
             accept.start()
-            code = self.process.wait()
+            code = self._wait_process()
+            if code is None:
+                return ProgramResult("detached", None, self.completions, self.last_answer,
+                                     notices=list(self.notices))
             self._wait_connections(self.linger)
         finally:
             self._closing = True
@@ -219,7 +240,23 @@ class UpstreamProgram:
                 accept.join(2)
             self._close_all()
             shutil.rmtree(tmp, ignore_errors=True)
+            for fn in self._exit_fns:
+                try:
+                    fn()
+                except Exception:  # noqa: BLE001
+                    log.exception("exit callback failed")
         return self._result(code)
+
+    def _wait_process(self) -> int | None:
+        assert self.process is not None
+        while not self.detached:
+            try:
+                return self.process.wait(0.1)
+            except subprocess.TimeoutExpired:
+                continue
+            except KeyboardInterrupt:  # Ctrl+C reached the program too: let it decide
+                continue
+        return None
 
     def _not_started(self, code: int, message: str) -> ProgramResult:
         self._notice(message)

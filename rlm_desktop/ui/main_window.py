@@ -221,6 +221,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self._fill_recent()
         m.addAction("&Follow Folder…", self.follow_dialog).setShortcut(QKeySequence("Ctrl+Shift+O"))
         m.addAction("Open &Demo Trajectory", self.open_demo)
+        self.act_debug_program = m.addAction("Debug &Program…", self.debug_program)
         m.addSeparator()
         m.addAction("&Quit", self.close).setShortcut(QKeySequence.StandardKey.Quit)
         e = mb.addMenu("&Edit")
@@ -255,6 +256,11 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.debug_menu = dbg
         h = mb.addMenu("&Help")
         h.addAction("&About RLM Desktop", self._about)
+
+    def debug_program(self) -> Any:
+        from .debug_program import open_dialog  # the user's own program under the debugger
+
+        return open_dialog(self)
 
     # -- the views ---------------------------------------------------------------------------
     def show_trajectory(self, traj: Trajectory | None, path: str | None = None) -> None:

@@ -1,0 +1,128 @@
+"""File > Debug Program… with real keys: the user's own upstream ``rlms`` program (a subprocess)
+shows as a live run; a depth breakpoint pauses it inside the grandchild, Shift+F11 steps out to
+the parent, F5 runs it to the end."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLineEdit
+
+from rlm_desktop.engine import events as ev
+from rlm_desktop.ui.debug_program import DebugProgramDialog, load_recent, parse_env
+from tests.support.mock_openai import MockLMServer
+from tests.support.upstream_brain import brain
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRAM = ROOT / "tests" / "support" / "upstream_program.py"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server():
+    pytest.importorskip("rlm")
+    with MockLMServer(brain) as s:
+        yield s
+
+
+@pytest.fixture
+def window(window, qtbot):
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    window.paused_count = 0
+
+    def bump(_st):
+        window.paused_count += 1
+
+    window.session.paused.connect(bump)
+    return window
+
+
+def key(qtbot, w, k, mod=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(QApplication.focusWidget() or w, k, mod)
+
+
+def wait_paused(qtbot, w, n_before, timeout=90000):
+    qtbot.waitUntil(lambda: w.session.controller.is_paused and w.paused_count > n_before, timeout=timeout)
+    qtbot.waitUntil(lambda: w.status.state_label.text().startswith("Paused"), timeout=5000)
+
+
+def test_debug_program_dialog_from_the_file_menu_then_step_with_keys(qtbot, window, server):
+    w = window
+    w.session.breakpoints.add(kind="depth", depth=2)
+    command = f"{sys.executable} {PROGRAM} {server.base_url} deep"
+
+    def fill_in() -> None:
+        dlg = QApplication.activeModalWidget()
+        assert isinstance(dlg, DebugProgramDialog)
+        edit = dlg.findChild(QLineEdit, "command")
+        qtbot.keyClicks(edit, command)
+        cwd = dlg.findChild(QLineEdit, "cwd")
+        cwd.selectAll()
+        qtbot.keyClicks(cwd, str(ROOT))
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+    QTimer.singleShot(100, fill_in)
+    w.act_debug_program.trigger()  # File > Debug Program… (modal until Enter)
+    assert w.session.running
+    assert w.windowTitle().startswith("Debugging ")
+    wait_paused(qtbot, w, 0)
+    st = w.session.controller.state()
+    assert isinstance(st.event, ev.RunStarted) and st.event.depth == 2
+    grandchild = st.event.run_id
+    w.activateWindow()  # back from the modal dialog
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    n = w.paused_count
+    key(qtbot, w, Qt.Key.Key_F11, Qt.KeyboardModifier.ShiftModifier)  # step out
+    wait_paused(qtbot, w, n)
+    st = w.session.controller.state()
+    assert st.event.depth == 1 and isinstance(st.event, ev.SubCallFinished)
+    assert st.event.child_run_id == grandchild
+    key(qtbot, w, Qt.Key.Key_F5)  # continue to the end
+    qtbot.waitUntil(lambda: not w.session.running, timeout=90000)
+    result = w.session.result
+    assert result.exit_code == 0 and result.completions == 1
+    assert "answer: deep done:" in w.status.currentMessage()
+    runs = w.trajectory.runs
+    assert len(runs) == 1 and runs[0].final_answer.startswith("deep done: d1 got d2 says")
+    assert [r["command"] for r in load_recent()] == [command]
+
+    # the next time the dialog offers the recent command; Escape leaves it
+    def check_and_escape() -> None:
+        dlg = QApplication.activeModalWidget()
+        assert dlg.findChild(QLineEdit, "command").text() == command
+        qtbot.keyClick(dlg, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(100, check_and_escape)
+    assert w.debug_program() is None
+
+
+def test_bad_input_in_the_dialog_is_said_and_nothing_starts(qtbot, window):
+    dlg = DebugProgramDialog(window)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.command.clear()
+    qtbot.keyClick(dlg.command, Qt.Key.Key_Return)
+    assert dlg.isVisible() and "Type the command" in dlg.error.text()
+    qtbot.keyClicks(dlg.command, 'python "unterminated')
+    qtbot.keyClick(dlg.command, Qt.Key.Key_Return)
+    assert dlg.isVisible() and "cannot be read" in dlg.error.text()
+    with pytest.raises(ValueError):
+        parse_env("NOT AN ASSIGNMENT")
+    assert parse_env("A=1\n# note\nB = x=y") == {"A": "1", "B": " x=y"}
+    dlg.reject()
+
+
+def test_a_program_that_is_not_found_is_reported_and_the_window_stays_up(qtbot, window):
+    from rlm_desktop.ui.debug_program import start_program
+
+    errors: list[str] = []
+    window.report_error = errors.append  # what the user sees in Problems / the status bar
+    start_program(window, ["no-such-command-rlm-desktop"], cwd=os.getcwd())
+    qtbot.waitUntil(lambda: not window.session.running, timeout=10000)
+    qtbot.waitUntil(lambda: any("command not found" in e for e in errors), timeout=5000)
+    assert window.isVisible()
