@@ -150,6 +150,32 @@ def test_output_identical_and_the_record_holds_every_lm_call_once_at_its_depth(s
     assert traj.runs[0].sub_calls_by_depth() == {1: 5, 2: 2, 3: 1}
 
 
+def test_the_record_says_what_upstream_own_log_says(server, tmp_path):
+    """Root iterations in the record hold what upstream's RLMLogger wrote for the same run:
+    prompts, responses, code, stdout/stderr, locals, final answers (plus our extras)."""
+    rec = tmp_path / "rec.jsonl"
+    logs = tmp_path / "upstream"
+    dbg = subprocess.run([sys.executable, "-m", "rlm_desktop", "debug", "--no-gui", "--record", str(rec), "--",
+                          sys.executable, PROGRAM, server.base_url, "full", str(logs)],
+                         capture_output=True, cwd=ROOT, env=_env(), timeout=240)
+    assert dbg.returncode == 0, dbg.stderr.decode()[-2000:]
+    theirs = [json.loads(x) for x in next(logs.glob("*.jsonl")).read_text().splitlines()]
+    ours = [json.loads(x) for x in rec.read_text().splitlines()]
+    assert ours[0]["root_model"] == theirs[0]["root_model"] == "mock-root"
+    n = len(theirs) - 1
+    for a, b in zip(ours[1 : n + 1], theirs[1:], strict=True):
+        for key in ("iteration", "prompt", "response", "final_answer"):
+            assert a[key] == b[key], key
+        assert len(a["code_blocks"]) == len(b["code_blocks"])
+        for x, y in zip(a["code_blocks"], b["code_blocks"], strict=True):
+            assert x["code"] == y["code"]
+            for key in ("stdout", "stderr", "locals", "final_answer"):
+                assert x["result"][key] == y["result"][key], key
+            assert list(x["result"]["locals"]) == list(y["result"]["locals"])  # same order
+            assert [c["response"] for c in x["result"]["rlm_calls"]] == [c["response"] for c in y["result"]["rlm_calls"]]
+        assert "usage" in a["rlm_desktop"]  # the root call's own usage, which upstream does not log
+
+
 def test_headless_breakpoints_print_where_they_hit_and_do_not_stop(server):
     dbg = headless(server, "--break", "depth:2", "--break", "final=>answer {answer}", scenario="deep")
     err = dbg.stderr.decode()

@@ -8,8 +8,9 @@ iteration lines of each completion, its iteration numbers starting again at 1, c
 nested in their parent's line. Completions that overlap are kept apart: the lines of the
 one being written go out as its iterations finish; the others wait in memory until it ends.
 
-Lines are written with ``TrajectoryWriter`` (one ``write`` per line, fsync per line by
-default). A write error is kept in ``.error``; later lines are dropped (no holes).
+Lines are written with ``TrajectoryWriter`` (one unbuffered ``write`` per line, so a reader
+sees each line at once; ``fsync=True`` also syncs every line, by default the file is synced
+once at ``close``, so a fast program does not wait for the disk). A write error is kept in ``.error``; later lines are dropped (no holes).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class CompletionsLog:
-    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.path = path
         self._writer = TrajectoryWriter(path, fsync=fsync)
         self._current: str | None = None
@@ -90,6 +91,12 @@ class CompletionsLog:
         self._current = None
         self._ended.update(self._waiting)
         self._next()
+        try:
+            fh = self._writer._fh
+            if fh is not None:
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            log.warning("fsync of %s failed: %s", self.path, exc)
         self._writer.close()
 
 

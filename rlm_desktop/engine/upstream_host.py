@@ -160,6 +160,8 @@ class UpstreamProgram:
         self._active: dict[str, _Conn] = {}  # runs started and not ended -> their connection
         self._stopped: set[str] = set()  # roots the user stopped
         self._compactions: dict[str, list[dict[str, Any]]] = {}
+        self._history: dict[str, list[Any]] = {}  # run id -> its last LM request's messages
+        self._locals: dict[str, dict[str, Any]] = {}  # run id -> its last block's locals
         self._conns: list[_Conn] = []
         self._token = secrets.token_hex(16)
         self._redactor = Redactor(v for k, v in {**os.environ, **self.extra_env}.items()
@@ -356,7 +358,9 @@ class UpstreamProgram:
             conn.send({"t": "hello", "ok": True, "wait": self.wait})
             for line in f:
                 try:
-                    msg = json.loads(line)
+                    # keys are masked in the JSON text itself (one pass of C-level scans, not a
+                    # walk of every string): a key is letters, digits, "-" and "_", never escaped
+                    msg = json.loads(self._redactor.text(line.decode("ascii", "replace")))
                 except ValueError:
                     log.warning("bad message from process %s", conn.pid)
                     continue
@@ -386,7 +390,6 @@ class UpstreamProgram:
             return
         if t not in ("ev", "cp"):
             return
-        msg = self._redactor.obj(msg)
         with self._lock:
             event = self._apply_message(conn, msg)
         if event is None or t != "cp":
@@ -470,6 +473,10 @@ class UpstreamProgram:
         messages = msg.get("messages")
         if not isinstance(messages, list):
             messages = [{"role": "user", "content": str(messages)}]
+        start = msg.get("messages_from")
+        if isinstance(start, int):  # only the new messages came: the rest is the last request's
+            messages = self._history.get(base["run_id"], [])[:start] + messages
+        self._history[base["run_id"]] = messages
         return ev.LMRequest(**base, messages=tuple(m if isinstance(m, dict) else {"content": m} for m in messages),
                             model=str(msg.get("model") or ""))
 
@@ -485,6 +492,15 @@ class UpstreamProgram:
 
     def _make_CodeBlockFinished(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
         result = msg.get("result")
+        if isinstance(result, dict) and isinstance(result.get("locals"), dict):
+            last = self._locals.get(base["run_id"], {})
+            sent = result["locals"]
+            loc = sent
+            if msg.get("locals_same"):  # values unchanged since the last block came by name only
+                order = msg.get("locals_order") or [*msg["locals_same"], *sent]
+                loc = {k: sent[k] if k in sent else last.get(k) for k in order}
+            result["locals"] = loc
+            self._locals[base["run_id"]] = loc
         return ev.CodeBlockFinished(**base, block_index=int(msg.get("block_index") or 0),
                                     code=str(msg.get("code") or ""),
                                     result=result if isinstance(result, dict) else {})
@@ -561,6 +577,8 @@ class UpstreamProgram:
 
     def _ended(self, base: dict[str, Any]) -> None:
         self._active.pop(base["run_id"], None)
+        self._history.pop(base["run_id"], None)
+        self._locals.pop(base["run_id"], None)
         if base["parent_id"] is None:
             self._stopped.discard(base["run_id"])
 

@@ -1,6 +1,6 @@
 """A user's RLM program for the ``rlm-desktop debug`` tests: plain upstream ``rlms``, no debugger code.
 
-    python tests/support/upstream_program.py BASE_URL [SCENARIO]
+    python tests/support/upstream_program.py BASE_URL [SCENARIO] [UPSTREAM_LOG_DIR]
 
 Scenarios (the model's side is ``upstream_brain.BRAIN``, served by ``MockLMServer``):
 
@@ -32,8 +32,13 @@ def double(x):
     return 2 * x
 
 
-def full(base_url: str) -> None:
-    root = make(base_url, "mock-root", max_depth=3, custom_tools={"double": double})
+def full(base_url: str, log_dir: str | None = None) -> None:
+    logger = None
+    if log_dir:  # upstream's own log of the root completion, to compare with the debugger's record
+        from rlm.logger import RLMLogger
+
+        logger = RLMLogger(log_dir=log_dir, file_name="upstream")
+    root = make(base_url, "mock-root", max_depth=3, custom_tools={"double": double}, logger=logger)
     out = root.completion("root context for the debugger test", root_prompt="What do the parts say?")
     print("answer:", out.response)
     print("root calls:", sorted(out.usage_summary.to_dict()["model_usage_summaries"]))
@@ -68,7 +73,10 @@ def main(argv: list[str]) -> int:
 
         print("no completion here")
         return 3
-    {"full": full, "deep": deep, "stopped": stopped}[scenario](base_url)
+    if scenario == "full" and len(argv) > 3:
+        full(base_url, argv[3])
+    else:
+        {"full": full, "deep": deep, "stopped": stopped}[scenario](base_url)
     return 0
 
 

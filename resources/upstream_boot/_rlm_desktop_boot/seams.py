@@ -41,6 +41,7 @@ _env_blocks = {}  # id(environment) -> _Block running in it
 _slots = {}  # (id(parent RLM), id(prompt)) -> [_Slot]: sub-calls announced, not yet started
 _stopped_roots = set()
 _UNTRACKED = object()
+_IMMUTABLE = (str, bytes, int, float, bool, type(None))  # unchanged when still the same object
 _reported = set()
 
 
@@ -50,7 +51,7 @@ class StopRequested(KeyboardInterrupt):
 
 class _Run:
     __slots__ = ("run_id", "parent_id", "depth", "rlm", "model", "iteration", "blocks", "root_id",
-                 "final_block")
+                 "final_block", "sent_msgs", "sent_n", "sent_locals")
 
     def __init__(self, run_id, parent_id, depth, rlm, root_id):
         self.run_id = run_id
@@ -62,6 +63,9 @@ class _Run:
         self.blocks = 0
         self.root_id = root_id
         self.final_block = None
+        self.sent_msgs = None  # the history list last sent, and how much of it: only the new
+        self.sent_n = 0  # messages go over the channel (upstream appends to one list)
+        self.sent_locals = {}  # REPL values last sent: immutable ones still the same object go by name
 
 
 class _Block:
@@ -378,8 +382,13 @@ def _lm_wrapper(run, handler, orig, default=False):
     def lm_completion(prompt, *args, **kwargs):
         if _chan().closed:
             return orig(prompt, *args, **kwargs)
-        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        _emit("LMRequest", run, messages=messages, model=run.model)
+        if isinstance(prompt, list) and prompt is run.sent_msgs and len(prompt) >= run.sent_n:
+            fields = {"messages_from": run.sent_n, "messages": prompt[run.sent_n:]}
+        else:
+            fields = {"messages": prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]}
+        if isinstance(prompt, list):
+            run.sent_msgs, run.sent_n = prompt, len(prompt)
+        _emit("LMRequest", run, model=run.model, **fields)
         t0 = time.perf_counter()
         text = orig(prompt, *args, **kwargs)
         elapsed = time.perf_counter() - t0
@@ -418,7 +427,19 @@ def _exec_wrapper(run, env, orig):
                 _emit("SubCallFinished", run, False, block_index=block.index, call_index=c, completion=d)
         if getattr(result, "final_answer", None) is not None and run.final_block is None:
             run.final_block = block.index
-        _emit("CodeBlockFinished", run, block_index=block.index, code=code, result=_result_dict(result))
+        d = _result_dict(result)
+        raw = getattr(result, "locals", None)
+        same = []
+        order = None
+        if isinstance(raw, dict) and isinstance(d.get("locals"), dict):
+            order = list(d["locals"])
+            for k, v in raw.items():
+                if type(v) in _IMMUTABLE and k in d["locals"] and run.sent_locals.get(k, _UNTRACKED) is v:
+                    same.append(k)
+                    del d["locals"][k]
+            run.sent_locals = dict(raw)
+        _emit("CodeBlockFinished", run, block_index=block.index, code=code, result=d, locals_same=same,
+              locals_order=order if same else None)
         return result
 
     return execute_code
