@@ -48,7 +48,15 @@ def _chat(messages: list[dict[str, Any]]) -> str:
     return repl(f'print("{CHAT_MARK}", len(context))')
 
 
+def _old(messages: list[dict[str, Any]]) -> str:
+    if any("re: old sub question" in _text(m) for m in messages):
+        return "The sub-call answered.\nFINAL(old done)"
+    return repl('s = llm_query("old sub question")\nprint(s)')
+
+
 def brain(model: str, messages: list[dict[str, Any]]) -> str:
     if model == "mock-chat" and messages and messages[0].get("role") == "system":
         return _chat(messages)
+    if model == "mock-old" and messages and messages[0].get("role") == "system":
+        return _old(messages)
     return _brain(model, messages)

@@ -8,6 +8,7 @@ Scenarios (the model's side is ``upstream_brain.BRAIN``, served by ``MockLMServe
   (the grandchild's own ``rlm_query`` is a plain LM call at max depth), ``rlm_query_batched``,
   then a persistent two-turn session with compaction;
 * ``deep``: only the depth-3 chain (root -> child -> grandchild -> leaf call);
+* ``old``: one ``llm_query`` then a ``FINAL(...)`` text answer (rlms 0.1.0 / 0.1.1);
 * ``none``: imports ``rlm`` and never makes a completion;
 * ``stopped``: one completion; prints how it ended (a stop arrives as upstream's CancellationError).
 """
@@ -54,6 +55,12 @@ def deep(base_url: str) -> None:
     print("answer:", root.completion("deep context").response)
 
 
+def old(base_url: str) -> None:
+    """For rlms 0.1.0/0.1.1: one llm_query, then a FINAL(...) text answer."""
+    root = make(base_url, "mock-old")
+    print("answer:", root.completion("old context").response)
+
+
 def stopped(base_url: str) -> None:
     from rlm import CancellationError
 
@@ -76,7 +83,7 @@ def main(argv: list[str]) -> int:
     if scenario == "full" and len(argv) > 3:
         full(base_url, argv[3])
     else:
-        {"full": full, "deep": deep, "stopped": stopped}[scenario](base_url)
+        {"full": full, "deep": deep, "stopped": stopped, "old": old}[scenario](base_url)
     return 0
 
 

@@ -453,6 +453,21 @@ def _final_of(iteration):
     return None
 
 
+def _text_final(response):
+    """0.1.0/0.1.1 also end a run with FINAL(...) in the reply: upstream's own parser says so."""
+    if not isinstance(response, str) or "FINAL" not in response:
+        return None
+    try:
+        from rlm.utils.parsing import find_final_answer
+    except Exception:  # noqa: BLE001 - 0.1.2+: no text answers
+        return None
+    try:
+        found = find_final_answer(response)
+    except Exception:  # noqa: BLE001
+        return None
+    return None if found is None else str(found)
+
+
 def _wrap_turn(orig):
     def _completion_turn(self, prompt, lm_handler, environment, *args, **kwargs):
         run = _current(self)
@@ -472,6 +487,8 @@ def _wrap_turn(orig):
                 if undo is not None:
                     undo()
         final = _final_of(iteration)
+        if final is None:
+            final = _text_final(getattr(iteration, "response", None))
         took = getattr(iteration, "iteration_time", None)
         _emit("IterationFinished", run, final_answer=final, final=final is not None,
               iteration_time=took if took is not None else time.perf_counter() - t0,
