@@ -78,12 +78,14 @@ class Paused:
             return self.states[self.taken - 1]
 
 
-def debugged(server, scenario: str, ctl: DebugController, tmp_path: Path, **kw):
+def debugged(server, scenario: str, ctl: DebugController, tmp_path: Path, observers=(), **kw):
     """Start the program under ``ctl`` in a thread; returns (program, thread, result box, stdout file)."""
     out = open(tmp_path / f"{scenario}.out", "wb")  # noqa: SIM115 - closed by the caller via the box
     prog = UpstreamProgram([sys.executable, PROGRAM, server.base_url, scenario], cwd=ROOT, stdout=out,
                            stderr=subprocess.PIPE if kw.pop("quiet", False) else None, **kw)
     ctl.attach(prog)
+    for fn in observers:
+        prog.add_observer(fn)
     box: dict = {}
     t = threading.Thread(target=lambda: box.setdefault("result", prog.run()), daemon=True)
     t.start()
@@ -223,7 +225,8 @@ def test_depth_breakpoint_stops_in_the_grandchild_and_step_out_returns_to_the_pa
     bps.add(kind="depth", depth=2)
     ctl = DebugController(bps)
     paused = Paused(ctl)
-    prog, t, box, out = debugged(server, "deep", ctl, tmp_path)
+    seen: list = []
+    prog, t, box, out = debugged(server, "deep", ctl, tmp_path, observers=[seen.append])
     st = paused.next()
     assert isinstance(st.event, ev.RunStarted) and st.event.depth == 2
     grandchild = st.event.run_id
@@ -237,6 +240,11 @@ def test_depth_breakpoint_stops_in_the_grandchild_and_step_out_returns_to_the_pa
     _finish(t, out)
     assert box["result"].exit_code == 0
     assert (tmp_path / "deep.out").read_bytes() == plain_run(server, "deep").stdout
+    # the root's first block printed "tick", slept, printed "tock": "tick" came while it ran
+    tick = next(e for e in seen if isinstance(e, ev.CodeBlockOutput) and "tick" in e.text)
+    done = next(e for e in seen if isinstance(e, ev.CodeBlockFinished) and e.depth == 0)
+    assert "tock" not in tick.text and done.time - tick.time > 0.3
+    assert done.result["stdout"].startswith("tick\ntock\n")
     run = prog.recorder.trajectory.runs[0]
     assert run.final_answer.startswith("deep done: d1 got d2 says")
 
@@ -248,8 +256,7 @@ def test_an_edited_response_changes_what_runs(server, tmp_path):
     paused = Paused(ctl)
     rec = tmp_path / "edit.jsonl"
     log = CompletionsLog(rec)
-    prog, t, box, out = debugged(server, "deep", ctl, tmp_path)
-    prog.add_observer(log)
+    prog, t, box, out = debugged(server, "deep", ctl, tmp_path, observers=[log])
     st = paused.next()
     assert isinstance(st.event, ev.LMResponse) and st.event.depth == 0
     ctl.edit_response(repl(finish(f'"{EDIT_MARK}"')))

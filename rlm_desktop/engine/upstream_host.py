@@ -490,6 +490,11 @@ class UpstreamProgram:
     def _make_CodeBlockStarted(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
         return ev.CodeBlockStarted(**base, block_index=int(msg.get("block_index") or 0), code=str(msg.get("code") or ""))
 
+    def _make_CodeBlockOutput(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
+        stream = "stderr" if msg.get("stream") == "stderr" else "stdout"
+        return ev.CodeBlockOutput(**base, block_index=int(msg.get("block_index") or 0), stream=stream,
+                                  text=str(msg.get("text") or ""))
+
     def _make_CodeBlockFinished(self, base: dict[str, Any], msg: dict[str, Any], conn: _Conn) -> ev.Event:  # noqa: N802
         result = msg.get("result")
         if isinstance(result, dict) and isinstance(result.get("locals"), dict):

@@ -25,7 +25,8 @@ _TURNS = {
     ],
     "mock-d1b": [repl(finish('"B:" + context + ":" + str(double(2))'))],
     "mock-deep": [
-        repl('r = rlm_query("Delegate the deep part", model="mock-d1")\nprint("child said:", r)'),
+        repl('import time\nprint("tick")\ntime.sleep(0.4)\nprint("tock")\n'
+             'r = rlm_query("Delegate the deep part", model="mock-d1")\nprint("child said:", r)'),
         repl(finish('"deep done: " + r')),
     ],
 }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 import time
 from datetime import datetime
@@ -718,6 +719,77 @@ def _wrap_rlm_query_batched(orig):
     return _rlm_query_batched
 
 
+# -- live output of a running block (LocalREPL._capture_output) ----------------------------------
+
+LIVE_EVERY = 0.05  # seconds: output written faster than this goes out in one message
+
+
+class _Tee:
+    """Stands in for the REPL's capture buffer while a block runs: upstream's buffer gets every
+    write as before; the app gets the text as it comes (at most every ``LIVE_EVERY``)."""
+
+    def __init__(self, buf, block, stream):
+        self._buf = buf
+        self._block = block
+        self._stream = stream
+        self._pending = []
+        self._last = 0.0
+
+    def write(self, text):
+        n = self._buf.write(text)
+        if text:
+            self._pending.append(text)
+            now = time.monotonic()
+            if now - self._last >= LIVE_EVERY:
+                self.send()
+        return n
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def send(self):
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        self._last = time.monotonic()
+        try:
+            _emit("CodeBlockOutput", self._block.run, False, block_index=self._block.index, stream=self._stream,
+                  text=text)
+        except Exception:  # noqa: BLE001 - output must never fail the program's print
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._buf, name)
+
+
+def _wrap_capture(orig):
+    from contextlib import contextmanager
+
+    @contextmanager
+    def _capture_output(self, *args, **kwargs):
+        with orig(self, *args, **kwargs) as bufs:
+            block = _block_of(self)
+            if block is None or _chan().closed or not isinstance(bufs, tuple) or len(bufs) != 2 \
+                    or sys.stdout is not bufs[0]:
+                yield bufs
+                return
+            out, err = _Tee(bufs[0], block, "stdout"), _Tee(bufs[1], block, "stderr")
+            sys.stdout, sys.stderr = out, err
+            try:
+                yield bufs
+            finally:
+                out.send()
+                err.send()
+                if sys.stdout is out:
+                    sys.stdout = bufs[0]
+                if sys.stderr is err:
+                    sys.stderr = bufs[1]
+
+    return _capture_output
+
+
 # -- installing --------------------------------------------------------------------------------
 
 RLM_SEAMS = {
@@ -733,6 +805,7 @@ REPL_SEAMS = {
     "_llm_query_batched": _wrap_llm_query_batched,
     "_rlm_query": _wrap_rlm_query,
     "_rlm_query_batched": _wrap_rlm_query_batched,
+    "_capture_output": _wrap_capture,
 }
 _state = {"rlm": None}
 
