@@ -332,6 +332,38 @@ prog.run()
 """
 
 
+def test_a_program_killed_mid_pause_is_shown_and_the_app_side_stays_up(server, tmp_path):
+    bps = BreakpointManager()
+    bps.add(kind="depth", depth=2)
+    ctl = DebugController(bps)
+    paused = Paused(ctl)
+    prog, t, box, out = debugged(server, "deep", ctl, tmp_path)
+    paused.next()
+    prog.process.kill()
+    _finish(t, out, timeout=60)
+    assert box["result"].exit_code == 128 + signal.SIGKILL
+    runs = list(prog.recorder.runs.values())
+    assert runs and all(r.status.value == "failed" for r in runs)
+    assert all("ended before this run finished" in (r.error or "") for r in runs)
+    assert not ctl.is_paused  # the proxies of the dead program's threads were let go
+
+
+def test_several_processes_each_show_their_completions_as_runs(server, tmp_path):
+    direct = plain_run(server, "pool")
+    assert direct.returncode == 0, direct.stderr.decode()[-2000:]
+    ctl = DebugController(BreakpointManager())
+    prog, t, box, out = debugged(server, "pool", ctl, tmp_path)
+    _finish(t, out)
+    assert (tmp_path / "pool.out").read_bytes() == direct.stdout
+    roots = prog.recorder.trajectory.runs
+    assert box["result"].completions == len(roots) == 5
+    pids = {r.run_id.split("-")[0] for r in roots}
+    assert len(pids) >= 3 and str(prog.pid) in pids  # the parent, and workers of both pools
+    assert sorted(r.final_answer for r in roots) == sorted(
+        [f"B:{m} item {i}:4" for m in ("fork", "spawn") for i in range(2)] + ["B:parent item:4"])
+    assert all(r.status.value == "finished" for r in roots)
+
+
 # -- the record of several completions ---------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ Scenarios (the model's side is ``upstream_brain.BRAIN``, served by ``MockLMServe
   then a persistent two-turn session with compaction;
 * ``deep``: only the depth-3 chain (root -> child -> grandchild -> leaf call);
 * ``old``: one ``llm_query`` then a ``FINAL(...)`` text answer (rlms 0.1.0 / 0.1.1);
+* ``pool``: one completion here, then two in a fork and two in a spawn ``multiprocessing`` pool;
 * ``none``: imports ``rlm`` and never makes a completion;
 * ``stopped``: one completion; prints how it ended (a stop arrives as upstream's CancellationError).
 """
@@ -61,6 +62,21 @@ def old(base_url: str) -> None:
     print("answer:", root.completion("old context").response)
 
 
+def _pool_job(arg):
+    base_url, text = arg
+    return make(base_url, "mock-d1b", custom_tools={"double": double}).completion(text).response
+
+
+def pool(base_url: str) -> None:
+    """A completion in this process, then two in each of a fork and a spawn process pool."""
+    import multiprocessing as mp
+
+    print("parent:", _pool_job((base_url, "parent item")))
+    for method in ("fork", "spawn"):
+        with mp.get_context(method).Pool(2) as p:
+            print(method + ":", p.map(_pool_job, [(base_url, f"{method} item {i}") for i in range(2)]))
+
+
 def stopped(base_url: str) -> None:
     from rlm import CancellationError
 
@@ -83,7 +99,7 @@ def main(argv: list[str]) -> int:
     if scenario == "full" and len(argv) > 3:
         full(base_url, argv[3])
     else:
-        {"full": full, "deep": deep, "stopped": stopped, "old": old}[scenario](base_url)
+        {"full": full, "deep": deep, "stopped": stopped, "old": old, "pool": pool}[scenario](base_url)
     return 0
 
 
