@@ -32,6 +32,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "tree_scroll": (["--nodes", "10000"], ["--nodes", "3000"]),
     "tail_latency": ([], ["--lines", "60", "--files", "500"]),
     "engine_overhead": ([], ["--iterations", "8", "--calls", "20", "--repeat", "1"]),
+    "upstream_overhead": (["--repeat", "5"], ["--iterations", "8", "--calls", "20", "--repeat", "1"]),
     "fuzz_reader": (["--seconds", "60", "--crash-dir", "/tmp"], ["--seconds", "10", "--crash-dir", "/tmp"]),
 }
 
@@ -150,6 +151,13 @@ def rows_for(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, str, str
             if isinstance(v, dict):
                 out.append((f"engine ({r['environment']} REPL): {key}", f"{v['ours_ms']:.2f} ms",
                             f"rlms {v['upstream_ms']:.2f} ms", f"{v['ratio']:.2f}x", "", ""))
+    elif name == "upstream_overhead":
+        for key in ("iteration", "llm_query"):
+            v = r[key]
+            out.append((f"rlm-desktop debug (upstream rlms): per {key}", f"{v['debugger_ms']:.2f} ms",
+                        f"plain {v['plain_ms']:.2f} ms", f"{v['ratio']:.2f}x", "<= 1.1x", verdict(v["ratio"] <= 1.1)))
+            out.append((f"  headless --record: per {key}", f"{v['headless_ms']:.2f} ms",
+                        f"plain {v['plain_ms']:.2f} ms", f"{v['headless_ratio']:.2f}x", "", ""))
     elif name == "fuzz_reader":
         out.append((f"fuzz reader ({r['seconds']:.0f} s)", f"{r['inputs']:,} inputs, {r['crashes']} crashes", "",
                     f"{r['inputs'] / r['seconds']:.0f}/s", "0 crashes", verdict(r["crashes"] == 0)))
