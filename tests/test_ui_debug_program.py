@@ -126,3 +126,30 @@ def test_a_program_that_is_not_found_is_reported_and_the_window_stays_up(qtbot, 
     qtbot.waitUntil(lambda: not window.session.running, timeout=10000)
     qtbot.waitUntil(lambda: any("command not found" in e for e in errors), timeout=5000)
     assert window.isVisible()
+
+
+def test_rlm_desktop_debug_with_the_window_returns_the_program_exit_status(qtbot, qapp, server):
+    """``rlm-desktop debug -- COMMAND`` (``run_gui``): the window debugs the program; once the user
+    closes it, the exit status is the program's (here 3, from a program that makes no completion)."""
+    from rlm_desktop.debug_program import parse_args
+    from rlm_desktop.ui.debug_program import run_gui
+    from rlm_desktop.ui.main_window import MainWindow
+
+    args = parse_args(["--", sys.executable, str(PROGRAM), server.base_url, "none"])
+    seen: dict = {}
+
+    def close_when_done() -> None:
+        w = next((x for x in QApplication.topLevelWidgets() if isinstance(x, MainWindow)
+                  and getattr(x, "debugged_program", None) is not None), None)
+        if w is not None and not w.session.running and w.session.result is not None:
+            seen["problems"] = list(w.problems.errors)
+            seen["title"] = w.windowTitle()
+            seen["status"] = w.status.state_label.text()
+            w.close()
+            return
+        QTimer.singleShot(100, close_when_done)
+
+    QTimer.singleShot(100, close_when_done)
+    assert run_gui(args) == 3
+    assert seen["title"].startswith("Debugging ") and seen["status"] == "Failed"
+    assert any("finished without an RLM completion (exit status 3)" in p for p in seen["problems"])

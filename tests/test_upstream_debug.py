@@ -217,6 +217,19 @@ def test_bad_input_gets_one_clear_line_and_the_program_runs_as_without_us(server
     assert len(lines) == 1 and "runs without the debugger" in lines[0], old.stderr
 
 
+def test_the_program_own_sitecustomize_still_runs(server, tmp_path):
+    theirs = tmp_path / "site"
+    theirs.mkdir()
+    (theirs / "sitecustomize.py").write_text("import builtins\nbuiltins.SITE_MARK = 'their sitecustomize ran'\n")
+    prog = tmp_path / "p.py"
+    prog.write_text("import sitecustomize, builtins\nprint(builtins.SITE_MARK, sitecustomize.__file__)\n")
+    env = {**os.environ, "PYTHONPATH": str(theirs)}
+    direct = subprocess.run([sys.executable, str(prog)], capture_output=True, env=env)
+    dbg = headless(server, "--env", f"PYTHONPATH={theirs}", command=[sys.executable, str(prog)])
+    assert direct.stdout.startswith(b"their sitecustomize ran")
+    assert dbg.stdout == direct.stdout, dbg.stderr
+
+
 # -- under the debugger (the controller the GUI uses) ----------------------------------------------
 
 
