@@ -262,6 +262,33 @@ def test_depth_breakpoint_stops_in_the_grandchild_and_step_out_returns_to_the_pa
     assert run.final_answer.startswith("deep done: d1 got d2 says")
 
 
+def test_rlm_query_batched_children_run_in_parallel_and_stop_together(server, tmp_path):
+    bps = BreakpointManager()
+    bps.add(kind="condition", condition="kind == 'RunStarted' and metadata['root_model'] == 'mock-d1b'")
+    ctl = DebugController(bps)
+    paused = Paused(ctl)
+    prog, t, box, out = debugged(server, "full", ctl, tmp_path)
+    st = paused.next()
+    assert st.event.metadata["root_model"] == "mock-d1b" and st.event.depth == 1
+    deadline = time.monotonic() + 60
+    while len(ctl.paused_threads()) < 2:  # all-stop: the sibling child stops at its next boundary
+        assert time.monotonic() < deadline, ctl.paused_threads()
+        time.sleep(0.05)
+    threads = ctl.paused_threads()
+    assert len({p.thread_name for p in threads}) == 2 and all(p.thread_name.startswith("pid ") for p in threads)
+    assert {p.run_id.rsplit("/", 1)[1] for p in threads} == {"3.0.0", "3.0.1"}  # batch items 0 and 1
+    ctl.resume()
+    while True:  # each child's own breakpoint hit may stop once more
+        t.join(0.5)
+        if not t.is_alive():
+            break
+        if ctl.is_paused:
+            ctl.resume()
+        assert time.monotonic() < deadline + 60
+    out.close()
+    assert box["result"].exit_code == 0
+
+
 def test_an_edited_response_changes_what_runs(server, tmp_path):
     bps = BreakpointManager()
     bps.add(kind="text", pattern='"deep done: "')
