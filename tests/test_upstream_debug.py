@@ -317,13 +317,17 @@ def test_stop_ends_the_completion_as_upstream_cancellation_and_the_program_goes_
     prog, t, box, out = debugged(server, "stopped", ctl, tmp_path)
     paused.next()
     ctl.stop()
+    st = paused.next()  # the program's next completion is debugged as usual: its breakpoint stops
+    assert isinstance(st.event, ev.RunStarted) and st.event.depth == 2 and not st.cancelled
+    ctl.resume()
     _finish(t, out)
     text = (tmp_path / "stopped.out").read_text()
     # upstream's own KeyboardInterrupt handling made the CancellationError the program caught
-    assert text == "cancelled: Execution cancelled by user (Ctrl+C)\nafter the completion\n"
+    assert text.startswith("cancelled: Execution cancelled by user (Ctrl+C)\nafter the completion\n"
+                           "again: deep done: d1 got d2 says")
     assert box["result"].exit_code == 0
     runs = prog.recorder.trajectory.runs
-    assert runs[0].status.value == "cancelled"
+    assert [r.status.value for r in runs] == ["cancelled", "finished"]
 
 
 def test_killing_the_app_mid_pause_lets_the_program_finish(server, tmp_path):

@@ -86,6 +86,7 @@ def stopped(base_url: str) -> None:
     except CancellationError as exc:
         print("cancelled:", exc)
     print("after the completion")
+    print("again:", root.completion("deep context").response)  # the next completion runs as usual
 
 
 def main(argv: list[str]) -> int:
