@@ -408,6 +408,42 @@ def test_several_processes_each_show_their_completions_as_runs(server, tmp_path)
     assert all(r.status.value == "finished" for r in roots)
 
 
+_INTRUDER = r"""
+import json, os, socket
+kind, _, where = os.environ["RLM_DESKTOP_DEBUG"].partition(":")
+if kind == "unix":
+    s = socket.socket(socket.AF_UNIX); s.connect(where)
+else:
+    host, _, port = where.rpartition(":"); s = socket.socket(); s.connect((host, int(port)))
+s.sendall((json.dumps({"t": "hello", "token": "not-the-token", "pid": 1}) + "\n").encode())
+s.settimeout(10)
+print("refused" if s.recv(100) == b"" else "accepted")
+"""
+
+
+@pytest.mark.parametrize("transport", ["auto", "tcp"])
+def test_the_channel_wants_the_session_token(transport, tmp_path):
+    out = tmp_path / "out"
+    with open(out, "wb") as fh:
+        prog = UpstreamProgram([sys.executable, "-c", _INTRUDER], stdout=fh, transport=transport)
+        result = prog.run()
+    assert result.exit_code == 0 and out.read_text() == "refused\n"
+    assert result.completions == 0 and not prog.recorder.trajectory.runs
+
+
+def test_the_tcp_channel_debugs_like_the_unix_one(server, tmp_path):
+    bps = BreakpointManager()
+    bps.add(kind="depth", depth=2)
+    ctl = DebugController(bps)
+    paused = Paused(ctl)
+    prog, t, box, out = debugged(server, "deep", ctl, tmp_path, transport="tcp")
+    st = paused.next()
+    assert st.event.depth == 2
+    ctl.resume()
+    _finish(t, out)
+    assert (tmp_path / "deep.out").read_text().startswith("answer: deep done:")
+
+
 # -- the record of several completions ---------------------------------------------------------
 
 
