@@ -56,6 +56,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 
+from .format import guess_era
 from .index import DEFAULT_CHUNK
 from .model import BadLine, Iteration, Run, Trajectory
 from .reader import LineError, build_iteration, parse_line, preview
@@ -149,7 +150,8 @@ class LazyTrajectory(StubIndex):
                 raw = self.index.read_line(stub.line_no - 1)
                 rec = parse_line(raw)
             it = build_iteration(rec, stub.line_no)
-            self._era._guess_era(rec)
+            with self._lock:
+                self._era = guess_era(self._era, rec)
         except (LineError, OSError, IndexError) as exc:
             it = self._placeholder(stub)
             it.extra["error"] = f"line {stub.line_no} could not be read: {exc}"

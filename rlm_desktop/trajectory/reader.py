@@ -14,6 +14,16 @@ from typing import Any
 
 import orjson
 
+from .format import (
+    ITERATION,
+    METADATA,
+    RunSplit,
+    era_of_metadata,
+    final_text,
+    guess_era,
+    is_default_answer,
+    restore_nonfinite,
+)
 from .model import (
     EXTRA_KEY,
     BadLine,
@@ -113,6 +123,8 @@ def parse_line(raw: bytes | str) -> dict[str, Any]:
         raise LineError("not valid JSON: nested too deeply") from None
     if not isinstance(obj, dict):
         raise LineError(f"expected a JSON object, got {type(obj).__name__}")
+    if EXTRA_KEY in obj:  # our writer's NaN/Infinity strings back to floats
+        restore_nonfinite(obj)
     return obj
 
 
@@ -147,15 +159,6 @@ def _dict(v: Any) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
-def _final(v: Any) -> tuple[str | None, str | None]:
-    """Normalise ``final_answer`` of any era to (text, kind)."""
-    if v is None:
-        return None, None
-    if isinstance(v, list):  # pre-PyPI pair [kind, text]
-        if len(v) == 2:
-            return _s(v[1]), _s(v[0]) or None
-        return _s(v), None
-    return _s(v), None
 
 
 # -- record -> model -------------------------------------------------------------
@@ -190,7 +193,7 @@ def block_from_dict(index: int, d: dict[str, Any], depth: int) -> CodeBlock:
         stderr=_s(result.get("stderr")),
         locals=_dict(result.get("locals")),
         execution_time=_f(result.get("execution_time")),
-        final_answer=_final(result.get("final_answer"))[0],
+        final_answer=final_text(result.get("final_answer"))[0],
         extra=_dict(d.get(EXTRA_KEY)),
     )
     for i, c in enumerate(_list(result.get("rlm_calls"))):
@@ -201,7 +204,7 @@ def block_from_dict(index: int, d: dict[str, Any], depth: int) -> CodeBlock:
 
 def iteration_from_record(rec: dict[str, Any], depth: int = 0, line_no: int | None = None) -> Iteration:
     number = rec.get("iteration")
-    final, kind = _final(rec.get("final_answer"))
+    final, kind = final_text(rec.get("final_answer"))
     extra = _dict(rec.get(EXTRA_KEY))
     it = Iteration(
         number=number if isinstance(number, int) and not isinstance(number, bool) else 0,
@@ -217,12 +220,7 @@ def iteration_from_record(rec: dict[str, Any], depth: int = 0, line_no: int | No
     for i, b in enumerate(_list(rec.get("code_blocks"))):
         if isinstance(b, dict):
             it.add_block(block_from_dict(i, b, depth))
-    it.is_default_answer = (
-        final is not None
-        and not it.code_blocks
-        and rec.get("iteration_time", 0) is None
-        and final == it.response
-    )
+    it.is_default_answer = is_default_answer(rec, final, bool(it.code_blocks))
     if kind == "FINAL_VAR":
         _resolve_final_var(it)
     if extra:
@@ -296,6 +294,7 @@ class TrajectoryBuilder:
         self.traj = traj if traj is not None else Trajectory()
         self._meta: dict[str, Any] = {}
         self._current: Run | None = None
+        self._split = RunSplit()
         self._seen: dict[str, str] = {}  # long strings already in the model (see _share_repeats)
 
     def feed_raw(self, line_no: int, raw: bytes) -> Run | None:
@@ -311,16 +310,16 @@ class TrajectoryBuilder:
 
     def feed(self, line_no: int, rec: dict[str, Any], raw: bytes | None = None) -> Run | None:
         kind = rec.get("type")
-        if kind == "metadata":
+        if kind == METADATA:
             meta = {k: v for k, v in rec.items()}
             if self.traj.metadata is None:
                 self.traj.metadata = meta
             self._meta = meta
-            if EXTRA_KEY in meta:
-                self.traj.era = "rlm_desktop"
+            self.traj.era = era_of_metadata(meta, self.traj.era)
             self._current = None
+            self._split.metadata()
             return None
-        if kind != "iteration":
+        if kind != ITERATION:
             self.traj.bad_lines.append(
                 BadLine(line_no, f"unknown record type {kind!r}", _record_preview(rec, raw))
             )
@@ -332,8 +331,7 @@ class TrajectoryBuilder:
             self.traj.bad_lines.append(BadLine(line_no, str(exc), _record_preview(rec, raw)))
             return None
         run = self._current
-        last = run.iterations[-1] if run and run.iterations else None
-        if run is None or run.final_answer is not None or (last is not None and it.number <= last.number):
+        if self._split.starts_run(it.number, it.final_answer is not None) or run is None:
             run = Run(index=len(self.traj.runs), depth=0, metadata=self._meta, status=RunStatus.RUNNING)
             if isinstance(self._meta.get(EXTRA_KEY), dict):
                 run.run_id = _s(self._meta[EXTRA_KEY].get("run_id"))
@@ -341,7 +339,7 @@ class TrajectoryBuilder:
             self._current = run
         run.add_iteration(it)
         _apply_final(run, it)
-        self._guess_era(rec)
+        self.traj.era = guess_era(self.traj.era, rec)
         return run
 
     def _share_repeats(self, rec: dict[str, Any]) -> None:
@@ -363,21 +361,6 @@ class TrajectoryBuilder:
                 elif isinstance(v, dict | list):
                     stack.append(v)
 
-    def _guess_era(self, rec: dict[str, Any]) -> None:
-        if self.traj.era not in ("unknown", "0.1.0", "0.1.1"):
-            return
-        fa = rec.get("final_answer")
-        if isinstance(fa, list):
-            self.traj.era = "pre"
-            return
-        for b in _list(rec.get("code_blocks")):
-            result = _dict(_dict(b).get("result"))
-            if "final_answer" in result:
-                ans = _dict(result.get("locals")).get("answer")
-                self.traj.era = "0.1.2+" if isinstance(ans, dict) and "ready" in ans else "0.1.1"
-                return
-            if result and self.traj.era == "unknown":
-                self.traj.era = "0.1.0"
 
     def finish(self, still_running: bool = False) -> Trajectory:
         for run in self.traj.runs:
