@@ -41,9 +41,13 @@ has_final, run_id), ``metadata``, ``bad_lines``, ``line_count``, ``bytes_indexed
 ``progress`` is 0..1.
 
 Placeholders are model ``Iteration`` objects with number/timestamp/line_no set
-and ``extra[PLACEHOLDER_KEY] = True``; ``load_iteration`` swaps the parsed one
-into ``run.iterations`` at the same position. Loaded iterations are kept in an
-LRU cache of ``cache_size`` lines (placeholders come back when evicted).
+and ``extra[PLACEHOLDER_KEY] = True``. Loading fills the placeholder **in place**
+(the same object, so tree rows and selections stay valid): ``parse_iteration``
+(any thread) parses the line into a new ``Iteration``, ``install`` (the model's
+thread) copies it into the shell's object; ``load_iteration`` does both. Loaded
+iterations are kept in an LRU cache of ``cache_size`` lines; the least recently
+used ones become placeholders again (``install`` returns them), so an open log
+holds its index and the iterations being looked at, never the whole file.
 
 With ``still_running=True`` an unterminated last line stays pending (never
 reported as bad) and calling ``index_step`` again picks up appended lines, so
@@ -53,6 +57,7 @@ notifications is ``tail.py``'s job.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import OrderedDict
 
@@ -78,6 +83,17 @@ PLACEHOLDER_KEY = "lazy_placeholder"
 
 def is_placeholder(it: Iteration) -> bool:
     return bool(it.extra.get(PLACEHOLDER_KEY))
+
+
+_FILLED = [f.name for f in dataclasses.fields(Iteration) if f.name not in ("parent", "position")]
+
+
+def _fill(target: Iteration, source: Iteration) -> None:
+    """Make ``target`` hold ``source``'s content (its blocks re-parented), keeping its identity."""
+    for name in _FILLED:
+        setattr(target, name, getattr(source, name))
+    for b in target.code_blocks:
+        b.parent = target
 
 
 class LazyTrajectory(StubIndex):
@@ -130,18 +146,13 @@ class LazyTrajectory(StubIndex):
             shell.status = self._status(state, state is self._current)
             return shell
 
-    def load_iteration(self, run_index: int, position: int) -> Iteration:
-        """Parse one iteration's line (cached). Never raises for bad content: a line
-        that no longer parses gives a placeholder with ``extra["error"]``."""
+    def parse_iteration(self, run_index: int, position: int) -> Iteration:
+        """Parse one iteration's line into a new ``Iteration`` (not installed: any thread may
+        call this, e.g. a worker, and hand the result to ``install`` in the model's thread).
+        Never raises for bad content: a line that no longer parses gives a placeholder with
+        ``extra["error"]`` (and the index is corrected)."""
         with self._lock:
-            key = (run_index, position)
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
             stub = self._runs[run_index].stubs[position]
-            shell = self.run(run_index)
-            gen = self._generation
         raw = b""
         try:
             if self._inline_tail is not None and self._inline_tail[0] == stub.line_no:
@@ -159,25 +170,60 @@ class LazyTrajectory(StubIndex):
                 with self._lock:  # a corrupt line that peeking let through: correct the index
                     if self._correct(stub.line_no, BadLine(stub.line_no, str(exc), preview(raw))):
                         self._rebuild()
-            return it
-        with self._lock:
-            if self._generation != gen:  # re-split meanwhile: do not install into a stale shell
-                return it
-            it.parent = shell
-            it.position = position
-            if position < len(shell.iterations):
-                shell.iterations[position] = it
-            if it.final_answer is not None:
-                shell.final_answer = it.final_answer
-            self._cache[key] = it
-            while len(self._cache) > self.cache_size:
-                (ri, pos), old = self._cache.popitem(last=False)
-                sh = self._shells.get(ri)
-                if sh is not None and pos < len(sh.iterations) and sh.iterations[pos] is old:
-                    sh.iterations[pos] = self._placeholder(self._runs[ri].stubs[pos])
-                    sh.iterations[pos].parent = sh
-                    sh.iterations[pos].position = pos
+        it.position = position
         return it
+
+    def install(self, run_index: int, position: int, parsed: Iteration, keep: Iteration | None = None) -> list[Iteration]:
+        """Fill the shell's iteration at ``position`` with ``parsed`` **in place** (the object
+        panels and tree rows hold stays the same) and put it in the LRU cache. The least
+        recently used iterations beyond ``cache_size`` become placeholders again (never
+        ``keep``, e.g. the one on screen); they are returned, so a view can drop their rows."""
+        with self._lock:
+            if run_index >= len(self._runs) or position >= len(self._runs[run_index].stubs):
+                return []
+            if is_placeholder(parsed):  # unreadable: show why, nothing to cache
+                return []
+            shell = self.run(run_index)
+            target = shell.iterations[position]
+            key = (run_index, position)
+            if not is_placeholder(target):
+                self._cache[key] = target
+                self._cache.move_to_end(key)
+                return []
+            _fill(target, parsed)
+            if target.final_answer is not None:
+                shell.final_answer = target.final_answer
+            self._cache[key] = target
+            evicted = []
+            for old_key in list(self._cache):
+                if len(self._cache) <= self.cache_size:
+                    break
+                old = self._cache[old_key]
+                if old is keep or old_key == key:
+                    continue
+                del self._cache[old_key]
+                ri, pos = old_key
+                if ri < len(self._runs) and pos < len(self._runs[ri].stubs):
+                    _fill(old, self._placeholder(self._runs[ri].stubs[pos]))
+                    evicted.append(old)
+            return evicted
+
+    def load_iteration(self, run_index: int, position: int) -> Iteration:
+        """Parse one iteration and install it (cached): the shell's ``Iteration`` object at
+        that place, now filled. A line that cannot be read gives a placeholder with
+        ``extra["error"]``."""
+        with self._lock:
+            hit = self._cache.get((run_index, position))
+            if hit is not None:
+                self._cache.move_to_end((run_index, position))
+                return hit
+            gen = self._generation
+        parsed = self.parse_iteration(run_index, position)
+        with self._lock:
+            if is_placeholder(parsed) or self._generation != gen:  # unreadable, or re-split meanwhile
+                return parsed
+            self.install(run_index, position, parsed)
+            return self.run(run_index).iterations[position]
 
     def trajectory(self) -> Trajectory:
         """A model ``Trajectory`` over the runs indexed so far (shells with placeholders),

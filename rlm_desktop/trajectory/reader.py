@@ -384,22 +384,80 @@ def iter_lines(data: bytes):
         start = end + 1
 
 
-def iter_file_lines(fh: Any):
-    """Like ``iter_lines`` over a binary file object, one line in memory at a time."""
+class OverlongLine(bytes):
+    """The first bytes of a line longer than a reader's ``max_line`` limit; the rest was
+    skipped without being held in memory. ``nbytes`` is the whole line's length."""
+
+    nbytes: int = 0
+
+
+SKIP_CHUNK = 1 << 20
+
+
+def iter_file_lines(fh: Any, max_line: int | None = None):
+    """Like ``iter_lines`` over a binary file object, one line in memory at a time. With
+    ``max_line``, a longer line (even an endless one) is never held whole: it comes as an
+    ``OverlongLine`` (its start) and the reader goes on after its newline."""
     line_no = 0
-    for raw in fh:
+    if max_line is None:
+        for raw in fh:
+            line_no += 1
+            if raw.endswith(b"\n"):
+                yield line_no, raw[:-1], True
+            else:
+                yield line_no, raw, False
+        return
+    while True:
+        raw = fh.readline(max_line + 1)
+        if not raw:
+            return
         line_no += 1
         if raw.endswith(b"\n"):
             yield line_no, raw[:-1], True
-        else:
-            yield line_no, raw, False
+            continue
+        if len(raw) <= max_line:
+            yield line_no, raw, False  # the file ends without a newline
+            return
+        head = OverlongLine(raw[: PREVIEW_CHARS * 4])
+        n, terminated = len(raw), False
+        del raw
+        while True:
+            chunk = fh.readline(SKIP_CHUNK)
+            if not chunk:
+                break
+            n += len(chunk)
+            if chunk.endswith(b"\n"):
+                n -= 1
+                terminated = True
+                break
+        head.nbytes = n
+        yield line_no, head, terminated
+        if not terminated:
+            return
 
 
-def read_lines(lines: Any, path: str | None = None, still_running: bool = False) -> Trajectory:
+def overlong_bad_line(line_no: int, raw: OverlongLine) -> BadLine:
+    return BadLine(line_no, f"line too long ({raw.nbytes:,} bytes); not read", preview(raw))
+
+
+def read_lines(
+    lines: Any,
+    path: str | None = None,
+    still_running: bool = False,
+    builder: TrajectoryBuilder | None = None,
+) -> Trajectory:
     """Build a trajectory from ``(line_no, raw, terminated)`` items (``iter_lines``,
-    ``iter_file_lines``); the last line is handled as ``read_bytes`` says."""
-    builder = TrajectoryBuilder(Trajectory(path=path))
+    ``iter_file_lines``); the last line is handled as ``read_bytes`` says. ``builder``
+    (default a ``TrajectoryBuilder``) decides what is kept (see ``totals.TotalsBuilder``)."""
+    builder = builder if builder is not None else TrajectoryBuilder(Trajectory(path=path))
     for line_no, raw, terminated in lines:
+        if isinstance(raw, OverlongLine):
+            builder.traj.line_count = line_no
+            builder.traj.bad_lines.append(overlong_bad_line(line_no, raw))
+            if not terminated:
+                builder.traj.pending_tail = True
+                break
+            continue
         if not terminated:
             builder.traj.pending_tail = True
             if still_running:
@@ -426,13 +484,14 @@ def read_bytes(data: bytes, path: str | None = None, still_running: bool = False
     return read_lines(iter_lines(data), path, still_running)
 
 
-def read_file(path: str, still_running: bool = False) -> Trajectory:
+def read_file(path: str, still_running: bool = False, max_line: int | None = None) -> Trajectory:
     """Read a log file, streaming (one line in memory at a time; the model itself
     holds everything, so for big files see ``lazy.LazyTrajectory``). I/O errors
-    become a ``BadLine`` at line 0, never an exception."""
+    become a ``BadLine`` at line 0, never an exception. Lines over ``max_line`` bytes
+    are bad lines, never held whole."""
     try:
         with open(path, "rb") as fh:
-            return read_lines(iter_file_lines(fh), str(path), still_running)
+            return read_lines(iter_file_lines(fh, max_line), str(path), still_running)
     except OSError as exc:
         traj = Trajectory(path=str(path))
         traj.bad_lines.append(BadLine(0, f"cannot read file: {exc.strerror or exc}", ""))
