@@ -60,6 +60,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import OrderedDict
+from typing import Any
 
 from .format import guess_era
 from .index import DEFAULT_CHUNK
@@ -105,21 +106,22 @@ class LazyTrajectory(StubIndex):
         *,
         still_running: bool = False,
         cache_size: int = 64,
+        cache_bytes: int | None = None,
         chunk_size: int = DEFAULT_CHUNK,
     ) -> None:
         super().__init__(path, still_running=still_running, chunk_size=chunk_size)
         self.cache_size = cache_size
+        self.cache_bytes = cache_bytes  # also bound the cache by the lines' size in the file
         self._shells: dict[int, Run] = {}
         self._cache: OrderedDict[tuple[int, int], Iteration] = OrderedDict()
-
-    def _stub_added(self, stub: IterStub) -> None:
-        shell = self._shells.get(stub.run_index)
-        if shell is not None:
-            shell.add_iteration(self._placeholder(stub))
+        self._cached_bytes = 0
+        #: the whole-file totals (``totals.FileTotals``) once a worker has made them, else None
+        self.totals: Any = None
 
     def _forget_models(self) -> None:
         self._shells.clear()
         self._cache.clear()
+        self._cached_bytes = 0
 
     @staticmethod
     def _placeholder(stub: IterStub) -> Iteration:
@@ -132,19 +134,38 @@ class LazyTrajectory(StubIndex):
         )
 
     def run(self, run_index: int) -> Run:
-        """The model ``Run`` for a completion: loaded iterations or placeholders."""
+        """The model ``Run`` for a completion: loaded iterations or placeholders. Shells only
+        change in calls from their owner (``run``, ``install``, ``sync``), never while a
+        worker indexes: call ``run`` or ``sync`` again to see iterations indexed since."""
         with self._lock:
+            state = self._runs[run_index]
             shell = self._shells.get(run_index)
             if shell is None:
-                state = self._runs[run_index]
                 shell = Run(index=run_index, depth=0, metadata=state.metadata, run_id=state.run_id)
-                for stub in state.stubs:
-                    key = (run_index, stub.position)
-                    shell.add_iteration(self._cache.get(key) or self._placeholder(stub))
                 self._shells[run_index] = shell
-            state = self._runs[run_index]
+            for stub in state.stubs[len(shell.iterations) :]:
+                shell.add_iteration(self._placeholder(stub))
             shell.status = self._status(state, state is self._current)
             return shell
+
+    def sync(self, traj: Trajectory) -> bool:
+        """Bring a ``trajectory()`` up to what is indexed now (new runs, iterations as
+        placeholders, statuses, bad lines), in the owner's thread. Returns False when the
+        runs were re-split meanwhile (``generation`` changed): take a new ``trajectory()``."""
+        snap = self.snapshot()
+        if traj.extra_generation != snap.generation:
+            return False
+        for stub in snap.runs:
+            shell = self.run(stub.index)
+            shell.status = stub.status
+            if stub.index >= len(traj.runs):
+                traj.runs.append(shell)
+        traj.metadata = snap.metadata
+        traj.bad_lines = list(snap.bad_lines)
+        traj.era = snap.era
+        traj.line_count = snap.line_count
+        traj.pending_tail = snap.pending_tail
+        return True
 
     def parse_iteration(self, run_index: int, position: int) -> Iteration:
         """Parse one iteration's line into a new ``Iteration`` (not installed: any thread may
@@ -194,9 +215,10 @@ class LazyTrajectory(StubIndex):
             if target.final_answer is not None:
                 shell.final_answer = target.final_answer
             self._cache[key] = target
+            self._cached_bytes += self._runs[run_index].stubs[position].nbytes
             evicted = []
             for old_key in list(self._cache):
-                if len(self._cache) <= self.cache_size:
+                if not self._over_budget():
                     break
                 old = self._cache[old_key]
                 if old is keep or old_key == key:
@@ -204,9 +226,20 @@ class LazyTrajectory(StubIndex):
                 del self._cache[old_key]
                 ri, pos = old_key
                 if ri < len(self._runs) and pos < len(self._runs[ri].stubs):
+                    self._cached_bytes -= self._runs[ri].stubs[pos].nbytes
                     _fill(old, self._placeholder(self._runs[ri].stubs[pos]))
                     evicted.append(old)
             return evicted
+
+    def _over_budget(self) -> bool:
+        if len(self._cache) > self.cache_size:
+            return True
+        return self.cache_bytes is not None and len(self._cache) > 1 and self._cached_bytes > self.cache_bytes
+
+    @property
+    def cached(self) -> int:
+        """How many parsed iterations the cache holds now."""
+        return len(self._cache)
 
     def load_iteration(self, run_index: int, position: int) -> Iteration:
         """Parse one iteration and install it (cached): the shell's ``Iteration`` object at
@@ -240,6 +273,8 @@ class LazyTrajectory(StubIndex):
         traj.runs = [self.run(r.index) for r in snap.runs]
         for shell, stub in zip(traj.runs, snap.runs, strict=True):
             shell.status = stub.status
+        traj.lazy = self
+        traj.extra_generation = snap.generation
         return traj
 
     def load_run(self, run_index: int) -> Run:

@@ -69,10 +69,7 @@ class StubIndex:
         self._pending_tail = False
         self._error: str | None = None
 
-    # hooks for the model layer (LazyTrajectory)
-    def _stub_added(self, stub: IterStub) -> None:
-        pass
-
+    # hook for the model layer (LazyTrajectory)
     def _forget_models(self) -> None:
         pass
 
@@ -196,7 +193,6 @@ class StubIndex:
             run.default = default
         if status in {s.value for s in RunStatus}:
             run.status_extra = status
-        self._stub_added(stub)
 
     def _rebuild(self) -> None:
         """Re-derive runs from the entries after a correction."""

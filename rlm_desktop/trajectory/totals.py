@@ -29,6 +29,8 @@ from .model import EXTRA_KEY, BadLine, Iteration, Run, RunStatus, SubCall, Traje
 from .reader import TrajectoryBuilder, iter_file_lines, read_lines
 
 MAX_BAD_LINES = 1000
+#: ``Run.extra`` key where a lazily opened file's run shells get their ``RunTotals``
+RUN_TOTALS_KEY = "totals"
 PROGRESS_BYTES = 8 << 20
 
 

@@ -211,6 +211,46 @@ class RunTreeModel(QAbstractItemModel):
                     self.index(0, 0, parent_index), self.index(rows - 1, len(COLUMNS) - 1, parent_index)
                 )
 
+    def reload_children(self, node: Any) -> None:
+        """``node``'s children were replaced in place (a lazily loaded iteration was filled, or
+        emptied again when its cache slot was needed): drop its rows and hand out the new ones."""
+        if self.trajectory is None or node is None:
+            return
+        idx = self.index_of(node)
+        if not idx.isValid():
+            return
+        key = self._key(node)
+        self._cells.pop(key, None)
+        have = self._fetched.get(key, 0)
+        if have:
+            self.beginRemoveRows(idx, 0, have - 1)
+            self._fetched[key] = 0
+            self._forget_below(node)  # the old rows' nodes must not be kept alive here
+            self.endRemoveRows()
+        n = min(self.chunk, len(children_of(node, self.trajectory)))
+        if n:
+            self.beginInsertRows(idx, 0, n - 1)
+            self._fetched[key] = n
+            self._keep[key] = node
+            self.endInsertRows()
+        self.dataChanged.emit(idx, idx.siblingAtColumn(len(COLUMNS) - 1))
+
+    def _forget_below(self, node: Any) -> None:
+        def below(n: Any) -> bool:
+            p = parent_of(n)
+            while p is not None:
+                if p is node:
+                    return True
+                p = parent_of(p)
+            return False
+
+        for cache in (self._rows, self._cells):
+            for k in [k for k, (n, _v) in cache.items() if below(n)]:
+                del cache[k]
+        for k in [k for k, n in self._keep.items() if below(n)]:
+            del self._keep[k]
+            self._fetched.pop(k, None)
+
     # -- QAbstractItemModel --------------------------------------------------------------------
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
         pnode = self.node(parent)
