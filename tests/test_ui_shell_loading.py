@@ -13,6 +13,12 @@ from rlm_desktop.trajectory.summary import trajectory_usage
 from rlm_desktop.ui import loader as loader_mod
 
 
+@pytest.fixture(autouse=True)
+def _lazy_from_4mb(monkeypatch):
+    """The 24 MB test log counts as big here (the app's threshold is higher)."""
+    monkeypatch.setattr(loader_mod, "PREVIEW_BYTES", 4 << 20)
+
+
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory):
     path = tmp_path_factory.mktemp("big") / "big.jsonl"
@@ -102,8 +108,8 @@ def test_big_file_opens_without_blocking_the_event_loop(qtbot, window, big_log, 
 def test_iterations_of_a_big_file_load_on_demand_into_a_bounded_cache(qtbot, window, big_log, monkeypatch):
     monkeypatch.setattr(loader_mod, "CACHE_ITERATIONS", 3)
     window.open_files([big_log])
-    qtbot.waitUntil(lambda: window.loader.pending == 0 and window.loader.totals_pending == 0
-                    and window.trajectory is not None and window.previewing is None, timeout=60000)
+    qtbot.waitUntil(lambda: window.loader.pending == 0 and window.trajectory is not None
+                    and window.previewing is None, timeout=60000)
     traj = window.trajectory
     reference = read_file(big_log)
     run = traj.runs[0]
@@ -171,3 +177,29 @@ def test_small_files_load_in_one_step(qtbot, window, tmp_path, monkeypatch):
     window.open_files([str(load_demo().trajectory_path)])
     qtbot.waitUntil(lambda: window.loader.pending == 0 and len(previews) == 1, timeout=5000)
     assert window.trajectory.runs[0].iterations and "loading" not in window.windowTitle()
+
+
+def test_a_line_corrupted_in_its_middle_is_found_by_the_totals_pass(qtbot, window, tmp_path):
+    """The index only peeks at line ends; the one streaming pass parses every line, so a line
+    broken in its middle ends up a bad line and the runs are split as the full reader does."""
+    from rlm_desktop.trajectory.writer import dumps_record, metadata_record
+
+    def it(n: int, final: str | None = None) -> str:
+        return dumps_record({"type": "iteration", "iteration": n, "timestamp": "t", "prompt": [],
+                             "response": "r" * 700_000, "code_blocks": [], "final_answer": final,
+                             "iteration_time": 1.0})
+
+    broken = it(4).replace('"prompt": []', '"prompt": [}', 1)  # head and tail still look right
+    lines = [dumps_record(metadata_record(root_model="m")), it(1), it(2), it(3), broken, it(3), it(5, "done")]
+    p = tmp_path / "broken.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    assert p.stat().st_size > 4 << 20
+    window.open_files([str(p)])
+    qtbot.waitUntil(lambda: window.loader.pending == 0 and window.previewing is None, timeout=30000)
+    reference = read_file(str(p))
+    traj = window.trajectory
+    assert [[i.line_no for i in r.iterations] for r in traj.runs] == [[5 - 3, 3, 4], [6, 7]]
+    assert [[i.line_no for i in r.iterations] for r in traj.runs] == [
+        [i.line_no for i in r.iterations] for r in reference.runs]
+    assert [b.line_no for b in traj.bad_lines] == [5] and [b.line_no for b in window.problems.bad_lines] == [5]
+    assert traj is window.documents[str(p)] and traj.lazy is not None

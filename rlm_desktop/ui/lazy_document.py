@@ -71,6 +71,7 @@ class LazyDocuments(QObject):
         self._wanted: tuple[int, int, int] | None = None  # (id of trajectory, run, position) in flight
         window.selection.changed.connect(self._selected)
         window.loader.totals.connect(self._totals)
+        window.loader.indexed.connect(self._indexed)
 
     # -- on demand ---------------------------------------------------------------------------
     def _selected(self, node: Any) -> None:
@@ -133,6 +134,13 @@ class LazyDocuments(QObject):
                 self.w.documents[path] = fresh
         if traj is self.w.trajectory:
             self.w.show_trajectory(fresh, self.w.path)
+
+    def _indexed(self, path: str, traj: Trajectory) -> None:
+        """Every run and iteration of the previewed file is in its shells now: show them."""
+        if traj is self.w.trajectory:
+            self.w.tree.refresh()
+            self.w.problems.set_bad_lines(path, traj.bad_lines)
+            self.w._update_totals()
 
     # -- whole-file totals ----------------------------------------------------------------------
     @staticmethod

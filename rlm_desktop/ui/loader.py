@@ -7,15 +7,15 @@ through signals. The GUI thread never touches the file.
 * A big file is opened **lazily** (``trajectory.lazy.LazyTrajectory``): the worker indexes
   it up to its first iteration (newlines and line ends only: a few ms for any size), parses
   that one line and sends ``preview(path, trajectory)``: run shells whose iterations are
-  placeholders. It indexes the rest (``progress``) and sends ``loaded(path, trajectory)``
-  with the same object, now holding every run and iteration as placeholders; an open log
-  holds its byte index and the iterations being looked at (``lazy_document.LazyDocuments``
-  parses them on demand, into a bounded cache), never the whole file. Last, a second
-  worker makes the whole-file totals in one streaming pass (``trajectory.totals``) and
-  sends ``totals(path, FileTotals)`` for the status bar and the Metrics panel. If that
-  pass finds lines the peeking index took for good (a line corrupted in its middle), the
-  index is validated and re-split first (the trajectory's ``extra_generation`` is then
-  stale: take ``trajectory.lazy.trajectory()`` again).
+  placeholders. It indexes the rest (``progress``) and sends ``indexed(path, trajectory)``:
+  the same object, now holding every run and iteration as placeholders (browsable). An
+  open log holds its byte index and the iterations being looked at
+  (``lazy_document.LazyDocuments`` parses them on demand, into a bounded cache), never the
+  whole file. Then the worker makes the whole-file totals in one streaming pass
+  (``trajectory.totals``), which also checks the index: if it finds lines the peeking
+  index took for good (a line corrupted in its middle), the index is validated and
+  re-split and ``loaded`` carries fresh shells; else ``loaded`` carries the same object.
+  ``totals(path, FileTotals)`` follows, for the status bar and the Metrics panel.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from rlm_desktop.trajectory.model import Trajectory
 from rlm_desktop.trajectory.reader import read_file, sanitize_str
 from rlm_desktop.trajectory.totals import Cancelled, FileTotals, scan_totals
 
-PREVIEW_BYTES = 4 << 20
+#: files this big or bigger are opened lazily (smaller ones are read whole: every panel and
+#: search then has the full model at once, at a memory cost of about the file's size)
+PREVIEW_BYTES = 32 << 20
 #: the lazy document's cache of parsed iterations: at most this many, and lines of at most
 #: this many bytes in all (one iteration of a big log can be tens of MB once parsed)
 CACHE_ITERATIONS = 16
@@ -74,6 +76,7 @@ def split_matches(totals: FileTotals, doc: LazyTrajectory) -> bool:
 class _Signals(QObject):
     done = Signal(str, object, str)  # path, trajectory or None, error message
     preview = Signal(str, object)
+    indexed = Signal(str, object)
     progress = Signal(str, float)
     totals = Signal(str, object)  # path, FileTotals
 
@@ -86,6 +89,7 @@ class _ReadJob(QRunnable):
         self.cancel = cancel
 
     def run(self) -> None:
+        totals = None
         try:
             if os.path.getsize(self.path) < PREVIEW_BYTES:
                 self.signals.done.emit(self.path, read_small(self.path), "")
@@ -96,30 +100,22 @@ class _ReadJob(QRunnable):
                 if self.cancel.is_set():
                     return
                 self.signals.progress.emit(self.path, doc.snapshot().progress * INDEX_SHARE)
+            self.signals.indexed.emit(self.path, traj)
+
+            def progress(f: float) -> None:
+                self.signals.progress.emit(self.path, INDEX_SHARE + (1 - INDEX_SHARE) * f)
+
+            try:  # the one streaming pass: totals, and a check of what the index peeked
+                totals = scan_totals(self.path, progress=progress, cancel=self.cancel.is_set)
+            except Cancelled:
+                return
+            if not split_matches(totals, doc):  # a line corrupted in its middle: re-split
+                doc.index_all(validate=True)
+            doc.totals = totals
         except Exception as exc:  # OSError, MemoryError, a reader bug: shown in the UI
             self.signals.done.emit(self.path, None, sanitize_str(f"{type(exc).__name__}: {exc}"))
             return
         self.signals.done.emit(self.path, traj, "")
-
-
-class _TotalsJob(QRunnable):
-    """The one streaming pass over a lazily opened file (cancellable between lines)."""
-
-    def __init__(self, path: str, doc: LazyTrajectory, signals: _Signals, cancel: threading.Event) -> None:
-        super().__init__()
-        self.path, self.doc, self.signals, self.cancel = path, doc, signals, cancel
-
-    def run(self) -> None:
-        def progress(f: float) -> None:
-            self.signals.progress.emit(self.path, INDEX_SHARE + (1 - INDEX_SHARE) * f)
-
-        try:
-            totals = scan_totals(self.path, progress=progress, cancel=self.cancel.is_set)
-            if not split_matches(totals, self.doc):  # a line corrupted in its middle: re-split
-                self.doc.index_all(validate=True)
-        except (Cancelled, OSError, MemoryError):
-            self.signals.totals.emit(self.path, None)  # None: no totals (the count still settles)
-            return
         self.signals.totals.emit(self.path, totals)
 
 
@@ -128,23 +124,22 @@ class Loader(QObject):
     failed = Signal(str, str)
     busy_changed = Signal(bool)
     preview = Signal(str, object)  # a big file's lazy document with its first iteration, before ``loaded``
+    indexed = Signal(str, object)  # the same document, now with every run and iteration (placeholders)
     progress = Signal(str, float)  # 0..1 of a big file read so far (index, then totals)
-    totals = Signal(str, object)  # a big file's whole-file totals (``FileTotals``), after ``loaded``
+    totals = Signal(str, object)  # a big file's whole-file totals (``FileTotals``), right after ``loaded``
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        self.totals_pool = QThreadPool(self)
-        self.totals_pool.setMaxThreadCount(1)
         self._signals = _Signals(self)
         self._signals.done.connect(self._done)
         self._signals.preview.connect(self.preview)
+        self._signals.indexed.connect(self._indexed)
         self._signals.progress.connect(self.progress)
-        self._signals.totals.connect(self._totals)
+        self._signals.totals.connect(self.totals)
         self._cancel = threading.Event()
         self.pending = 0
-        self.totals_pending = 0
 
     def load(self, path: str | os.PathLike[str]) -> None:
         self.pending += 1
@@ -160,21 +155,15 @@ class Loader(QObject):
             self.failed.emit(path, error)
             return
         doc = traj.lazy
-        if doc is not None:
-            if not doc.sync(traj):  # re-split while indexing: a fresh set of shells
-                traj = doc.trajectory()
-            self.totals_pending += 1
-            self.totals_pool.start(_TotalsJob(path, doc, self._signals, self._cancel))
+        if doc is not None and not doc.sync(traj):  # re-split by the check: a fresh set of shells
+            traj = doc.trajectory()
         self.loaded.emit(path, traj)
 
-    def _totals(self, path: str, totals: Any) -> None:
-        self.totals_pending -= 1
-        if totals is not None:
-            self.totals.emit(path, totals)
+    def _indexed(self, path: str, traj: Any) -> None:
+        if traj.lazy.sync(traj):  # every run and iteration, before the totals pass
+            self.indexed.emit(path, traj)
 
     def shutdown(self, msecs: int = 5000) -> None:
         self._cancel.set()
         self.pool.clear()
-        self.totals_pool.clear()
         self.pool.waitForDone(msecs)
-        self.totals_pool.waitForDone(msecs)
