@@ -174,3 +174,30 @@ def test_summary_mode_sees_our_standard_json_nan(tmp_path: Path) -> None:
     p.write_text(dumps_record(rec) + "\n")
     assert "NaN" in p.read_text() and ": NaN" not in p.read_text()
     assert read_totals(p).runs[0].final_answer == "x" and not read_totals(p).bad_lines
+
+
+def test_file_lines_split_as_the_buffer_reader_does_whatever_the_chunks(monkeypatch) -> None:
+    """The chunked line reader (one read chunk + one line in memory) gives the same lines as
+    splitting the whole buffer, for any chunk size; with a limit, longer lines come as
+    their start plus their length and nothing else changes."""
+    import io
+    import random
+
+    from rlm_desktop.trajectory import reader
+    from rlm_desktop.trajectory.reader import OverlongLine, iter_file_lines, iter_lines
+
+    rnd = random.Random(7)
+    pieces = [b"a", b"bb", b"\n", b"\r\n", b"xyz" * 4, b"\n\n", b"{}"]
+    for _ in range(3000):
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
+        monkeypatch.setattr(reader, "READ_CHUNK", rnd.randint(1, 9))
+        want = list(iter_lines(data))
+        assert list(iter_file_lines(io.BytesIO(data))) == want
+        limit = rnd.randint(1, 6)
+        got = list(iter_file_lines(io.BytesIO(data), limit))
+        assert [(n, t) for n, _, t in got] == [(n, t) for n, _, t in want]
+        for (_, raw, _), (_, whole, _) in zip(got, want, strict=True):
+            if len(whole) > limit:
+                assert isinstance(raw, OverlongLine) and raw.nbytes == len(whole) and whole.startswith(raw)
+            else:
+                assert raw == whole and not isinstance(raw, OverlongLine)

@@ -80,14 +80,26 @@ def _sanitize(obj: Any) -> Any:
     return obj
 
 
-#: 20+ digits in a row: maybe an integer beyond 64 bits, which only the stdlib parses exactly.
-#: Found with translate + find (memory speed); a regex search cost ~10x the parse itself.
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_TWENTY_DIGITS = b"0" * 20
+#: orjson gives a float for an integer it cannot hold in 64 bits; such a float is this big
+_BIG = float(2**63)
 
 
-def _has_long_digits(raw: bytes) -> bool:
-    return raw.translate(_DIGITS_TO_ZERO).find(_TWENTY_DIGITS) != -1
+def _has_big_float(obj: Any) -> bool:
+    """A float of 2**63 or more (in magnitude) anywhere in a parsed value: maybe an integer
+    beyond 64 bits that orjson turned into a float (then the exact stdlib parser reads the
+    line again). A walk over the values, not the bytes: long strings cost nothing."""
+    stack = [obj]
+    pop, push = stack.pop, stack.append
+    while stack:
+        c = pop()
+        for v in c.values() if type(c) is dict else c:
+            t = type(v)
+            if t is float:
+                if v >= _BIG or v <= -_BIG:
+                    return True
+            elif t is dict or t is list:
+                push(v)
+    return False
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
@@ -109,7 +121,7 @@ def parse_line(raw: bytes | str) -> dict[str, Any]:
         raise LineError("empty line")
     try:
         obj = orjson.loads(raw)
-        if _has_long_digits(raw):  # orjson turns ints beyond 64 bits into floats: keep them exact
+        if isinstance(obj, (dict, list)) and _has_big_float(obj):  # keep ints beyond 64 bits exact
             obj = json.loads(raw)
     except (orjson.JSONDecodeError, ValueError):
         try:
@@ -391,49 +403,58 @@ class OverlongLine(bytes):
     nbytes: int = 0
 
 
-SKIP_CHUNK = 1 << 20
+READ_CHUNK = 4 << 20
 
 
 def iter_file_lines(fh: Any, max_line: int | None = None):
-    """Like ``iter_lines`` over a binary file object, one line in memory at a time. With
-    ``max_line``, a longer line (even an endless one) is never held whole: it comes as an
-    ``OverlongLine`` (its start) and the reader goes on after its newline."""
+    """Like ``iter_lines`` over a binary file object, one line (and one read chunk) in memory
+    at a time. With ``max_line``, a longer line (even an endless one) is never held whole:
+    it comes as an ``OverlongLine`` (its start) and the reader goes on after its newline."""
     line_no = 0
-    if max_line is None:
-        for raw in fh:
-            line_no += 1
-            if raw.endswith(b"\n"):
-                yield line_no, raw[:-1], True
-            else:
-                yield line_no, raw, False
-        return
+    pending: list[bytes] = []  # pieces of the line being read
+    size = 0  # bytes in pending (or, when skipping, of the overlong line so far)
+    skipping: OverlongLine | None = None
     while True:
-        raw = fh.readline(max_line + 1)
-        if not raw:
-            return
-        line_no += 1
-        if raw.endswith(b"\n"):
-            yield line_no, raw[:-1], True
-            continue
-        if len(raw) <= max_line:
-            yield line_no, raw, False  # the file ends without a newline
-            return
-        head = OverlongLine(raw[: PREVIEW_CHARS * 4])
-        n, terminated = len(raw), False
-        del raw
-        while True:
-            chunk = fh.readline(SKIP_CHUNK)
-            if not chunk:
+        buf = fh.read(READ_CHUNK)
+        if not buf:
+            break
+        start = 0
+        n = len(buf)
+        while start < n:
+            end = buf.find(b"\n", start)
+            stop = n if end < 0 else end
+            if skipping is not None:
+                size += stop - start
+            elif max_line is not None and size + stop - start > max_line:
+                head = b"".join(pending) + buf[start : min(stop, start + PREVIEW_CHARS * 4)]
+                skipping = OverlongLine(head[: PREVIEW_CHARS * 4])
+                size += stop - start
+                pending = []
+            elif end >= 0 and not pending:
+                line_no += 1
+                yield line_no, buf[start:end], True
+                start = end + 1
+                continue
+            else:
+                pending.append(buf[start:stop])
+                size += stop - start
+            if end < 0:
                 break
-            n += len(chunk)
-            if chunk.endswith(b"\n"):
-                n -= 1
-                terminated = True
-                break
-        head.nbytes = n
-        yield line_no, head, terminated
-        if not terminated:
-            return
+            line_no += 1
+            if skipping is not None:
+                skipping.nbytes = size
+                yield line_no, skipping, True
+                skipping = None
+            else:
+                yield line_no, b"".join(pending), True
+            pending = []
+            size = 0
+            start = end + 1
+    if skipping is not None:
+        skipping.nbytes = size
+        yield line_no + 1, skipping, False
+    elif pending:
+        yield line_no + 1, b"".join(pending), False
 
 
 def overlong_bad_line(line_no: int, raw: OverlongLine) -> BadLine:
