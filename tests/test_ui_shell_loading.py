@@ -92,6 +92,7 @@ def test_big_file_opens_without_blocking_the_event_loop(qtbot, window, big_log, 
     loaded = [it for r in traj.runs for it in r.iterations if not is_placeholder(it)]
     # (the run selected on opening shows its last iteration, so that one may be parsed too)
     assert traj.runs[0].iterations[0] in loaded and len(loaded) <= 2
+    assert window.timeline.model.rowCount() == len(traj.runs[0].iterations)  # the timeline grew too
     # the pick made in the preview survives the full load (the same node: nothing was rebuilt)
     assert window.selection.node is traj.runs[0].iterations[0]
     assert window.tree.model.node(window.tree.view.currentIndex()) is traj.runs[0].iterations[0]
@@ -99,6 +100,9 @@ def test_big_file_opens_without_blocking_the_event_loop(qtbot, window, big_log, 
     totals = next(t for k, t in seen if k == "totals")
     assert totals.usage == trajectory_usage(reference) and totals.usage.total_tokens > 0
     assert window.status.tokens_label.text() == f"{totals.usage.total_tokens:,} tokens"
+    qtbot.waitUntil(lambda: traj.runs[0].extra.get("totals") is not None, timeout=5000)
+    run_tokens = window.tree.model.index_of(traj.runs[0], 3).data()  # the run's Tokens cell
+    assert run_tokens.replace(",", "") == str(totals.runs[0].usage.total_tokens)
     metrics = window.panels["metrics"]
     metrics.show_run(traj.runs[0])
     assert metrics.metrics.numbers == [it.number for it in reference.runs[0].iterations]

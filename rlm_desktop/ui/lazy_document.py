@@ -117,9 +117,15 @@ class LazyDocuments(QObject):
         model.reload_children(target)
         for old in evicted:
             model.reload_children(old)
+        self._refresh_timeline()
         if keep is target:
             self.w.selection.refresh()
         self.loaded_iteration.emit(target)
+
+    def _refresh_timeline(self) -> None:
+        timeline = getattr(self.w, "timeline", None)
+        if timeline is not None:
+            timeline.refresh()
 
     def _resplit(self, traj: Trajectory) -> None:
         """The index re-split the runs (a corrupt line found): show fresh shells."""
@@ -139,6 +145,7 @@ class LazyDocuments(QObject):
         """Every run and iteration of the previewed file is in its shells now: show them."""
         if traj is self.w.trajectory:
             self.w.tree.refresh()
+            self._refresh_timeline()
             self.w.problems.set_bad_lines(path, traj.bad_lines)
             self.w._update_totals()
 
@@ -160,6 +167,7 @@ class LazyDocuments(QObject):
             return
         self._attach(traj, totals)
         if traj is self.w.trajectory:
+            self.w.tree.refresh()  # the runs' token and time cells
             self.w._update_totals()
             metrics = self.w.panels.get("metrics")
             if metrics is not None and hasattr(metrics, "refresh"):

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
 from rlm_desktop.trajectory.reader import sanitize_str
+from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
@@ -81,7 +82,8 @@ def tokens(node: Any, upstream: bool = False) -> int | None:
     repeat a child run's turns in its spawning call's usage: see trajectory.summary)."""
     try:
         if isinstance(node, Run):
-            return summary.subtree_usage(node, upstream).total_tokens
+            t = node.extra.get(RUN_TOTALS_KEY)  # a lazily opened file's run: the whole-file pass
+            return t.usage.total_tokens if t is not None else summary.subtree_usage(node, upstream).total_tokens
         if isinstance(node, Iteration):
             return summary.iteration_usage(node, upstream).total_tokens
         if isinstance(node, CodeBlock):
@@ -95,7 +97,8 @@ def tokens(node: Any, upstream: bool = False) -> int | None:
 
 def seconds(node: Any) -> float | None:
     if isinstance(node, Run):
-        return node.total_time()
+        t = node.extra.get(RUN_TOTALS_KEY)
+        return t.total_time if t is not None else node.total_time()
     if isinstance(node, Iteration):
         return node.iteration_time
     if isinstance(node, CodeBlock | SubCall):

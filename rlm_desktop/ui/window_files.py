@@ -69,6 +69,7 @@ class FilesMixin:
         if traj is self.trajectory and traj.lazy is not None:  # the previewed big file, now indexed
             self.previewing = None
             self.tree.refresh()  # its other runs and iterations (placeholders until looked at)
+            self.timeline.refresh()
             self.problems.set_bad_lines(path, traj.bad_lines)
             self._update_totals()
             self.setWindowTitle(f"{os.path.basename(path)} — RLM Desktop")
