@@ -26,6 +26,9 @@ The facts come from ``../shared/spec/TRAJECTORY_FORMAT.md``; the rules drawn fro
   ``iteration_time`` (null or not) and our extras from its last bytes. Exact for upstream's
   and our files (``"final_answer": `` cannot occur unescaped inside a JSON string); anything
   else gives None and the caller parses the line.
+* **Sub-call count by bytes** (``SUBCALL_KEY``): every ``rlm_calls`` entry at every depth has
+  the key ``"usage_summary"``, which a JSON string cannot hold unescaped, so counting it in
+  the raw bytes counts sub-calls without parsing (``run_summary.py``).
 * **Non-finite numbers** (§1): upstream writes bare ``NaN``/``Infinity``/``-Infinity`` (only in
   locals and kwargs), which strict JSON parsers reject. Our writer writes them as the strings
   ``"NaN"``/``"Infinity"``/``"-Infinity"`` and lists where under ``rlm_desktop.nonfinite``
@@ -226,6 +229,9 @@ def peek_tail(tail: bytes) -> TailInfo | None:
                 value = UNKNOWN  # its start is cut off by the window
     return TailInfo(final, time_null, extra, value)
 
+
+#: bytes every sub-call entry holds once (see the module doc)
+SUBCALL_KEY = b'"usage_summary":'
 
 # -- non-finite numbers --------------------------------------------------------------------------
 

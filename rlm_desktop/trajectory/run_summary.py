@@ -32,7 +32,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .format import UNKNOWN, Change, FileMark, file_change, is_default_answer, mark_file, peek_head, peek_tail
+from .format import (
+    SUBCALL_KEY,
+    UNKNOWN,
+    Change,
+    FileMark,
+    file_change,
+    is_default_answer,
+    mark_file,
+    peek_head,
+    peek_tail,
+)
 from .model import EXTRA_KEY, RunStatus
 from .reader import LineError, iteration_from_record, parse_line, sanitize_str
 from .tail import Notice, NoticeKind
@@ -43,7 +53,6 @@ HEAD_BYTES = 256
 #: a last line longer than this is summarised from its ends, not parsed
 BIG_LINE = 512 * 1024
 SCAN_CHUNK = 1 << 20
-SUBCALL_KEY = b'"usage_summary":'
 #: a file modified less than this many seconds ago without an answer is "running"
 RUNNING_WINDOW_S = 120.0
 ANSWER_PREVIEW = 300
