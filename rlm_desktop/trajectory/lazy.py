@@ -4,7 +4,7 @@
 few hundred bytes at each end of every line (``peek_head``/``peek_tail``), which
 is enough to split the file into completions and to know, per iteration, its
 number, timestamp, whether it has a final answer and whether it is a default
-answer. Whole lines are parsed only when asked for (``load_iteration``), for
+answer. Whole lines are parsed only when asked for (``parse_iteration``), for
 lines whose ends do not look like upstream's (parsed once, while indexing),
 and for default-answer lines (one per run, to confirm).
 
@@ -18,7 +18,8 @@ statuses and bad lines are exactly those of ``reader.read_file`` (tests and
 ``bench/fuzz_reader.py`` check this).
 
 Typical use from the UI (the GUI thread never parses: call ``index_step`` and
-``load_*`` from a worker thread; ``snapshot`` is cheap and safe anywhere)::
+``parse_iteration`` from a worker thread; ``snapshot`` is cheap and safe anywhere;
+the shells change only in the owner's calls ``trajectory``/``run``/``sync``/``install``)::
 
     lt = LazyTrajectory(path)                 # nothing read yet
     lt.index_until_first_iteration()          # worker: a few ms for any file size
@@ -28,10 +29,13 @@ Typical use from the UI (the GUI thread never parses: call ``index_step`` and
         emit_progress(lt.snapshot())          # GUI: rebuild the tree if generation changed
     snap = lt.snapshot()                      # LazySnapshot (immutable)
     snap.runs[0].iterations[3]                # IterStub: line_no, number, timestamp, final, ...
-    it = lt.load_iteration(0, 3)              # worker: model Iteration (parsed), cached
-    run = lt.run(0)                           # model Run shell: .iterations holds loaded
-                                              # Iterations or placeholders (is_placeholder)
-    traj = lt.trajectory()                    # model Trajectory over all run shells
+    traj = lt.trajectory()                    # owner: model Trajectory over the run shells
+                                              # (iterations are placeholders: is_placeholder)
+    parsed = lt.parse_iteration(0, 3)         # worker: a new, detached model Iteration
+    dropped = lt.install(0, 3, parsed, keep=on_screen)  # owner: fills traj.runs[0].iterations[3]
+                                              # in place; returns iterations evicted from the cache
+    lt.sync(traj)                             # owner: runs/iterations indexed since, as placeholders
+    it = lt.load_iteration(0, 3)              # parse + install in one call (tools, tests)
     lt.load_run(0)                            # parse every iteration of run 0
     lt.close()
 
