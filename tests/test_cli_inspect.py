@@ -150,12 +150,15 @@ def test_fifos_and_devices_are_refused_without_blocking(tmp_path: Path) -> None:
 
 
 def _peak_rss_mb(*args: str) -> tuple[subprocess.CompletedProcess[bytes], float]:
+    # VmHWM (this process image's own peak), not ru_maxrss: after a (v)fork + exec Linux
+    # carries the parent's peak over into ru_maxrss, and pytest's process can be big
     code = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from rlm_desktop.cli import inspect_main\n"
         "rc = inspect_main(sys.argv[1:])\n"
         "sys.stdout.flush()\n"
-        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n"
+        "kb = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        "print('PEAK', kb // 1024, file=sys.stderr)\n"
         "raise SystemExit(rc)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, timeout=120)
