@@ -8,23 +8,32 @@ each in a fresh subprocess so peak memory (max RSS) is per measurement:
 
 * ``ui``: the app: an offscreen ``MainWindow`` (already open) gets ``open_files([path])``;
   ``first_s`` is the time until the run tree has painted a row for the first iteration,
-  ``seconds`` the time until the whole file is loaded (``Loader`` done, the full model in
-  the tree); the event loop keeps running meanwhile;
+  ``seconds`` the time until the whole file is loaded (``Loader`` done: a big file is
+  indexed and its one-pass totals are made; only the iterations looked at are parsed);
+  the event loop keeps running meanwhile; ``base_mb`` is the idle window before opening;
 * ``first``: the library's part of that: lazy open, ``index_until_first_iteration`` and
   parsing that one line;
 * ``index``: the full lazy index (newline scan + head/tail peeks of every line);
 * ``validate``: the full lazy index plus the background validation pass that
   parses every line once;
+* ``totals``: the reader's summary mode: whole-file totals in one streaming pass
+  (``trajectory.totals.scan_totals``: every line parsed and folded, nothing kept);
+* ``inspect``: ``rlm-desktop inspect --summary`` in-process (output to /dev/null);
+  ``base_mb`` is the interpreter with the CLI imported;
 * ``reader``: our full tolerant reader building the whole model (``read_file``);
 * ``json``: plain ``json.loads`` on every line (the naive approach);
 * ``orjson``: raw ``orjson.loads`` on every line of the same bytes (the speed
   limit for actually parsing; lines it rejects, e.g. NaN, are counted).
 
 The file is read once before measuring (warm page cache) so every mode sees
-the same I/O. Targets (issue 8), each printed as PASS/FAIL with its ratio: first
-iteration on screen < 0.3 s at any size; full index at >= 50% of orjson's raw speed
-(``orjson_s / index_s >= 0.5``); peak memory < file size / 2 + 300 MB (meant for a 1 GB
-log; checked at every size). Times are the best of ``--repeat`` runs, memory the worst.
+the same I/O. Targets, each printed as PASS/FAIL with its ratio and its same-run
+baseline (issue 15, meant for a 2 GB log: ``--size-mb 2000``): first iteration on
+screen < 0.3 s (baseline: raw orjson over the whole file); GUI peak RSS < 400 MB
+(baseline: the idle window); ``inspect --summary`` peak RSS < 300 MB (baseline: the
+interpreter with the CLI imported); whole-file totals at >= 50% of orjson's raw parse
+speed (``orjson_s / totals_s >= 0.5``). Older targets (issue 8) too: full index at
+>= 50% of orjson's speed, peak memory < file size / 2 + 300 MB. Times are the best of
+``--repeat`` runs, memory the worst.
 The last line is ``BENCH_RESULT {json}`` for ``bench/run_all.py``.
 """
 
@@ -43,7 +52,12 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-MODES = ("ui", "first", "index", "validate", "reader", "json", "orjson")
+MODES = ("ui", "first", "index", "totals", "inspect", "validate", "reader", "json", "orjson")
+#: the issue-15 targets
+FIRST_S = 0.3
+GUI_RSS_MB = 400
+INSPECT_RSS_MB = 300
+TOTALS_VS_ORJSON = 0.5
 
 
 def _peak_mb() -> float:
@@ -105,10 +119,29 @@ def measure_ui(path: str) -> dict[str, Any]:
     return {"mode": "ui", "seconds": seconds, "peak_mb": _peak_mb(), "base_mb": base, **info}
 
 
+def measure_inspect(path: str) -> dict[str, Any]:
+    """``rlm-desktop inspect --summary`` as a user runs it, in this process (stdout to /dev/null)."""
+    from rlm_desktop.cli import inspect_main
+
+    base = _peak_mb()
+    real = sys.stdout
+    t0 = time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        sys.stdout = sink
+        try:
+            rc = inspect_main([path, "--summary"])
+        finally:
+            sys.stdout = real
+    seconds = time.perf_counter() - t0
+    return {"mode": "inspect", "seconds": seconds, "peak_mb": _peak_mb(), "base_mb": base, "exit": rc}
+
+
 def measure(mode: str, path: str) -> dict[str, Any]:
     """Run one mode in this process (called in a child)."""
     if mode == "ui":
         return measure_ui(path)
+    if mode == "inspect":
+        return measure_inspect(path)
     import orjson
 
     from rlm_desktop.trajectory.lazy import LazyTrajectory
@@ -130,6 +163,12 @@ def measure(mode: str, path: str) -> dict[str, Any]:
         lt = LazyTrajectory(path)
         snap = lt.index_all(validate=True)
         info = {"lines": snap.line_count, "runs": len(snap.runs), "bad": len(snap.bad_lines)}
+    elif mode == "totals":
+        from rlm_desktop.trajectory.totals import scan_totals
+
+        totals = scan_totals(path)
+        info = {"runs": len(totals.runs), "bad": totals.bad_line_count,
+                "iterations": sum(r.iterations for r in totals.runs)}
     elif mode == "reader":
         traj = read_file(path)
         info = {"runs": len(traj.runs), "bad": len(traj.bad_lines)}
@@ -268,13 +307,38 @@ def report(path: str, size: int, results: dict[str, dict[str, Any]]) -> dict[str
     if "json" in results and "orjson" in results:
         print(f"json-per-line speed / raw orjson speed: "
               f"{results['orjson']['seconds'] / results['json']['seconds']:.2f}x")
-    for mode in ("ui", "first", "index", "reader"):
+    for mode in ("ui", "first", "index", "totals", "inspect", "reader"):
         if mode in results:
             peak = results[mode]["peak_mb"]
             summary[f"peak_{mode}_mb"] = peak
+            summary[f"base_{mode}_mb"] = results[mode]["base_mb"]
             targets[f"peak memory ({mode})"] = peak < budget
             print(f"peak memory ({mode}): {peak:.0f} MB; / budget {budget:.0f} MB = {peak / budget:.2f}  "
                   f"{verdict(peak < budget)}")
+    print("-- issue 15 targets (each with its same-run baseline) --")
+    orj = results.get("orjson", {}).get("seconds")
+    if "ui" in results:
+        t = results["ui"]["first_s"]
+        base = f"; whole-file orjson parse {orj:.2f} s, ratio {t / orj:.3f}" if orj else ""
+        targets["i15 first iteration on screen"] = t < FIRST_S
+        print(f"first iteration on screen: {t:.3f} s (target < {FIRST_S} s){base}  {verdict(t < FIRST_S)}")
+        peak, idle = results["ui"]["peak_mb"], results["ui"]["base_mb"]
+        targets["i15 GUI peak RSS"] = peak < GUI_RSS_MB
+        print(f"GUI peak RSS: {peak:.0f} MB (target < {GUI_RSS_MB} MB); idle window {idle:.0f} MB, "
+              f"ratio {peak / idle:.2f}  {verdict(peak < GUI_RSS_MB)}")
+    if "inspect" in results:
+        peak, idle = results["inspect"]["peak_mb"], results["inspect"]["base_mb"]
+        summary["inspect_s"] = results["inspect"]["seconds"]
+        targets["i15 inspect --summary peak RSS"] = peak < INSPECT_RSS_MB
+        print(f"inspect --summary peak RSS: {peak:.0f} MB (target < {INSPECT_RSS_MB} MB) in "
+              f"{results['inspect']['seconds']:.1f} s; interpreter + CLI {idle:.0f} MB, ratio {peak / idle:.2f}  "
+              f"{verdict(peak < INSPECT_RSS_MB)}")
+    if "totals" in results and orj:
+        ratio = orj / results["totals"]["seconds"]
+        summary["totals_vs_orjson"] = ratio
+        targets["i15 whole-file totals speed"] = ratio >= TOTALS_VS_ORJSON
+        print(f"whole-file totals speed / raw orjson parse speed: {ratio:.2f}x (target >= {TOTALS_VS_ORJSON}x; "
+              f"totals {results['totals']['seconds']:.2f} s, orjson {orj:.2f} s)  {verdict(ratio >= TOTALS_VS_ORJSON)}")
     summary["targets"] = targets
     return summary
 

@@ -1,6 +1,6 @@
 """``rlm-desktop inspect FILE``: print a trajectory's run tree, for scripts and CI.
 
-    rlm-desktop inspect FILE [--json] [--summary] [--max-depth N] [--running]
+    rlm-desktop inspect FILE [--json] [--summary] [--max-depth N] [--max-line-mb MB] [--running]
 
 Text output: the file (size, lines, format era), its metadata, then per
 completion (run): status, iterations, total time, tokens and cost of all
@@ -9,17 +9,23 @@ depth, the final answer; per iteration: its number, line, time, blocks; per
 block: the first line of the code, stdout/stderr sizes, the exception line if
 the block failed, its sub-calls (model, time, tokens) and nested child runs,
 indented. Last, every bad line with its line number and the reason.
-``--summary`` prints only the run lines; ``--max-depth N`` stops nesting
-below child runs of depth N; ``--json`` prints the same tree as one JSON
-document (strict JSON: no NaN, times as seconds or null).
+``--summary`` prints only the run lines, from one streaming pass over the file
+(``trajectory.totals``: memory stays bounded whatever the file size);
+``--max-depth N`` stops nesting below child runs of depth N; ``--json`` prints
+the same tree as one JSON document (strict JSON: no NaN, times as seconds or null).
 
-Text from the log is printed on one line each with control characters escaped
-(a log cannot drive the terminal), cut to a preview length.
+Hostile input: only regular files are read (a FIFO or a device is refused with a
+clear error, without blocking on it); a line longer than ``--max-line-mb`` (even
+an endless one) is a bad line and is never held in memory whole. Text from the
+log is printed on one line each with control characters, ANSI/OSC escape
+sequences, bidi controls and line separators escaped (a log cannot drive the
+terminal), cut to a preview length.
 
 Exit status: 0 the file was read and every line is good; 1 the file was read
 but has bad lines (including an unterminated last line, unless ``--running``
 says the file is still being written and that line is pending); 2 the file
-cannot be read (missing, a directory, no permission) or the arguments are wrong.
+cannot be read (missing, a directory, a FIFO or device, no permission) or the
+arguments are wrong.
 """
 
 from __future__ import annotations
@@ -28,16 +34,23 @@ import argparse
 import json
 import math
 import os
+import stat
 import sys
 from typing import Any
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Trajectory, Usage
 from rlm_desktop.trajectory.reader import read_file
-from rlm_desktop.trajectory.summary import call_usage, is_upstream, subtree_usage, trajectory_usage
+from rlm_desktop.trajectory.summary import call_usage, is_upstream, trajectory_usage
+from rlm_desktop.trajectory.totals import FileTotals, RunTotals, scan_totals
 
 PREVIEW = 100
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
-_CONTROL.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+_CONTROL.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
+# line/paragraph separators, bidi controls (a terminal would reorder the text), zero-width marks
+_CONTROL.update({c: f"\\u{c:04x}" for c in [0x2028, 0x2029, *range(0x200B, 0x2010), *range(0x202A, 0x202F),
+                                            *range(0x2066, 0x206A), 0xFEFF]})
+#: lines longer than this are reported as bad lines and never held whole (``--max-line-mb``)
+MAX_LINE_MB = 256
 
 
 def one_line(text: Any, limit: int = PREVIEW) -> str:
@@ -139,33 +152,38 @@ def iteration_json(it: Iteration, max_depth: int | None, upstream: bool = True) 
     }
 
 
-def run_json(run: Run, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "index": run.index,
-        "path": run.path,
-        "depth": run.depth,
-        "model": run.model,
-        "status": run.status.value,
-        "error": run.error,
-        "iterations_count": len(run.iterations),
-        "total_time": _num(run.total_time()),
-        "usage": usage_json(subtree_usage(run, upstream)),
-        "root_usage": usage_json(run.own_usage()),
-        "sub_calls_by_depth": {str(k): v for k, v in sorted(run.sub_calls_by_depth().items())},
-        "max_depth_reached": run.max_depth_reached(),
-        "final_answer": run.final_answer,
+def run_head_json(t: RunTotals, path: str) -> dict[str, Any]:
+    """A run's own line (no iterations), from its totals."""
+    return {
+        "index": t.index,
+        "path": path,
+        "depth": t.depth,
+        "model": t.model,
+        "status": t.status.value,
+        "error": t.error,
+        "iterations_count": t.iterations,
+        "total_time": _num(t.total_time),
+        "usage": usage_json(t.usage),
+        "root_usage": usage_json(t.root_usage),
+        "sub_calls_by_depth": {str(k): v for k, v in sorted(t.sub_calls_by_depth.items())},
+        "max_depth_reached": t.max_depth_reached,
+        "final_answer": t.final_answer,
     }
+
+
+def run_json(run: Run, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
+    out = run_head_json(RunTotals.of_run(run, upstream), run.path)
     if max_depth is None or run.depth < max_depth:
         out["iterations"] = [iteration_json(it, max_depth, upstream) for it in run.iterations]
     return out
 
 
-def trajectory_json(traj: Trajectory, size: int, max_depth: int | None, summary: bool) -> dict[str, Any]:
+def _bad_json(bad_lines: Any) -> list[dict[str, Any]]:
+    return [{"line": b.line_no, "message": b.message, "text": b.text} for b in bad_lines]
+
+
+def trajectory_json(traj: Trajectory, size: int, max_depth: int | None) -> dict[str, Any]:
     upstream = is_upstream(traj)
-    runs = [run_json(r, 0 if summary else max_depth, upstream) for r in traj.runs]
-    if summary:
-        for r in runs:
-            r.pop("iterations", None)
     return {
         "file": traj.path,
         "size_bytes": size,
@@ -174,8 +192,24 @@ def trajectory_json(traj: Trajectory, size: int, max_depth: int | None, summary:
         "pending_tail": traj.pending_tail,
         "metadata": traj.metadata,
         "usage": usage_json(trajectory_usage(traj)),
-        "runs": runs,
-        "bad_lines": [{"line": b.line_no, "message": b.message, "text": b.text} for b in traj.bad_lines],
+        "runs": [run_json(r, max_depth, upstream) for r in traj.runs],
+        "bad_lines": _bad_json(traj.bad_lines),
+    }
+
+
+def totals_json(totals: FileTotals) -> dict[str, Any]:
+    """``--summary --json``: the same document without iterations, from one streaming pass."""
+    return {
+        "file": totals.path,
+        "size_bytes": totals.size,
+        "era": totals.era,
+        "line_count": totals.line_count,
+        "pending_tail": totals.pending_tail,
+        "metadata": totals.metadata,
+        "usage": usage_json(totals.usage),
+        "runs": [run_head_json(t, f"r{t.index}") for t in totals.runs],
+        "bad_lines": _bad_json(totals.bad_lines),
+        "bad_line_count": totals.bad_line_count,
     }
 
 
@@ -202,17 +236,17 @@ class _Printer:
     def line(self, indent: int, text: str) -> None:
         self.out.write("  " * indent + text + "\n")
 
-    def run(self, run: Run, indent: int, header: str) -> None:
-        by_depth = " ".join(f"d{k}={v}" for k, v in sorted(run.sub_calls_by_depth().items())) or "none"
+    def run(self, t: RunTotals, indent: int, header: str) -> None:
+        by_depth = " ".join(f"d{k}={v}" for k, v in sorted(t.sub_calls_by_depth.items())) or "none"
         self.line(
             indent,
-            f"{header} [{run.status.value}] {run.model or '?'}  {len(run.iterations)} iterations  "
-            f"{fmt_time(run.total_time())}  {fmt_usage(subtree_usage(run, self.upstream))}",
+            f"{header} [{t.status.value}] {one_line(t.model or '?', 60)}  {t.iterations} iterations  "
+            f"{fmt_time(t.total_time)}  {fmt_usage(t.usage)}",
         )
         self.line(indent + 1, f"sub-calls by depth: {by_depth}")
-        if run.error:
-            self.line(indent + 1, f"error: {one_line(run.error)}")
-        answer = "-" if run.final_answer is None else one_line(run.final_answer)
+        if t.error:
+            self.line(indent + 1, f"error: {one_line(t.error)}")
+        answer = "-" if t.final_answer is None else one_line(t.final_answer)
         self.line(indent + 1, f"final answer: {answer}")
 
     def tree(self, run: Run, indent: int) -> None:
@@ -243,41 +277,78 @@ class _Printer:
                     fail = "  FAILED" if c.failed else ""
                     self.line(
                         indent + 2,
-                        f"c{c.index}  {kind} d{c.depth} {c.model}  {fmt_time(c.execution_time)}  "
+                        f"c{c.index}  {kind} d{c.depth} {one_line(c.model, 60)}  {fmt_time(c.execution_time)}  "
                         f"{fmt_usage(c.usage)}{fail}",
                     )
                     if c.child is not None:
-                        self.run(c.child, indent + 3, f"child run (depth {c.child.depth})")
+                        totals = RunTotals.of_run(c.child, self.upstream)
+                        self.run(totals, indent + 3, f"child run (depth {c.child.depth})")
                         self.tree(c.child, indent + 4)
 
 
-def print_text(traj: Trajectory, size: int, out: Any, max_depth: int | None, summary: bool) -> None:
-    p = _Printer(out, max_depth, is_upstream(traj))
-    pending = "  (unterminated last line pending)" if traj.pending_tail and not traj.bad_lines else ""
-    p.line(
-        0,
-        f"file: {one_line(traj.path or '', 300)}  {fmt_bytes(size)}  {traj.line_count} lines  era {traj.era}{pending}",
-    )
-    meta = traj.metadata or {}
+def _print_head(p: _Printer, path: str | None, size: int, lines: int, era: str, pending: bool,
+                meta: dict[str, Any] | None, runs: int, total_time: float, usage: Usage) -> None:
+    note = "  (unterminated last line pending)" if pending else ""
+    p.line(0, f"file: {one_line(path or '', 300)}  {fmt_bytes(size)}  {lines} lines  era {one_line(era, 20)}{note}")
     if meta:
         p.line(
             0,
             f"metadata: model {one_line(str(meta.get('root_model')), 60)}  backend {one_line(str(meta.get('backend')), 30)}  "
-            f"environment {one_line(str(meta.get('environment_type')), 30)}  max_depth {meta.get('max_depth')}  "
-            f"max_iterations {meta.get('max_iterations')}",
+            f"environment {one_line(str(meta.get('environment_type')), 30)}  max_depth {one_line(str(meta.get('max_depth')), 20)}  "
+            f"max_iterations {one_line(str(meta.get('max_iterations')), 20)}",
         )
-    total = trajectory_usage(traj)
-    p.line(
-        0,
-        f"runs: {len(traj.runs)}  total time {fmt_time(sum(r.total_time() for r in traj.runs))}  {fmt_usage(total)}",
-    )
-    for run in traj.runs:
-        p.run(run, 0, f"run {run.index}")
-        if not summary:
-            p.tree(run, 1)
-    p.line(0, f"bad lines: {len(traj.bad_lines)}")
-    for bad in traj.bad_lines:
+    p.line(0, f"runs: {runs}  total time {fmt_time(total_time)}  {fmt_usage(usage)}")
+
+
+def _print_bad(p: _Printer, bad_lines: Any, count: int) -> None:
+    p.line(0, f"bad lines: {count}")
+    for bad in bad_lines:
         p.line(1, f"line {bad.line_no}: {one_line(bad.message, 120)}  | {one_line(bad.text, 80)}")
+    if count > len(bad_lines):
+        p.line(1, f"… and {count - len(bad_lines)} more")
+
+
+def print_text(traj: Trajectory, size: int, out: Any, max_depth: int | None) -> None:
+    upstream = is_upstream(traj)
+    p = _Printer(out, max_depth, upstream)
+    _print_head(p, traj.path, size, traj.line_count, traj.era, traj.pending_tail and not traj.bad_lines,
+                traj.metadata, len(traj.runs), sum(r.total_time() for r in traj.runs), trajectory_usage(traj))
+    for run in traj.runs:
+        p.run(RunTotals.of_run(run, upstream), 0, f"run {run.index}")
+        p.tree(run, 1)
+    _print_bad(p, traj.bad_lines, len(traj.bad_lines))
+
+
+def print_summary(totals: FileTotals, out: Any) -> None:
+    """``--summary``: the run lines only, from one streaming pass (memory bounded)."""
+    p = _Printer(out, 0, True)
+    _print_head(p, totals.path, totals.size, totals.line_count, totals.era,
+                totals.pending_tail and not totals.bad_lines, totals.metadata, len(totals.runs),
+                totals.total_time, totals.usage)
+    for t in totals.runs:
+        p.run(t, 0, f"run {t.index}")
+    _print_bad(p, totals.bad_lines, totals.bad_line_count)
+
+
+def check_input(path: str) -> tuple[int, str | None]:
+    """(size, None) for a regular file that can be opened, else (0, why not). Never blocks:
+    a FIFO or device is looked at without reading (``O_NONBLOCK``) and refused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return 0, str(exc.strerror or exc)
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if stat.S_ISDIR(st.st_mode):
+        return 0, "is a directory"
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a character device"
+                if stat.S_ISCHR(st.st_mode) else "a block device" if stat.S_ISBLK(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        return 0, f"is {kind}, not a log file; inspect reads regular files only"
+    return st.st_size, None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -293,6 +364,13 @@ def _parser() -> argparse.ArgumentParser:
         "--max-depth", type=int, default=None, metavar="N", help="do not expand runs deeper than N"
     )
     ap.add_argument(
+        "--max-line-mb",
+        type=float,
+        default=MAX_LINE_MB,
+        metavar="MB",
+        help=f"report lines longer than this as bad lines without reading them (default {MAX_LINE_MB})",
+    )
+    ap.add_argument(
         "--running",
         action="store_true",
         help="the file is still being written: an unterminated last line is pending",
@@ -306,34 +384,41 @@ def inspect_main(argv: list[str]) -> int:
     except SystemExit as exc:  # argparse: --help is 0, bad usage is 2
         return int(exc.code or 0)
     path = args.file
-    if os.path.isdir(path):
-        print(f"rlm-desktop inspect: {path}: is a directory", file=sys.stderr)
+    size, why = check_input(path)
+    if why is not None:
+        print(f"rlm-desktop inspect: {one_line(path, 300)}: {why}", file=sys.stderr)
         return 2
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        print(f"rlm-desktop inspect: {path}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    traj = read_file(path, still_running=args.running)
-    if traj.bad_lines and traj.bad_lines[0].line_no == 0:  # raced: became unreadable
-        print(f"rlm-desktop inspect: {path}: {traj.bad_lines[0].message}", file=sys.stderr)
-        return 2
+    max_line = max(1, int(args.max_line_mb * (1 << 20)))
+    doc: Trajectory | FileTotals
+    if args.summary:  # one streaming pass: memory stays bounded whatever the file size
+        try:
+            doc = scan_totals(path, still_running=args.running, max_line=max_line)
+        except OSError as exc:
+            print(f"rlm-desktop inspect: {one_line(path, 300)}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        bad = doc.bad_line_count
+    else:
+        doc = read_file(path, still_running=args.running, max_line=max_line)
+        if doc.bad_lines and doc.bad_lines[0].line_no == 0:  # raced: became unreadable
+            print(f"rlm-desktop inspect: {one_line(path, 300)}: {doc.bad_lines[0].message}", file=sys.stderr)
+            return 2
+        bad = len(doc.bad_lines)
     out = sys.stdout
     try:
         if hasattr(out, "reconfigure"):
             out.reconfigure(errors="backslashreplace")
         if args.json:
-            doc = _strict(trajectory_json(traj, size, args.max_depth, args.summary))
-            json.dump(doc, out, indent=1, allow_nan=False)
+            data = totals_json(doc) if isinstance(doc, FileTotals) else trajectory_json(doc, size, args.max_depth)
+            json.dump(_strict(data), out, indent=1, allow_nan=False)
             out.write("\n")
+        elif isinstance(doc, FileTotals):
+            print_summary(doc, out)
         else:
-            print_text(traj, size, out, args.max_depth, args.summary)
+            print_text(doc, size, out, args.max_depth)
         out.flush()
     except BrokenPipeError:  # `| head`
         try:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         except OSError:
             pass
-    return 1 if traj.bad_lines else 0
+    return 1 if bad else 0

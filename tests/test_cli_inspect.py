@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,89 @@ def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
     err = proc.stderr.read()
     proc.wait(timeout=60)
     assert b"Traceback" not in err and b"Exception" not in err
+
+
+def test_fifos_and_devices_are_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)  # nobody writes to it: reading would block forever
+    for target in (str(fifo), "/dev/zero", "/dev/null"):
+        proc = inspect(target)  # the helper's timeout fails the test if it hangs
+        assert proc.returncode == 2 and not proc.stdout, target
+        err = proc.stderr.decode()
+        assert "regular files only" in err and "Traceback" not in err, err
+    assert "FIFO" in inspect(str(fifo)).stderr.decode()
+    assert "character device" in inspect("/dev/zero", "--summary").stderr.decode()
+
+
+def _peak_rss_mb(*args: str) -> tuple[subprocess.CompletedProcess[bytes], float]:
+    # VmHWM (this process image's own peak), not ru_maxrss: after a (v)fork + exec Linux
+    # carries the parent's peak over into ru_maxrss, and pytest's process can be big
+    code = (
+        "import re, sys\n"
+        "from rlm_desktop.cli import inspect_main\n"
+        "rc = inspect_main(sys.argv[1:])\n"
+        "sys.stdout.flush()\n"
+        "kb = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        "print('PEAK', kb // 1024, file=sys.stderr)\n"
+        "raise SystemExit(rc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, timeout=120)
+    peak = float(proc.stderr.decode().split("PEAK")[-1])
+    return proc, peak
+
+
+def test_an_endless_line_does_not_grow_memory(tmp_path: Path) -> None:
+    """A regular file that is one endless line of zero bytes (what ``/dev/zero`` copied into a
+    file gives): inspect reports it as a bad line and its memory stays bounded."""
+    p = tmp_path / "zeros.jsonl"
+    good = json.dumps({"type": "iteration", "iteration": 1, "timestamp": "t", "prompt": [], "response": "r",
+                       "code_blocks": [], "final_answer": "ok", "iteration_time": 1.0})
+    with p.open("wb") as fh:
+        fh.write(good.encode() + b"\n")
+        chunk = b"\0" * (1 << 20)
+        for _ in range(300):  # 300 MB, no newline
+            fh.write(chunk)
+    for extra in ((), ("--summary",)):
+        proc, peak = _peak_rss_mb(str(p), "--max-line-mb", "8", *extra)
+        out = proc.stdout.decode()
+        assert proc.returncode == 1, proc.stderr
+        assert "line 2: line too long (314,572,800 bytes); not read" in out
+        assert "final answer: ok" in out
+        assert peak < 150, (extra, peak)  # the whole line would be > 300 MB
+
+
+def test_summary_streams_the_file_instead_of_building_the_model(logs: dict[str, Path], tmp_path: Path) -> None:
+    """--summary gives the same run lines as the full read, from the one-pass totals."""
+    for name in ("depth3", "multi_completion", "max_iterations", "crash_partial"):
+        full = json.loads(inspect(str(logs[name]), "--json").stdout)
+        summ = json.loads(inspect(str(logs[name]), "--json", "--summary").stdout)
+        assert summ["bad_line_count"] == len(full["bad_lines"])
+        for a, b in zip(full["runs"], summ["runs"], strict=True):
+            a.pop("iterations")
+            assert a == b, name
+        for k in ("era", "line_count", "pending_tail", "metadata", "usage", "bad_lines", "size_bytes"):
+            assert full[k] == summ[k], (name, k)
+        text_full = [ln for ln in inspect(str(logs[name])).stdout.decode().splitlines() if not ln.startswith("  ")]
+        text_summ = inspect(str(logs[name]), "--summary").stdout.decode().splitlines()
+        assert [ln for ln in text_summ if not ln.startswith("  ")] == text_full
+
+
+def test_escape_sequences_in_every_printed_field_are_escaped(tmp_path: Path) -> None:
+    """ANSI/OSC sequences and bidi controls in models, code, errors, answers and bad lines."""
+    evil = "\x1b]8;;http://x\x07link\x1b]8;;\x07\x1b[31m\u202eRTL\u2066\x9b"
+    meta = {"type": "metadata", "timestamp": "t", "root_model": evil, "max_depth": 2, "max_iterations": 3,
+            "backend": evil, "backend_kwargs": {}, "environment_type": evil, "environment_kwargs": {},
+            "other_backends": None}
+    call = {"root_model": evil, "prompt": evil, "response": evil, "usage_summary": {}, "execution_time": 0.1}
+    it = {"type": "iteration", "iteration": 1, "timestamp": "t", "prompt": [], "response": evil,
+          "code_blocks": [{"code": evil, "result": {"stdout": evil, "stderr": "\nValueError: " + evil,
+                                                   "locals": {}, "execution_time": 0.1, "rlm_calls": [call]}}],
+          "final_answer": evil, "iteration_time": 1.0}
+    p = tmp_path / "evil.jsonl"
+    p.write_text(json.dumps(meta) + "\n" + json.dumps(it) + "\n" + evil + "\n")
+    for extra in ((), ("--summary",)):
+        out = inspect(str(p), *extra).stdout
+        for raw in (b"\x1b", b"\x07", "\u202e".encode(), "\u2066".encode(), "\x9b".encode()):
+            assert raw not in out, (extra, raw)
+        text = out.decode()
+        assert "\\x1b]8;;http://x\\x07link" in text and "\\u202eRTL\\u2066" in text and "\\x9b" in text

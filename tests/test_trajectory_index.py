@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rlm_desktop.trajectory.index import LineIndex, peek_head, peek_tail
+from rlm_desktop.trajectory.format import peek_head, peek_tail
+from rlm_desktop.trajectory.index import LineIndex
 from rlm_desktop.trajectory.lazy import LazyTrajectory, is_placeholder
 from rlm_desktop.trajectory.model import RunStatus
 from rlm_desktop.trajectory.reader import read_file

@@ -16,7 +16,7 @@ import pytest
 from rlm.core.types import RLMChatCompletion, UsageSummary
 
 from rlm_desktop.trajectory.model import EXTRA_KEY, CodeBlock, Iteration, Run, RunStatus, SubCall, Usage
-from rlm_desktop.trajectory.reader import read_bytes, read_file
+from rlm_desktop.trajectory.reader import parse_line, read_bytes, read_file
 from rlm_desktop.trajectory.writer import (
     ITERATION_KEYS,
     METADATA_KEYS,
@@ -67,14 +67,68 @@ def test_rewrite_of_exotic_values_equals_upstream_after_sanitising(
     write_trajectory(out, traj.runs, traj.metadata)
     data = out.read_bytes()
     assert data.isascii()
-    ours = [json.loads(line) for line in data.splitlines()]
+    ours = [parse_line(line) for line in data.splitlines()]  # our NaN strings back to floats
     theirs = [json.loads(line) for line in src.splitlines()]
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs, strict=True):
         assert shape(a) == shape(b)
         assert same(a, b)
-    assert b"NaN" in data and b"-Infinity" in data  # bare tokens, as upstream writes them
+    assert b": NaN" not in data and b": -Infinity" not in data  # no bare tokens: strict JSON
+    assert b'"NaN"' in data and b'"-Infinity"' in data and b'"nonfinite"' in data
     assert b"\\ud83d\\ude80" in data  # non-BMP as an escaped surrogate pair
+
+
+def _strict_loads(line: bytes) -> Any:
+    """A browser's JSON.parse: NaN/Infinity are syntax errors."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"not standard JSON: {name}")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_every_line_we_write_is_standard_json(logs: dict[str, Path], tmp_path: Path) -> None:
+    """Upstream's exotic log (bare NaN/Infinity in locals) and our engine's records with
+    non-finite floats in locals, kwargs and nested child runs: a strict parser accepts
+    every line we write, and our reader gives the same floats back."""
+    src = logs["exotic"].read_bytes()
+    with pytest.raises(ValueError):
+        for line in src.splitlines():
+            _strict_loads(line)  # upstream's own lines are not standard JSON
+    traj = read_bytes(src)
+    out = tmp_path / "out.jsonl"
+    write_trajectory(out, traj.runs, traj.metadata)
+    run = _engine_like_run()
+    run.iterations[0].code_blocks[0].locals.update({"inf": math.inf, "ninf": [-math.inf, {"n": math.nan}]})
+    child_block = run.iterations[0].code_blocks[0].sub_calls[0].child.iterations[0].add_block(CodeBlock(0))
+    child_block.locals["deep"] = math.nan
+    with TrajectoryWriter(out) as w:
+        w.write_metadata(metadata_record(root_model="m", backend_kwargs={"temperature": math.inf}))
+        w.write_iteration(run.iterations[0])
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == len(src.splitlines()) + 2
+    for line in lines:
+        _strict_loads(line)
+    back = read_bytes(b"\n".join(lines[-2:]) + b"\n")
+    assert back.metadata["backend_kwargs"]["temperature"] == math.inf
+    loc = back.runs[0].iterations[0].code_blocks[0].locals
+    assert math.isnan(loc["nan"]) and loc["inf"] == math.inf and loc["ninf"][0] == -math.inf
+    assert math.isnan(loc["ninf"][1]["n"])
+    child = back.runs[0].iterations[0].code_blocks[0].sub_calls[0].child
+    assert math.isnan(child.iterations[0].code_blocks[0].locals["deep"])
+    assert "nonfinite" not in back.runs[0].iterations[0].extra  # the marker is the reader's, not the model's
+    # a real string "NaN" that we did not write as a number stays a string
+    rec = read_bytes(b'{"type": "iteration", "iteration": 1, "prompt": [], "response": "NaN", '
+                     b'"code_blocks": [], "final_answer": null, "iteration_time": 1.0}\n')
+    assert rec.runs[0].iterations[0].response == "NaN"
+
+
+def test_upstream_bare_constants_are_still_read() -> None:
+    line = (b'{"type": "iteration", "iteration": 1, "prompt": [], "response": "", "code_blocks": '
+            b'[{"code": "", "result": {"locals": {"a": NaN, "b": Infinity, "c": -Infinity}}}], '
+            b'"final_answer": null, "iteration_time": 1.0}\n')
+    loc = read_bytes(line).runs[0].iterations[0].code_blocks[0].locals
+    assert math.isnan(loc["a"]) and loc["b"] == math.inf and loc["c"] == -math.inf
 
 
 def test_every_written_sub_call_survives_upstreams_own_types(logs: dict[str, Path]) -> None:

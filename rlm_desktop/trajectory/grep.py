@@ -16,12 +16,18 @@ A hit means the text occurs somewhere in the line's JSON (in any field, at any
 depth); the caller parses those lines to show where. Lines that were not
 indexed yet (``index.line_count``) are not searched. A ``cancel`` callable is
 polled between chunks so a UI can abandon a search.
+
+This is the search backend for a log opened lazily (only its index and the
+iterations on screen are in memory): ``matching_iterations(lazy, text)`` streams
+the file for the text and parses only the lines that contain it (not installed
+into the document: the caller checks the exact fields and points at the shells).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -75,3 +81,21 @@ def grep_lines(
     # the escaped needle holds no raw newline, so a hit never spans two lines
     hit_lines = np.searchsorted(starts, np.asarray(offsets, dtype=np.int64), side="right") - 1
     return [int(n) + 1 for n in np.unique(hit_lines) if n >= 0]
+
+
+def matching_iterations(
+    lazy: Any, text: str, *, case_sensitive: bool = True, cancel: Callable[[], bool] | None = None
+) -> Iterator[tuple[int, int, Any]]:
+    """(run index, position, parsed ``Iteration``) of a ``lazy.LazyTrajectory``'s iteration lines
+    that contain ``text`` (see ``grep_lines``), in file order. Any thread."""
+    lines = grep_lines(lazy.index, text, case_sensitive=case_sensitive, cancel=cancel)
+    if not lines:
+        return
+    snap = lazy.snapshot()
+    where = {s.line_no: (s.run_index, s.position) for r in snap.runs for s in r.iterations}
+    for line_no in lines:
+        if cancel is not None and cancel():
+            return
+        hit = where.get(line_no)
+        if hit is not None:
+            yield hit[0], hit[1], lazy.parse_iteration(*hit)

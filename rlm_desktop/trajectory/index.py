@@ -1,4 +1,4 @@
-"""Byte-offset line index for big JSONL logs, and cheap peeks into lines.
+"""Byte-offset line index for big JSONL logs.
 
 A 1 GB log must open without parsing every line. ``LineIndex`` finds line
 boundaries by scanning the file for ``\\n`` in chunks with numpy (no JSON
@@ -19,101 +19,22 @@ indexed (it is still being written, or the writer died) and is reported by
     idx.complete                # scanned up to the end of the file as it was
     idx.refresh()               # the file grew: keep going; it shrank: start again
 
-``peek_head(bytes)`` and ``peek_tail(bytes)`` read an upstream record's first and
-last keys from those few bytes: record type, iteration number and timestamp
-from the head; whether ``final_answer`` is null, whether ``iteration_time`` is
-null, and our ``"rlm_desktop"`` extras (when they fit) from the tail. Upstream
-writes keys in a fixed order with ``json.dumps`` default separators, and the
-texts ``"final_answer": `` / ``"iteration_time": `` cannot occur inside a JSON
-string (quotes are escaped there), so these peeks are exact for upstream's and
-our own files; anything else gives ``None`` and the caller parses the line.
+The record rules for what those bytes mean (``peek_head``/``peek_tail``) are in
+``format.py``.
 
 All public methods are thread-safe (one lock; file reads use their own handle).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .model import EXTRA_KEY
-
 NEWLINE = 0x0A
 DEFAULT_CHUNK = 8 << 20
-
-_HEAD_RE = re.compile(
-    rb'^\{"type": "([A-Za-z_]+)"(?:, "iteration": (-?\d+))?(?:, "timestamp": "([^"\\]{0,64})")?'
-)
-_TIME_KEY = b'"iteration_time": '
-_FINAL_KEY = b'"final_answer": '
-_FINAL_NULL = b'"final_answer": null, '
-_NUMBER_RE = re.compile(rb"^(null|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|NaN|-?Infinity)")
-_EXTRA_PREFIX = b', "' + EXTRA_KEY.encode() + b'": '
-
-
-@dataclass(frozen=True)
-class HeadInfo:
-    kind: str  # "metadata" / "iteration" / anything else written in "type"
-    iteration: int | None
-    timestamp: str | None
-
-
-@dataclass(frozen=True)
-class TailInfo:
-    final: bool  # final_answer is not null
-    time_null: bool  # iteration_time is null (default-answer records)
-    extra: dict[str, Any] | None  # our "rlm_desktop" extras, when present
-
-
-def peek_head(head: bytes) -> HeadInfo | None:
-    """Type / iteration / timestamp from the first bytes of a line, or None."""
-    m = _HEAD_RE.match(head)
-    if m is None:
-        return None
-    kind = m.group(1).decode()
-    number = int(m.group(2)) if m.group(2) is not None else None
-    if kind == "iteration" and number is None:
-        return None  # not upstream's key order: let the caller parse
-    stamp = m.group(3).decode("utf-8", "replace") if m.group(3) is not None else None
-    return HeadInfo(kind, number, stamp)
-
-
-def peek_tail(tail: bytes) -> TailInfo | None:
-    """Final-answer / iteration-time facts from the last bytes of an iteration line, or None."""
-    tail = tail.rstrip(b"\r\n")
-    pos = tail.rfind(_TIME_KEY)
-    if pos < 0:
-        return None
-    rest = tail[pos + len(_TIME_KEY) :]
-    m = _NUMBER_RE.match(rest)
-    if m is None:
-        return None
-    time_null = m.group(1) == b"null"
-    rest = rest[m.end() :]
-    extra: dict[str, Any] | None = None
-    if rest == b"}":
-        pass
-    elif rest.startswith(_EXTRA_PREFIX) and rest.endswith(b"}"):
-        try:
-            extra = json.loads(rest[len(_EXTRA_PREFIX) : -1])
-        except ValueError:
-            return None
-        if not isinstance(extra, dict):
-            return None
-    else:
-        return None
-    before = tail[:pos]
-    key = before.rfind(_FINAL_KEY)
-    if key < 0:
-        return None  # the top-level final_answer key is not in the window: unknown
-    final = before[key:] != _FINAL_NULL
-    return TailInfo(final, time_null, extra)
 
 
 class LineIndex:

@@ -349,6 +349,10 @@ class Trajectory:
     era: str = "unknown"  # "pre", "0.1.0", "0.1.1", "0.1.2+", "rlm_desktop", "unknown"
     line_count: int = 0
     pending_tail: bool = False  # the file ends with an unterminated line (still being written?)
+    #: a big file opened lazily: the ``lazy.LazyTrajectory`` whose run shells these are
+    #: (iterations are placeholders until loaded), else None; and the index generation they match
+    lazy: Any = field(default=None, repr=False, compare=False)
+    extra_generation: int = field(default=0, repr=False, compare=False)
 
     def find(self, path: str) -> Run | Iteration | CodeBlock | SubCall | None:
         """Resolve a node path (see module docs) to a node, or None."""

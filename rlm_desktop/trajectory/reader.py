@@ -14,6 +14,16 @@ from typing import Any
 
 import orjson
 
+from .format import (
+    ITERATION,
+    METADATA,
+    RunSplit,
+    era_of_metadata,
+    final_text,
+    guess_era,
+    is_default_answer,
+    restore_nonfinite,
+)
 from .model import (
     EXTRA_KEY,
     BadLine,
@@ -70,14 +80,26 @@ def _sanitize(obj: Any) -> Any:
     return obj
 
 
-#: 20+ digits in a row: maybe an integer beyond 64 bits, which only the stdlib parses exactly.
-#: Found with translate + find (memory speed); a regex search cost ~10x the parse itself.
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_TWENTY_DIGITS = b"0" * 20
+#: orjson gives a float for an integer it cannot hold in 64 bits; such a float is this big
+_BIG = float(2**63)
 
 
-def _has_long_digits(raw: bytes) -> bool:
-    return raw.translate(_DIGITS_TO_ZERO).find(_TWENTY_DIGITS) != -1
+def _has_big_float(obj: Any) -> bool:
+    """A float of 2**63 or more (in magnitude) anywhere in a parsed value: maybe an integer
+    beyond 64 bits that orjson turned into a float (then the exact stdlib parser reads the
+    line again). A walk over the values, not the bytes: long strings cost nothing."""
+    stack = [obj]
+    pop, push = stack.pop, stack.append
+    while stack:
+        c = pop()
+        for v in c.values() if type(c) is dict else c:
+            t = type(v)
+            if t is float:
+                if v >= _BIG or v <= -_BIG:
+                    return True
+            elif t is dict or t is list:
+                push(v)
+    return False
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
@@ -99,7 +121,7 @@ def parse_line(raw: bytes | str) -> dict[str, Any]:
         raise LineError("empty line")
     try:
         obj = orjson.loads(raw)
-        if _has_long_digits(raw):  # orjson turns ints beyond 64 bits into floats: keep them exact
+        if isinstance(obj, (dict, list)) and _has_big_float(obj):  # keep ints beyond 64 bits exact
             obj = json.loads(raw)
     except (orjson.JSONDecodeError, ValueError):
         try:
@@ -113,6 +135,8 @@ def parse_line(raw: bytes | str) -> dict[str, Any]:
         raise LineError("not valid JSON: nested too deeply") from None
     if not isinstance(obj, dict):
         raise LineError(f"expected a JSON object, got {type(obj).__name__}")
+    if EXTRA_KEY in obj:  # our writer's NaN/Infinity strings back to floats
+        restore_nonfinite(obj)
     return obj
 
 
@@ -147,15 +171,6 @@ def _dict(v: Any) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
-def _final(v: Any) -> tuple[str | None, str | None]:
-    """Normalise ``final_answer`` of any era to (text, kind)."""
-    if v is None:
-        return None, None
-    if isinstance(v, list):  # pre-PyPI pair [kind, text]
-        if len(v) == 2:
-            return _s(v[1]), _s(v[0]) or None
-        return _s(v), None
-    return _s(v), None
 
 
 # -- record -> model -------------------------------------------------------------
@@ -190,7 +205,7 @@ def block_from_dict(index: int, d: dict[str, Any], depth: int) -> CodeBlock:
         stderr=_s(result.get("stderr")),
         locals=_dict(result.get("locals")),
         execution_time=_f(result.get("execution_time")),
-        final_answer=_final(result.get("final_answer"))[0],
+        final_answer=final_text(result.get("final_answer"))[0],
         extra=_dict(d.get(EXTRA_KEY)),
     )
     for i, c in enumerate(_list(result.get("rlm_calls"))):
@@ -201,7 +216,7 @@ def block_from_dict(index: int, d: dict[str, Any], depth: int) -> CodeBlock:
 
 def iteration_from_record(rec: dict[str, Any], depth: int = 0, line_no: int | None = None) -> Iteration:
     number = rec.get("iteration")
-    final, kind = _final(rec.get("final_answer"))
+    final, kind = final_text(rec.get("final_answer"))
     extra = _dict(rec.get(EXTRA_KEY))
     it = Iteration(
         number=number if isinstance(number, int) and not isinstance(number, bool) else 0,
@@ -217,12 +232,7 @@ def iteration_from_record(rec: dict[str, Any], depth: int = 0, line_no: int | No
     for i, b in enumerate(_list(rec.get("code_blocks"))):
         if isinstance(b, dict):
             it.add_block(block_from_dict(i, b, depth))
-    it.is_default_answer = (
-        final is not None
-        and not it.code_blocks
-        and rec.get("iteration_time", 0) is None
-        and final == it.response
-    )
+    it.is_default_answer = is_default_answer(rec, final, bool(it.code_blocks))
     if kind == "FINAL_VAR":
         _resolve_final_var(it)
     if extra:
@@ -296,6 +306,7 @@ class TrajectoryBuilder:
         self.traj = traj if traj is not None else Trajectory()
         self._meta: dict[str, Any] = {}
         self._current: Run | None = None
+        self._split = RunSplit()
         self._seen: dict[str, str] = {}  # long strings already in the model (see _share_repeats)
 
     def feed_raw(self, line_no: int, raw: bytes) -> Run | None:
@@ -311,16 +322,16 @@ class TrajectoryBuilder:
 
     def feed(self, line_no: int, rec: dict[str, Any], raw: bytes | None = None) -> Run | None:
         kind = rec.get("type")
-        if kind == "metadata":
+        if kind == METADATA:
             meta = {k: v for k, v in rec.items()}
             if self.traj.metadata is None:
                 self.traj.metadata = meta
             self._meta = meta
-            if EXTRA_KEY in meta:
-                self.traj.era = "rlm_desktop"
+            self.traj.era = era_of_metadata(meta, self.traj.era)
             self._current = None
+            self._split.metadata()
             return None
-        if kind != "iteration":
+        if kind != ITERATION:
             self.traj.bad_lines.append(
                 BadLine(line_no, f"unknown record type {kind!r}", _record_preview(rec, raw))
             )
@@ -332,8 +343,7 @@ class TrajectoryBuilder:
             self.traj.bad_lines.append(BadLine(line_no, str(exc), _record_preview(rec, raw)))
             return None
         run = self._current
-        last = run.iterations[-1] if run and run.iterations else None
-        if run is None or run.final_answer is not None or (last is not None and it.number <= last.number):
+        if self._split.starts_run(it.number, it.final_answer is not None) or run is None:
             run = Run(index=len(self.traj.runs), depth=0, metadata=self._meta, status=RunStatus.RUNNING)
             if isinstance(self._meta.get(EXTRA_KEY), dict):
                 run.run_id = _s(self._meta[EXTRA_KEY].get("run_id"))
@@ -341,7 +351,7 @@ class TrajectoryBuilder:
             self._current = run
         run.add_iteration(it)
         _apply_final(run, it)
-        self._guess_era(rec)
+        self.traj.era = guess_era(self.traj.era, rec)
         return run
 
     def _share_repeats(self, rec: dict[str, Any]) -> None:
@@ -363,21 +373,6 @@ class TrajectoryBuilder:
                 elif isinstance(v, dict | list):
                     stack.append(v)
 
-    def _guess_era(self, rec: dict[str, Any]) -> None:
-        if self.traj.era not in ("unknown", "0.1.0", "0.1.1"):
-            return
-        fa = rec.get("final_answer")
-        if isinstance(fa, list):
-            self.traj.era = "pre"
-            return
-        for b in _list(rec.get("code_blocks")):
-            result = _dict(_dict(b).get("result"))
-            if "final_answer" in result:
-                ans = _dict(result.get("locals")).get("answer")
-                self.traj.era = "0.1.2+" if isinstance(ans, dict) and "ready" in ans else "0.1.1"
-                return
-            if result and self.traj.era == "unknown":
-                self.traj.era = "0.1.0"
 
     def finish(self, still_running: bool = False) -> Trajectory:
         for run in self.traj.runs:
@@ -401,22 +396,89 @@ def iter_lines(data: bytes):
         start = end + 1
 
 
-def iter_file_lines(fh: Any):
-    """Like ``iter_lines`` over a binary file object, one line in memory at a time."""
+class OverlongLine(bytes):
+    """The first bytes of a line longer than a reader's ``max_line`` limit; the rest was
+    skipped without being held in memory. ``nbytes`` is the whole line's length."""
+
+    nbytes: int = 0
+
+
+READ_CHUNK = 4 << 20
+
+
+def iter_file_lines(fh: Any, max_line: int | None = None):
+    """Like ``iter_lines`` over a binary file object, one line (and one read chunk) in memory
+    at a time. With ``max_line``, a longer line (even an endless one) is never held whole:
+    it comes as an ``OverlongLine`` (its start) and the reader goes on after its newline."""
     line_no = 0
-    for raw in fh:
-        line_no += 1
-        if raw.endswith(b"\n"):
-            yield line_no, raw[:-1], True
-        else:
-            yield line_no, raw, False
+    pending: list[bytes] = []  # pieces of the line being read
+    size = 0  # bytes in pending (or, when skipping, of the overlong line so far)
+    skipping: OverlongLine | None = None
+    while True:
+        buf = fh.read(READ_CHUNK)
+        if not buf:
+            break
+        start = 0
+        n = len(buf)
+        while start < n:
+            end = buf.find(b"\n", start)
+            stop = n if end < 0 else end
+            if skipping is not None:
+                size += stop - start
+            elif max_line is not None and size + stop - start > max_line:
+                head = b"".join(pending) + buf[start : min(stop, start + PREVIEW_CHARS * 4)]
+                skipping = OverlongLine(head[: PREVIEW_CHARS * 4])
+                size += stop - start
+                pending = []
+            elif end >= 0 and not pending:
+                line_no += 1
+                yield line_no, buf[start:end], True
+                start = end + 1
+                continue
+            else:
+                pending.append(buf[start:stop])
+                size += stop - start
+            if end < 0:
+                break
+            line_no += 1
+            if skipping is not None:
+                skipping.nbytes = size
+                yield line_no, skipping, True
+                skipping = None
+            else:
+                yield line_no, b"".join(pending), True
+            pending = []
+            size = 0
+            start = end + 1
+    if skipping is not None:
+        skipping.nbytes = size
+        yield line_no + 1, skipping, False
+    elif pending:
+        yield line_no + 1, b"".join(pending), False
 
 
-def read_lines(lines: Any, path: str | None = None, still_running: bool = False) -> Trajectory:
+def overlong_bad_line(line_no: int, raw: OverlongLine) -> BadLine:
+    return BadLine(line_no, f"line too long ({raw.nbytes:,} bytes); not read", preview(raw))
+
+
+def read_lines(
+    lines: Any,
+    path: str | None = None,
+    still_running: bool = False,
+    builder: TrajectoryBuilder | None = None,
+) -> Trajectory:
     """Build a trajectory from ``(line_no, raw, terminated)`` items (``iter_lines``,
-    ``iter_file_lines``); the last line is handled as ``read_bytes`` says."""
-    builder = TrajectoryBuilder(Trajectory(path=path))
+    ``iter_file_lines``); the last line is handled as ``read_bytes`` says. ``builder``
+    (default a ``TrajectoryBuilder``) decides what is kept (see ``totals.TotalsBuilder``)."""
+    builder = builder if builder is not None else TrajectoryBuilder(Trajectory(path=path))
     for line_no, raw, terminated in lines:
+        if isinstance(raw, OverlongLine):
+            builder.traj.line_count = line_no
+            builder.traj.bad_lines.append(overlong_bad_line(line_no, raw))
+            if not terminated:
+                builder.traj.pending_tail = True
+                break
+            continue
         if not terminated:
             builder.traj.pending_tail = True
             if still_running:
@@ -443,13 +505,14 @@ def read_bytes(data: bytes, path: str | None = None, still_running: bool = False
     return read_lines(iter_lines(data), path, still_running)
 
 
-def read_file(path: str, still_running: bool = False) -> Trajectory:
+def read_file(path: str, still_running: bool = False, max_line: int | None = None) -> Trajectory:
     """Read a log file, streaming (one line in memory at a time; the model itself
     holds everything, so for big files see ``lazy.LazyTrajectory``). I/O errors
-    become a ``BadLine`` at line 0, never an exception."""
+    become a ``BadLine`` at line 0, never an exception. Lines over ``max_line`` bytes
+    are bad lines, never held whole."""
     try:
         with open(path, "rb") as fh:
-            return read_lines(iter_file_lines(fh), str(path), still_running)
+            return read_lines(iter_file_lines(fh, max_line), str(path), still_running)
     except OSError as exc:
         traj = Trajectory(path=str(path))
         traj.bad_lines.append(BadLine(0, f"cannot read file: {exc.strerror or exc}", ""))

@@ -7,7 +7,7 @@ several MB, so a summary never builds the whole model. It reads:
 * the last complete line (its start is remembered while counting): iteration
   number, final answer, our ``rlm_desktop`` status/error. A line over
   ``BIG_LINE`` is not parsed at all: its first and last bytes are read with
-  ``index.peek_head``/``peek_tail`` (parsing a dense multi-MB line would hold
+  ``format.peek_head``/``peek_tail`` (parsing a dense multi-MB line would hold
   the GIL, and so the GUI, for hundreds of ms);
 * a streaming byte count over the complete lines for the number of sub-calls
   (every ``rlm_calls`` entry at every depth carries the key ``"usage_summary"``;
@@ -15,7 +15,7 @@ several MB, so a summary never builds the whole model. It reads:
 
 ``RunSummarizer`` keeps that per file and on the next call only reads what was
 appended, so re-summarising a growing file costs its new bytes (plus its last
-line). Truncation and replacement are detected like in ``tail.FileTailer``.
+line). Truncation, rewriting and replacement are ``format.file_change``'s rules.
 
 Status: ``failed``/``cancelled`` from our extra keys on the last record;
 ``finished`` (or ``max_iterations``) when the last record has a final answer;
@@ -32,20 +32,27 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .index import peek_head, peek_tail
+from .format import (
+    SUBCALL_KEY,
+    UNKNOWN,
+    Change,
+    FileMark,
+    file_change,
+    is_default_answer,
+    mark_file,
+    peek_head,
+    peek_tail,
+)
 from .model import EXTRA_KEY, RunStatus
 from .reader import LineError, iteration_from_record, parse_line, sanitize_str
-from .tail import SIGNATURE_BYTES, Notice, NoticeKind
+from .tail import Notice, NoticeKind
 
 HEAD_PEEK = 64 * 1024
 TAIL_PEEK = 64 * 1024
 HEAD_BYTES = 256
 #: a last line longer than this is summarised from its ends, not parsed
 BIG_LINE = 512 * 1024
-_TIME_KEY = b'"iteration_time": '
-_FINAL_KEY = b'"final_answer": '
 SCAN_CHUNK = 1 << 20
-SUBCALL_KEY = b'"usage_summary":'
 #: a file modified less than this many seconds ago without an answer is "running"
 RUNNING_WINDOW_S = 120.0
 ANSWER_PREVIEW = 300
@@ -72,10 +79,9 @@ class RunSummary:
 
 @dataclass
 class _FileState:
-    ident: tuple[int, int] | None = None
+    mark: FileMark | None = None  # the file's identity after the last scan (format.file_change)
     scanned: int = 0  # offset just after the last complete line counted
     last_start: int = 0  # offset where that last complete line starts
-    sig: bytes = b""
     lines: int = 0
     sub_calls: int = 0
     model: str | None = None
@@ -87,22 +93,6 @@ class _FileState:
     extra_error: str | None = None
     summary: RunSummary | None = None
     notices: list[Notice] = field(default_factory=list)
-
-
-def _peek_final(tail: bytes) -> tuple[bool, Any]:
-    """The top-level ``final_answer`` value from the last bytes of an upstream-shaped
-    iteration line: (found, value). Not found when it does not fit in ``tail``."""
-    t = tail.rfind(_TIME_KEY)
-    k = tail.rfind(_FINAL_KEY, 0, t) if t >= 0 else -1
-    if k < 0:
-        return False, None
-    segment = tail[k + len(_FINAL_KEY) : t].rstrip()
-    if not segment.endswith(b","):
-        return False, None
-    try:
-        return True, json.loads(segment[:-1])
-    except ValueError:
-        return False, None
 
 
 class RunSummarizer:
@@ -162,23 +152,14 @@ class RunSummarizer:
     def _summarize(self, path: str, state: _FileState, now: float) -> RunSummary:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
-            ident = (st.st_dev, st.st_ino)
-            reason = None
-            if state.ident is not None and ident != state.ident:
-                reason = (NoticeKind.REPLACED, "the file was replaced; summary re-read")
-            elif st.st_size < state.scanned:
-                reason = (NoticeKind.TRUNCATED, "the file was truncated; summary re-read")
-            elif (
-                state.sig
-                and os.pread(fh.fileno(), len(state.sig), state.scanned - len(state.sig)) != state.sig
-            ):
-                reason = (NoticeKind.TRUNCATED, "the file was rewritten; summary re-read")
-            if reason is not None:
+            change = file_change(fh.fileno(), st, state.mark)
+            if change is not None:
+                kind = NoticeKind.REPLACED if change is Change.REPLACED else NoticeKind.TRUNCATED
                 notices = state.notices
                 state.__init__()  # type: ignore[misc]
-                state.notices = notices + [Notice(path, reason[0], reason[1])]
-            state.ident = ident
+                state.notices = notices + [Notice(path, kind, f"the file was {change.value}; summary re-read")]
             size = self._scan(fh, state, st.st_size)
+            state.mark = mark_file(fh.fileno(), state.scanned, st)
             if state.model is None and state.scanned > 0:
                 state.model = self._head_model(fh)
             if state.last_line_at != state.scanned:
@@ -220,9 +201,6 @@ class RunSummarizer:
             state.sub_calls += done.count(SUBCALL_KEY)
             state.scanned += len(done)
             carry = data[nl + 1 :]
-        if state.scanned:
-            start = max(0, state.scanned - SIGNATURE_BYTES)
-            state.sig = os.pread(fh.fileno(), state.scanned - start, start)
         return max(size, pos)
 
     @staticmethod
@@ -267,18 +245,13 @@ class RunSummarizer:
             # the common case without building the iteration (sub-calls, nested runs...)
             if final is not None and not isinstance(final, str):
                 final = str(final)
-            default = (
-                final is not None
-                and not rec.get("code_blocks")
-                and rec.get("iteration_time", 0) is None
-                and final == rec.get("response")
-            )
+            default = is_default_answer(rec, final, bool(rec.get("code_blocks")))
         RunSummarizer._set_last(state, number, final, default, rec.get(EXTRA_KEY))
 
     @staticmethod
     def _peek_last(fd: int, state: _FileState, length: int) -> bool:
         """Summarise a huge last line from its first and last bytes without parsing it
-        (exact for upstream's key order, see index.peek_head/peek_tail). False: parse it."""
+        (exact for upstream's key order, see format.peek_head/peek_tail). False: parse it."""
         head = peek_head(os.pread(fd, HEAD_BYTES, state.last_start))
         tail_bytes = os.pread(fd, min(TAIL_PEEK, length), state.scanned - 1 - min(TAIL_PEEK, length))
         info = peek_tail(tail_bytes)
@@ -286,8 +259,8 @@ class RunSummarizer:
             return False
         final = None
         if info.final:
-            found, value = _peek_final(tail_bytes)
-            if not found:
+            value = info.value
+            if value is UNKNOWN:
                 return False
             if isinstance(value, list):  # pre-era pair; FINAL_VAR needs the locals: parse
                 if len(value) != 2 or value[0] == "FINAL_VAR":

@@ -14,9 +14,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .index import DEFAULT_CHUNK, LineIndex, peek_head, peek_tail
+from .format import METADATA, RunSplit, era_of_metadata, guess_era, peek_head, peek_tail
+from .index import DEFAULT_CHUNK, LineIndex
 from .model import EXTRA_KEY, BadLine, RunStatus
-from .reader import LineError, TrajectoryBuilder, build_iteration, parse_line, preview
+from .reader import LineError, build_iteration, parse_line, preview
 from .stubs import IterStub, LazySnapshot, RunStub
 
 STEP_BYTES = 32 << 20
@@ -61,16 +62,14 @@ class StubIndex:
         self._unverified: list[int] = []  # iteration lines known only from peeks, in order
         self._vpos = 0  # next index into _unverified
         self._generation = 0
-        self._era = TrajectoryBuilder()  # only its era guessing is used
+        self._era = "unknown"  # format.guess_era over the lines parsed so far
+        self._split = RunSplit()
         self._pending_done = False
         self._era_probes = 0  # the first few iteration lines are parsed to tell the era
         self._pending_tail = False
         self._error: str | None = None
 
-    # hooks for the model layer (LazyTrajectory)
-    def _stub_added(self, stub: IterStub) -> None:
-        pass
-
+    # hook for the model layer (LazyTrajectory)
     def _forget_models(self) -> None:
         pass
 
@@ -121,7 +120,7 @@ class StubIndex:
         nbytes = end - start
         head = self.index.head(i, PEEK)
         info = peek_head(head)
-        era_probe = self._era_probes < 3 and self._era.traj.era in ("unknown", "0.1.0", "0.1.1")
+        era_probe = self._era_probes < 3 and self._era in ("unknown", "0.1.0", "0.1.1")
         if info is not None and info.kind == "iteration" and info.iteration is not None and not era_probe:
             tail = peek_tail(self.index.tail(i, PEEK)) if nbytes > len(head) else peek_tail(head)
             if tail is not None and not (tail.final and tail.time_null):
@@ -154,7 +153,7 @@ class StubIndex:
 
     def _entry_from_record(self, line_no: int, rec: dict[str, Any], nbytes: int, raw: bytes) -> Any:
         kind = rec.get("type")
-        if kind == "metadata":
+        if kind == METADATA:
             return ("meta", dict(rec))
         if kind != "iteration":
             return BadLine(line_no, f"unknown record type {kind!r}", preview(raw))
@@ -163,7 +162,7 @@ class StubIndex:
         except LineError as exc:
             return BadLine(line_no, str(exc), preview(raw))
         status = it.extra.get("status") if isinstance(it.extra.get("status"), str) else None
-        self._era._guess_era(rec)
+        self._era = guess_era(self._era, rec)
         self._era_probes += 1
         facts = (it.number, it.timestamp, it.final_answer is not None, it.is_default_answer, nbytes, status)
         return ("iter", facts, True)
@@ -174,14 +173,13 @@ class StubIndex:
             self._meta = entry[1]
             if self._first_meta is None:
                 self._first_meta = self._meta
-            if EXTRA_KEY in self._meta:
-                self._era.traj.era = "rlm_desktop"
+            self._era = era_of_metadata(self._meta, self._era)
             self._current = None
+            self._split.metadata()
             return
         number, timestamp, final, default, nbytes, status = entry[1]
         run = self._current
-        last = run.stubs[-1] if run and run.stubs else None
-        if run is None or run.final or (last is not None and number <= last.number):
+        if self._split.starts_run(number, final) or run is None:
             run = _RunState(index=len(self._runs), metadata=self._meta)
             extra = self._meta.get(EXTRA_KEY)
             if isinstance(extra, dict) and extra.get("run_id") is not None:
@@ -195,12 +193,12 @@ class StubIndex:
             run.default = default
         if status in {s.value for s in RunStatus}:
             run.status_extra = status
-        self._stub_added(stub)
 
     def _rebuild(self) -> None:
         """Re-derive runs from the entries after a correction."""
         self._runs = []
         self._current = None
+        self._split = RunSplit()
         self._meta = {}
         self._first_meta = None
         self._forget_models()
@@ -310,7 +308,7 @@ class StubIndex:
                 size=self.index.size,
                 complete=self.index.complete,
                 pending_tail=self._pending_tail,
-                era=self._era.traj.era,
+                era=self._era,
                 validated=self.index.complete and self._vpos >= len(self._unverified),
                 generation=self._generation,
             )

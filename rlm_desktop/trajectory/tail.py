@@ -27,12 +27,10 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .format import Change, FileMark, file_change, mark_file
 from .model import BadLine, Iteration, Run, RunStatus, Trajectory
 from .reader import LineError, TrajectoryBuilder, parse_line, preview
 
-#: bytes at the start of the file and just before the offset that are re-read
-#: on every read to notice a file rewritten in place (same or larger size)
-SIGNATURE_BYTES = 32
 #: bytes read per ``read()`` (a big existing file is taken in several batches)
 READ_LIMIT = 32 << 20
 #: raw bytes kept per record for the "unknown record type" preview
@@ -134,9 +132,7 @@ class FileTailer:
         self._offset = 0  # bytes consumed from the file (complete lines + pending)
         self._pending = bytearray()  # unterminated tail
         self._line_no = 0
-        self._ident: tuple[int, int] | None = None
-        self._sig = b""
-        self._head = b""
+        self._mark: FileMark | None = None  # identity of what was read (format.file_change)
         self._deleted = False
         self._had_pending = False
         self._last_error: str | None = None
@@ -167,15 +163,7 @@ class FileTailer:
         self._offset = 0
         self._pending = bytearray()
         self._line_no = 0
-        self._sig = b""
-        self._head = b""
-
-    def _rewritten(self, fd: int) -> bool:
-        """The bytes just before the last complete line's end, or at the start, changed."""
-        end = self.consumed
-        if self._sig and os.pread(fd, len(self._sig), end - len(self._sig)) != self._sig:
-            return True
-        return bool(self._head) and os.pread(fd, len(self._head), 0) != self._head
+        self._mark = None
 
     def _reset_notice(self, batch: TailBatch, kind: NoticeKind, message: str) -> None:
         batch.notices.append(Notice(self.path, kind, message + "; reloaded from the start"))
@@ -191,7 +179,7 @@ class FileTailer:
                 fh = open(self.path, "rb")  # noqa: SIM115 - closed below
             except FileNotFoundError:
                 batch.exists = False
-                if self._ident is not None and not self._deleted:
+                if self._mark is not None and not self._deleted:
                     self._deleted = True
                     batch.notices.append(
                         Notice(self.path, NoticeKind.DELETED, "the file was deleted; showing what was read")
@@ -207,23 +195,23 @@ class FileTailer:
                 self._last_error = None
                 fd = fh.fileno()
                 st = os.fstat(fd)
-                ident = (st.st_dev, st.st_ino)
-                if self._ident is not None and (ident != self._ident or self._deleted):
+                change = Change.REPLACED if self._mark is not None and self._deleted else None
+                change = change or file_change(fd, st, self._mark)
+                if change is Change.REPLACED:
                     self._reset_notice(batch, NoticeKind.REPLACED, "the file was replaced")
-                elif st.st_size < self.consumed:
+                elif change is Change.TRUNCATED:
                     self._reset_notice(
                         batch,
                         NoticeKind.TRUNCATED,
                         f"the file was truncated ({st.st_size} bytes < {self.consumed} read)",
                     )
-                elif self._rewritten(fd):
+                elif change is Change.REWRITTEN:
                     self._reset_notice(batch, NoticeKind.TRUNCATED, "the file was rewritten")
                 elif st.st_size < self._offset:
                     # only the unterminated tail went away: a writer that failed mid-record
                     # cut the file back to its last complete line (our own writer does this)
                     self._offset = self.consumed
                     self._pending = bytearray()
-                self._ident = ident
                 self._deleted = False
                 fh.seek(self._offset)
                 data = fh.read(-1 if max_bytes is None else max_bytes)
@@ -232,12 +220,8 @@ class FileTailer:
                 batch.size = max(st.st_size, self._offset + len(data))
                 batch.mtime = st.st_mtime
                 self._consume(data, batch)
-                if batch.records:
-                    end = self.consumed
-                    n = min(SIGNATURE_BYTES, end)
-                    self._sig = os.pread(fd, n, end - n)
-                    if len(self._head) < SIGNATURE_BYTES:
-                        self._head = os.pread(fd, n, 0)
+                if batch.records or self._mark is None:
+                    self._mark = mark_file(fd, self.consumed, st)
             batch.pending_bytes = len(self._pending)
             batch.pending_changed = bool(self._pending) != self._had_pending
             self._had_pending = bool(self._pending)

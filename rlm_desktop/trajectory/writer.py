@@ -3,10 +3,16 @@
 The output is what upstream ``rlms`` (0.1.2+) writes, byte for byte where the
 model holds the same data: one JSON object per line, ``json.dumps`` with its
 default separators (``", "`` / ``": "``), ``ensure_ascii`` (pure ASCII bytes,
-non-BMP characters as surrogate pairs), NaN/Infinity written bare as upstream
-does, the same keys in the same order (see ``METADATA_KEYS``/``ITERATION_KEYS``),
+non-BMP characters as surrogate pairs), the same keys in the same order (see ``METADATA_KEYS``/``ITERATION_KEYS``),
 nested child runs under ``rlm_calls[].metadata``. Our own additions go only
 under the key ``"rlm_desktop"`` (``model.EXTRA_KEY``); no new line types.
+
+One deliberate difference: every line is **standard JSON**. Upstream writes
+NaN/Infinity bare, which browser-based tools (``JSON.parse``) reject, losing the
+whole line; we write them as the strings ``"NaN"``/``"Infinity"``/``"-Infinity"``
+and list where under ``"rlm_desktop": {"nonfinite": [path, ...]}``
+(``format.encode_nonfinite``), so our reader gives the floats back. A record
+without such numbers is written exactly as upstream would.
 
 Building records (pure functions, no I/O):
 
@@ -43,6 +49,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .format import encode_nonfinite
 from .model import EXTRA_KEY, CodeBlock, Iteration, Run, SubCall, Usage
 
 METADATA_KEYS = (
@@ -254,8 +261,9 @@ def record_from_iteration(
 
 
 def dumps_record(rec: dict[str, Any]) -> str:
-    """One line as upstream writes it (without the newline)."""
-    return json.dumps(rec)
+    """One line as upstream writes it (without the newline), but strict JSON: non-finite
+    numbers as strings with their paths under our extra key (see the module doc)."""
+    return json.dumps(encode_nonfinite(rec), allow_nan=False)
 
 
 class WriteError(OSError):

@@ -22,6 +22,7 @@ from . import theme
 from .actions import DebugActions
 from .docks import PANELS, Placeholder, make_panel
 from .layout import LayoutKeeper, hide_stray_tab_bars
+from .lazy_document import LazyDocuments
 from .loader import Loader
 from .problems import ProblemsPanel
 from .run_tree import RunTree
@@ -55,6 +56,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.loader.failed.connect(lambda p, msg: self.report_error(f"Cannot open {p}: {msg}"))
         self.loader.preview.connect(self._preview)
         self.loader.progress.connect(self._progress)
+        self.lazy_docs = LazyDocuments(self)  # big files: iterations parsed on demand
         self.previewing: str | None = None  # a big file shown by its first iteration while it loads
         self.trajectory: Trajectory | None = None
         self.path: str | None = None
@@ -345,7 +347,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
     def _update_totals(self) -> None:
         traj = self.trajectory
         tokens, cost = 0, None
-        if traj is not None:
+        if traj is not None and traj.lazy is not None and traj.lazy.totals is not None:
+            tokens, cost = traj.lazy.totals.usage.total_tokens, traj.lazy.totals.usage.cost  # whole-file pass
+        elif traj is not None:
             try:  # each LM call once (upstream logs repeat child turns in the parent call)
                 u = summary.trajectory_usage(traj)
                 tokens, cost = u.total_tokens, u.cost
@@ -414,6 +418,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         if self.follow_ctl is not None:
             self.follow_ctl.shutdown()
         self.loader.shutdown()
+        self.lazy_docs.shutdown()
         self.search.shutdown()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rlm_desktop.trajectory.grep import matching_iterations
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.reader import sanitize_str
 
@@ -83,6 +84,33 @@ def search_nodes(nodes: Any, text: str, case_sensitive: bool = False, cancel: An
     return hits
 
 
+def _iteration_nodes(it: Iteration) -> Iterator[Any]:
+    yield it
+    for b in it.code_blocks:
+        yield b
+        for c in b.sub_calls:
+            yield c
+            if c.child is not None:
+                yield from c.child.walk()
+
+
+def search_lazy(traj: Any, text: str, case_sensitive: bool = False, cancel: Any = None) -> list[Hit]:
+    """A lazily opened file: stream it for the text (``grep.matching_iterations``), check the
+    fields of the lines found, and point every hit at the document's own iteration (loaded
+    on demand when selected)."""
+    hits: list[Hit] = []
+    for ri, pos, parsed in matching_iterations(traj.lazy, text, case_sensitive=case_sensitive, cancel=cancel):
+        if ri >= len(traj.runs) or pos >= len(traj.runs[ri].iterations):
+            continue
+        shell = traj.runs[ri].iterations[pos]
+        for h in search_nodes(_iteration_nodes(parsed), text, case_sensitive, cancel):
+            where = h.node.path.split("/", 2)[-1] if not isinstance(h.node, Iteration) else ""
+            hits.append(Hit(shell, f"{h.field} in {where}" if where else h.field, h.snippet))
+            if len(hits) >= MAX_HITS:
+                return hits
+    return hits
+
+
 class _Signals(QObject):
     done = Signal(int, object)
 
@@ -94,7 +122,10 @@ class _Job(QRunnable):
 
     def run(self) -> None:
         try:
-            hits = search_nodes(list(self.traj.walk()), self.text, self.case, self.cancel.is_set)
+            if getattr(self.traj, "lazy", None) is not None:  # a big file: stream it, not the shells
+                hits = search_lazy(self.traj, self.text, self.case, self.cancel.is_set)
+            else:
+                hits = search_nodes(list(self.traj.walk()), self.text, self.case, self.cancel.is_set)
         except Exception:  # a live tree changed under us: report what we have (nothing)
             hits = []
         self.signals.done.emit(self.gen, hits)

@@ -34,6 +34,11 @@ class NodeSelection(QObject):
     def clear(self) -> None:
         self.select(None)
 
+    def refresh(self) -> None:
+        """The selected node's content changed in place (e.g. a big file's iteration was
+        loaded): tell every view again."""
+        self.changed.emit(self._node)
+
     def run(self) -> object | None:
         """The run the selected node belongs to (the node itself when it is a run)."""
         node = self._node

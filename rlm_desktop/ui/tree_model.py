@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
 from rlm_desktop.trajectory.reader import sanitize_str
+from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
@@ -81,7 +82,8 @@ def tokens(node: Any, upstream: bool = False) -> int | None:
     repeat a child run's turns in its spawning call's usage: see trajectory.summary)."""
     try:
         if isinstance(node, Run):
-            return summary.subtree_usage(node, upstream).total_tokens
+            t = node.extra.get(RUN_TOTALS_KEY)  # a lazily opened file's run: the whole-file pass
+            return t.usage.total_tokens if t is not None else summary.subtree_usage(node, upstream).total_tokens
         if isinstance(node, Iteration):
             return summary.iteration_usage(node, upstream).total_tokens
         if isinstance(node, CodeBlock):
@@ -95,7 +97,8 @@ def tokens(node: Any, upstream: bool = False) -> int | None:
 
 def seconds(node: Any) -> float | None:
     if isinstance(node, Run):
-        return node.total_time()
+        t = node.extra.get(RUN_TOTALS_KEY)
+        return t.total_time if t is not None else node.total_time()
     if isinstance(node, Iteration):
         return node.iteration_time
     if isinstance(node, CodeBlock | SubCall):
@@ -210,6 +213,46 @@ class RunTreeModel(QAbstractItemModel):
                 self.dataChanged.emit(
                     self.index(0, 0, parent_index), self.index(rows - 1, len(COLUMNS) - 1, parent_index)
                 )
+
+    def reload_children(self, node: Any) -> None:
+        """``node``'s children were replaced in place (a lazily loaded iteration was filled, or
+        emptied again when its cache slot was needed): drop its rows and hand out the new ones."""
+        if self.trajectory is None or node is None:
+            return
+        idx = self.index_of(node)
+        if not idx.isValid():
+            return
+        key = self._key(node)
+        self._cells.pop(key, None)
+        have = self._fetched.get(key, 0)
+        if have:
+            self.beginRemoveRows(idx, 0, have - 1)
+            self._fetched[key] = 0
+            self._forget_below(node)  # the old rows' nodes must not be kept alive here
+            self.endRemoveRows()
+        n = min(self.chunk, len(children_of(node, self.trajectory)))
+        if n:
+            self.beginInsertRows(idx, 0, n - 1)
+            self._fetched[key] = n
+            self._keep[key] = node
+            self.endInsertRows()
+        self.dataChanged.emit(idx, idx.siblingAtColumn(len(COLUMNS) - 1))
+
+    def _forget_below(self, node: Any) -> None:
+        def below(n: Any) -> bool:
+            p = parent_of(n)
+            while p is not None:
+                if p is node:
+                    return True
+                p = parent_of(p)
+            return False
+
+        for cache in (self._rows, self._cells):
+            for k in [k for k, (n, _v) in cache.items() if below(n)]:
+                del cache[k]
+        for k in [k for k, n in self._keep.items() if below(n)]:
+            del self._keep[k]
+            self._fetched.pop(k, None)
 
     # -- QAbstractItemModel --------------------------------------------------------------------
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:

@@ -66,6 +66,16 @@ class FilesMixin:
             return
         self.documents[path] = traj
         self._add_recent(path)
+        if traj is self.trajectory and traj.lazy is not None:  # the previewed big file, now indexed
+            self.previewing = None
+            self.tree.refresh()  # its other runs and iterations (placeholders until looked at)
+            self.timeline.refresh()
+            self.problems.set_bad_lines(path, traj.bad_lines)
+            self._update_totals()
+            self.setWindowTitle(f"{os.path.basename(path)} — RLM Desktop")
+            self._refresh_documents()
+            self.status.showMessage(f"Opened {path}: {len(traj.runs)} run(s), {traj.line_count} line(s)", 5000)
+            return
         keep = getattr(self.selection.node, "path", None) if self.previewing == path else None
         self.previewing = None
         self.show_trajectory(traj, path)

@@ -20,8 +20,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from rlm_desktop.trajectory import summary
-from rlm_desktop.trajectory.model import EXTRA_KEY, CodeBlock, Iteration, Run, SubCall, Usage
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
+from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
 
 from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label
 
@@ -36,14 +36,6 @@ COLOURS = {
     "lm": "#90a4ae",
     "depth": "#26a69a",
 }
-
-
-def is_upstream_run(run: Run) -> bool:
-    """Upstream (rlms) log semantics, unless the root run's metadata says our engine wrote it."""
-    root = run
-    while root.parent is not None and root.parent.run is not None:
-        root = root.parent.run
-    return EXTRA_KEY not in root.metadata and not any(it.usage is not None for it in root.iterations)
 
 
 @dataclass
@@ -68,38 +60,28 @@ class RunMetrics:
     @classmethod
     def of(cls, run: Run) -> RunMetrics:
         """Each LM call counted once (``trajectory.summary``): in upstream logs a child
-        RLM's usage already holds the ``llm_query`` calls its REPL made."""
-        m = cls()
-        upstream = is_upstream_run(run)
-        for it in run.iterations:
-            own = it.usage or Usage()
-            both = summary.iteration_usage(it, upstream)
-            m.numbers.append(it.number)
-            m.root_in.append(own.input_tokens)
-            m.root_out.append(own.output_tokens)
-            m.sub_tokens.append(both.total_tokens - own.total_tokens)
-            m.cost.append(both.cost or 0.0)
-            m.any_cost = m.any_cost or both.cost is not None
-            m.time.append(it.iteration_time or 0.0)
-            m.repl_time.append(sum(b.execution_time or 0.0 for b in it.code_blocks))
-        m.total = summary.subtree_usage(run, upstream)
+        RLM's usage already holds the ``llm_query`` calls its REPL made. The numbers are
+        ``totals.RunTotals``: for a big file opened lazily, those of the whole-file pass
+        (``run.extra[RUN_TOTALS_KEY]``, set when it arrives), else of the run in memory."""
+        t = run.extra.get(RUN_TOTALS_KEY)
+        return cls.from_totals(t if isinstance(t, RunTotals) else RunTotals.of_run(run))
+
+    @classmethod
+    def from_totals(cls, t: RunTotals) -> RunMetrics:
+        m = cls(
+            numbers=list(t.numbers),
+            root_in=list(t.root_in),
+            root_out=list(t.root_out),
+            sub_tokens=list(t.sub_tokens),
+            cost=list(t.cost),
+            any_cost=t.any_cost,
+            time=list(t.time),
+            repl_time=list(t.repl_time),
+            total=t.usage,
+        )
         # per depth: each call's own usage at its depth (a child call's usage stands for the
         # child's turns, so child iterations are not added again)
-        # [tokens, calls, cost, time]
-        by_depth: dict[int, list[Any]] = {run.depth: [0, 0, 0.0, run.total_time() or 0.0]}
-        for node in run.walk():
-            if isinstance(node, Iteration) and node.parent is run:
-                by_depth[run.depth][1] += 1
-                if node.usage is not None:
-                    by_depth[run.depth][0] += node.usage.total_tokens
-                    by_depth[run.depth][2] += node.usage.cost or 0.0
-            elif isinstance(node, SubCall):
-                d = by_depth.setdefault(node.depth, [0, 0, 0.0, 0.0])
-                d[1] += 1
-                d[3] += node.execution_time or 0.0
-                if not (upstream and summary.covered_by_parent(node)):
-                    d[0] += node.usage.total_tokens
-                    d[2] += node.usage.cost or 0.0
+        by_depth = t.by_depth or {t.depth: [0, 0, 0.0, 0.0]}
         for d in sorted(by_depth):
             m.depths.append(d)
             m.depth_tokens.append(by_depth[d][0])

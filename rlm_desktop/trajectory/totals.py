@@ -1,0 +1,276 @@
+"""Whole-file totals from one streaming pass: the reader's summary mode (no Qt).
+
+``scan_totals(path)`` reads a log line by line, builds each iteration exactly as the
+whole-file reader does (``reader.TrajectoryBuilder``, the same run split, statuses
+and bad lines), folds it into its run's ``RunTotals`` and drops it. Memory is one
+line plus compact per-iteration arrays, whatever the file size; no model tree is kept.
+
+``RunTotals`` holds what a run list, ``inspect --summary`` and the Metrics panel show:
+status, final answer, iterations, time, usage (each LM call once, ``summary.py``'s
+rules), sub-calls per depth, and per iteration the arrays behind the charts.
+``RunTotals.of_run(run)`` gives the same numbers for a run held in memory (live runs,
+small files), so both paths share one implementation.
+
+Bad lines are kept up to ``MAX_BAD_LINES`` (``FileTotals.bad_line_count`` counts all).
+``cancel()`` is polled between lines and ``progress(fraction)`` called every
+``PROGRESS_BYTES``, for a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import summary
+from .model import EXTRA_KEY, BadLine, Iteration, Run, RunStatus, SubCall, Trajectory, Usage
+from .reader import TrajectoryBuilder, iter_file_lines, read_lines
+
+MAX_BAD_LINES = 1000
+#: ``Run.extra`` key where a lazily opened file's run shells get their ``RunTotals``
+RUN_TOTALS_KEY = "totals"
+PROGRESS_BYTES = 8 << 20
+
+
+@dataclass
+class RunTotals:
+    """One completion's numbers (see the module doc). Arrays are per iteration, in order."""
+
+    index: int = 0
+    depth: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    run_id: str = ""
+    status: RunStatus = RunStatus.INCOMPLETE
+    final_answer: str | None = None
+    error: str | None = None
+    upstream: bool = True
+    usage: Usage = field(default_factory=Usage)  # everything the run used, each call once
+    root_usage: Usage = field(default_factory=Usage)  # its own root-LM turns, where logged
+    total_time: float = 0.0
+    sub_calls_by_depth: dict[int, int] = field(default_factory=dict)
+    max_depth_reached: int = 0
+    any_cost: bool = False
+    numbers: array = field(default_factory=lambda: array("q"))
+    line_nos: array = field(default_factory=lambda: array("q"))  # 0 where not known
+    root_in: array = field(default_factory=lambda: array("q"))
+    root_out: array = field(default_factory=lambda: array("q"))
+    sub_tokens: array = field(default_factory=lambda: array("q"))
+    cost: array = field(default_factory=lambda: array("d"))
+    time: array = field(default_factory=lambda: array("d"))
+    repl_time: array = field(default_factory=lambda: array("d"))
+    #: depth -> [tokens, calls, cost, time]: the run's own turns at its depth, calls below
+    by_depth: dict[int, list[Any]] = field(default_factory=dict)
+
+    @property
+    def iterations(self) -> int:
+        return len(self.numbers)
+
+    @property
+    def model(self) -> str:
+        return str(self.metadata.get("root_model") or "")
+
+    def add(self, it: Iteration) -> None:
+        """Fold one iteration of this run in (its ``parent`` must be the run)."""
+        upstream = self.upstream
+        own = it.usage if it.usage is not None else Usage()
+        both = summary.iteration_usage(it, upstream)
+        self.numbers.append(it.number)
+        self.line_nos.append(it.line_no or 0)
+        self.root_in.append(own.input_tokens)
+        self.root_out.append(own.output_tokens)
+        self.sub_tokens.append(both.total_tokens - own.total_tokens)
+        self.cost.append(both.cost or 0.0)
+        self.any_cost = self.any_cost or both.cost is not None
+        t = it.iteration_time or 0.0
+        self.time.append(t)
+        self.repl_time.append(sum(b.execution_time or 0.0 for b in it.code_blocks))
+        self.total_time += t
+        self.usage = self.usage + both
+        if it.usage is not None:
+            self.root_usage = self.root_usage + it.usage
+        d = self.by_depth.setdefault(self.depth, [0, 0, 0.0, 0.0])
+        d[1] += 1
+        d[3] += t
+        if it.usage is not None:
+            d[0] += it.usage.total_tokens
+            d[2] += it.usage.cost or 0.0
+        for call in _calls_below(it):
+            dd = self.by_depth.setdefault(call.depth, [0, 0, 0.0, 0.0])
+            dd[1] += 1
+            dd[3] += call.execution_time or 0.0
+            if not (upstream and summary.covered_by_parent(call)):
+                dd[0] += call.usage.total_tokens
+                dd[2] += call.usage.cost or 0.0
+            self.sub_calls_by_depth[call.depth] = self.sub_calls_by_depth.get(call.depth, 0) + 1
+            if call.child is not None:
+                self.max_depth_reached = max(self.max_depth_reached, call.child.depth)
+
+    def settle(self, run: Run) -> None:
+        """Take the run's status, answer and error (after the reader settled them)."""
+        self.status, self.final_answer, self.error = run.status, run.final_answer, run.error
+
+    @classmethod
+    def start(cls, run: Run, upstream: bool) -> RunTotals:
+        return cls(
+            index=run.index,
+            depth=run.depth,
+            metadata=run.metadata,
+            run_id=run.run_id,
+            upstream=upstream,
+            max_depth_reached=run.depth,
+        )
+
+    @classmethod
+    def of_run(cls, run: Run, upstream: bool | None = None) -> RunTotals:
+        """The same numbers for a run held in memory."""
+        if upstream is None:
+            upstream = is_upstream_run(run)
+        t = cls.start(run, upstream)
+        for it in run.iterations:
+            t.add(it)
+        if run.parent is not None:  # a child run: what its spawning call cost in all
+            t.usage = summary.subtree_usage(run, upstream)
+        t.settle(run)
+        return t
+
+
+def is_upstream_run(run: Run) -> bool:
+    """Upstream (rlms) log semantics, unless the root run's metadata says our engine wrote it."""
+    root = run
+    while root.parent is not None and root.parent.run is not None:
+        root = root.parent.run
+    return EXTRA_KEY not in root.metadata and not any(it.usage is not None for it in root.iterations)
+
+
+def _calls_below(it: Iteration) -> Iterator[SubCall]:
+    """Every sub-call under an iteration, at every depth, depth first."""
+    stack: list[Any] = [it]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Iteration):
+            for b in reversed(node.code_blocks):
+                stack.extend(reversed(b.sub_calls))
+        elif isinstance(node, SubCall):
+            yield node
+            if node.child is not None:
+                stack.extend(reversed(node.child.iterations))
+
+
+@dataclass
+class FileTotals:
+    """A whole log's numbers from one pass: ``runs`` in file order (``RunTotals``)."""
+
+    path: str | None = None
+    size: int = 0
+    metadata: dict[str, Any] | None = None
+    era: str = "unknown"
+    line_count: int = 0
+    pending_tail: bool = False
+    runs: list[RunTotals] = field(default_factory=list)
+    bad_lines: list[BadLine] = field(default_factory=list)  # the first MAX_BAD_LINES
+    bad_line_count: int = 0
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for r in self.runs:
+            total = total + r.usage
+        return total
+
+    @property
+    def total_time(self) -> float:
+        return sum(r.total_time for r in self.runs)
+
+
+class _CappedBadLines(list):
+    """A ``Trajectory.bad_lines`` that keeps the first ``cap`` and counts the rest."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = cap
+        self.count = 0
+
+    def append(self, item: BadLine) -> None:  # type: ignore[override]
+        self.count += 1
+        if len(self) < self.cap:
+            super().append(item)
+
+
+class TotalsBuilder(TrajectoryBuilder):
+    """A ``TrajectoryBuilder`` that folds each iteration into ``RunTotals`` and keeps none."""
+
+    def __init__(self, path: str | None = None, max_bad_lines: int = MAX_BAD_LINES) -> None:
+        traj = Trajectory(path=path)
+        traj.bad_lines = _CappedBadLines(max_bad_lines)
+        super().__init__(traj)
+        self.totals: dict[int, RunTotals] = {}
+
+    def _share_repeats(self, rec: dict[str, Any]) -> None:
+        pass  # nothing is kept, so there is nothing to share
+
+    def feed(self, line_no: int, rec: dict[str, Any], raw: bytes | None = None) -> Run | None:
+        run = super().feed(line_no, rec, raw)
+        if run is None or not run.iterations:
+            return run
+        it = run.iterations.pop()  # the run keeps its status and answer, not its iterations
+        t = self.totals.get(id(run))
+        if t is None:
+            t = self.totals[id(run)] = RunTotals.start(run, EXTRA_KEY not in run.metadata)
+        t.add(it)
+        return run
+
+    def result(self, size: int = 0) -> FileTotals:
+        traj = self.traj
+        runs = []
+        for run in traj.runs:
+            t = self.totals.get(id(run)) or RunTotals.start(run, EXTRA_KEY not in run.metadata)
+            t.settle(run)
+            runs.append(t)
+        bad = traj.bad_lines
+        return FileTotals(
+            path=traj.path,
+            size=size,
+            metadata=traj.metadata,
+            era=traj.era,
+            line_count=traj.line_count,
+            pending_tail=traj.pending_tail,
+            runs=runs,
+            bad_lines=list(bad),
+            bad_line_count=bad.count if isinstance(bad, _CappedBadLines) else len(bad),
+        )
+
+
+def _watched(lines: Any, size: int, progress: Callable[[float], None] | None, cancel: Callable[[], bool] | None):
+    done = next_report = 0
+    for item in lines:
+        if cancel is not None and cancel():
+            raise Cancelled
+        done += len(item[1]) + 1
+        if progress is not None and done >= next_report:
+            next_report = done + PROGRESS_BYTES
+            progress(min(1.0, done / size) if size else 1.0)
+        yield item
+
+
+class Cancelled(Exception):
+    """``scan_totals`` was cancelled."""
+
+
+def scan_totals(
+    path: str | os.PathLike[str],
+    *,
+    still_running: bool = False,
+    max_line: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> FileTotals:
+    """One streaming pass over a log (see the module doc). Raises ``OSError`` when the file
+    cannot be read and ``Cancelled`` when ``cancel()`` said so."""
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        builder = TotalsBuilder(path)
+        read_lines(_watched(iter_file_lines(fh, max_line), size, progress, cancel), path, still_running, builder)
+    return builder.result(size)
