@@ -1,4 +1,4 @@
-"""Command-line entry point: ``rlm-desktop [FILE...]``, ``rlm-desktop inspect FILE``,
+"""Command-line entry point: ``rlm-desktop [FILE...]``, ``rlm-desktop inspect FILE``, ``rlm-desktop diff A B``,
 ``rlm-desktop --repl-worker ...`` (internal: the REPL worker of a frozen build)."""
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
         from rlm_desktop.cli import inspect_main
 
         return inspect_main(argv[1:])
+    if argv and argv[0] == "diff":
+        from rlm_desktop.diff_cli import diff_main
+
+        return diff_main(argv[1:])
     from rlm_desktop.ui.app import run_app
 
     return run_app(argv)
