@@ -32,6 +32,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "tree_scroll": (["--nodes", "10000"], ["--nodes", "3000"]),
     "tail_latency": ([], ["--lines", "60", "--files", "500"]),
     "engine_overhead": ([], ["--iterations", "8", "--calls", "20", "--repeat", "1"]),
+    "diff_speed": (["--iterations", "220", "--repeat", "3"], ["--iterations", "80", "--repeat", "1"]),
     "fuzz_reader": (["--seconds", "60", "--crash-dir", "/tmp"], ["--seconds", "10", "--crash-dir", "/tmp"]),
 }
 
@@ -150,6 +151,9 @@ def rows_for(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, str, str
             if isinstance(v, dict):
                 out.append((f"engine ({r['environment']} REPL): {key}", f"{v['ours_ms']:.2f} ms",
                             f"rlms {v['upstream_ms']:.2f} ms", f"{v['ratio']:.2f}x", "", ""))
+    elif name == "diff_speed":
+        out.append((f"diff two {r['iterations']}-iteration logs ({r['size_mb']:.0f} MB each)", f"{r['diff_s']:.2f} s",
+                    f"read both {r['read_s']:.2f} s", f"{r['ratio']:.2f}x", "<= 2x", verdict(r["ratio"] <= 2)))
     elif name == "fuzz_reader":
         out.append((f"fuzz reader ({r['seconds']:.0f} s)", f"{r['inputs']:,} inputs, {r['crashes']} crashes", "",
                     f"{r['inputs'] / r['seconds']:.0f}/s", "0 crashes", verdict(r["crashes"] == 0)))

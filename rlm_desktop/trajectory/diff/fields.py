@@ -103,22 +103,37 @@ def messages_text(msgs: list[tuple[str, str]]) -> str:
 
 
 def same_messages(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
+    try:
+        if a is b or a == b:  # the usual case, at C speed
+            return True
+    except Exception:  # noqa: BLE001
+        pass
     ma, mb = message_list(a), message_list(b)
     return len(ma) == len(mb) and all(x[0] == y[0] and same_text(x[1], y[1]) for x, y in zip(ma, mb, strict=True))
 
 
+#: a prompt diff shows the first differing message and the last ones, this many in all
+MAX_MESSAGE_DIFFS = 3
+
+
 def messages_diff(a: Any, b: Any, label_a: str, label_b: str) -> str:
-    """Only the messages that differ (with their index and role), as one unified diff."""
+    """The messages that differ, pair by pair (index and role): the first one that differs
+    and the latest ones (what this turn added), each as a unified diff."""
     ma, mb = message_list(a), message_list(b)
-    first = 0
-    while first < min(len(ma), len(mb)) and ma[first][0] == mb[first][0] and same_text(ma[first][1], mb[first][1]):
-        first += 1
-    head = f"{len(ma)} vs {len(mb)} messages; first difference at message {first}\n"
-    ta = messages_text([(r, t) for r, t in ma[first:]]) if first < len(ma) else ""
-    tb = messages_text([(r, t) for r, t in mb[first:]]) if first < len(mb) else ""
-    return head + unified(ta, tb, label_a, label_b)
+    differ = [k for k in range(max(len(ma), len(mb)))
+              if k >= len(ma) or k >= len(mb) or ma[k][0] != mb[k][0] or not same_text(ma[k][1], mb[k][1])]
+    head = f"{len(ma)} vs {len(mb)} messages; {len(differ)} differ, the first at message {differ[0] if differ else '-'}"
+    shown = differ if len(differ) <= MAX_MESSAGE_DIFFS else [differ[0], *differ[1 - MAX_MESSAGE_DIFFS:]]
+    parts = [head]
+    for pos, k in enumerate(shown):
+        if pos == 1 and len(differ) > len(shown):
+            parts.append(f"… ({len(differ) - len(shown)} more differing messages)")
+        ra, ta = ma[k] if k < len(ma) else ("(none)", "")
+        rb, tb = mb[k] if k < len(mb) else ("(none)", "")
+        role = ra if ra == rb else f"{ra} -> {rb}"
+        parts.append(f"message {k} ({role}):")
+        parts.append(unified(ta, tb, f"{label_a}[{k}]", f"{label_b}[{k}]"))
+    return "\n".join(parts)
 
 
 def locals_diff(a: dict[str, Any], b: dict[str, Any], label_a: str, label_b: str) -> str | None:
