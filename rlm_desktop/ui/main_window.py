@@ -197,6 +197,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
 
         self.forks = Forks(self)
         self.act_fork = self.forks.action
+        from .compare.launch import Comparisons
+
+        self.comparisons = Comparisons(self)
         tb = QToolBar("Debug", self)
         tb.setObjectName("toolbar.debug")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -221,6 +224,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self._fill_recent()
         m.addAction("&Follow Folder…", self.follow_dialog).setShortcut(QKeySequence("Ctrl+Shift+O"))
         m.addAction("Open &Demo Trajectory", self.open_demo)
+        m.addSeparator()
+        m.addAction(self.comparisons.action)
         m.addSeparator()
         m.addAction("&Quit", self.close).setShortcut(QKeySequence.StandardKey.Quit)
         e = mb.addMenu("&Edit")
@@ -409,6 +414,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.follow_ctl.shutdown()
         self.loader.shutdown()
         self.search.shutdown()
+        self.comparisons.shutdown()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802
         super().showEvent(event)
