@@ -138,6 +138,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.splitDockWidget(d["messages"], d["metrics"], Qt.Orientation.Vertical)
         self.splitDockWidget(d_tree, d["runs"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["output"], d["variables"])
+        self.tabifyDockWidget(d["metrics"], d["flame"])
+        d["metrics"].raise_()
         for other in ("breakpoints", "search", "problems"):
             self.tabifyDockWidget(d["runs"], d[other])
         d["breakpoints"].raise_()  # a debugger shows its breakpoints; Runs is for followed folders
