@@ -202,6 +202,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         from .compare.launch import Comparisons
 
         self.comparisons = Comparisons(self)
+        from .export_action import HtmlExport
+
+        self.html_export = HtmlExport(self)
         tb = QToolBar("Debug", self)
         tb.setObjectName("toolbar.debug")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -228,6 +231,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         m.addAction("Open &Demo Trajectory", self.open_demo)
         m.addSeparator()
         m.addAction(self.comparisons.action)
+        m.addAction(self.html_export.action)
         m.addSeparator()
         m.addAction("&Quit", self.close).setShortcut(QKeySequence.StandardKey.Quit)
         e = mb.addMenu("&Edit")
