@@ -139,6 +139,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.splitDockWidget(d_tree, d["runs"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["output"], d["variables"])
         self.tabifyDockWidget(d["metrics"], d["flame"])
+        self.tabifyDockWidget(d["metrics"], d["watches"])
         d["metrics"].raise_()
         for other in ("breakpoints", "search", "problems"):
             self.tabifyDockWidget(d["runs"], d[other])

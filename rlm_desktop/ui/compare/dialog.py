@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rlm_desktop.ui.plain_tooltip import plain_tooltip
+
 FILE_FILTER = "RLM trajectories (*.jsonl *.json *.log);;All files (*)"
 
 
@@ -36,7 +38,8 @@ class ComparePicker(QDialog):
             combo.setMinimumContentsLength(40)
             for label, source in choices:
                 combo.addItem(label, source)
-                combo.setItemData(combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
+                combo.setItemData(combo.count() - 1, plain_tooltip(source if isinstance(source, str) else label),
+                                  Qt.ItemDataRole.ToolTipRole)
             browse = QPushButton("Browse…")
             browse.setObjectName(f"compare.browse.{'ab'[side]}")
             browse.clicked.connect(lambda _c=False, c=combo: self.browse(c))
@@ -64,7 +67,7 @@ class ComparePicker(QDialog):
         for c in self.combos:
             if c.findData(path) < 0:
                 c.addItem(os.path.basename(path), path)
-                c.setItemData(c.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+                c.setItemData(c.count() - 1, plain_tooltip(path), Qt.ItemDataRole.ToolTipRole)
         combo.setCurrentIndex(combo.findData(path))
 
     def browse(self, combo: QComboBox) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QSplitter, QTreeVi
 
 from rlm_desktop.trajectory.diff import ADDED, CHANGED, REMOVED, SAME, DiffNode, TrajectoryDiff
 from rlm_desktop.trajectory.diff.texts import label
+from rlm_desktop.ui.plain_tooltip import plain_tooltip
 
 NodeRole = Qt.ItemDataRole.UserRole + 1
 MARK = {CHANGED: "≠", ADDED: "+", REMOVED: "−", SAME: " "}
@@ -91,7 +92,7 @@ class TwinTrees(QSplitter):
         for c in cells:
             c.setData(n, NodeRole)
             c.setEditable(False)
-            c.setToolTip((node.path + ": " if node is not None else "") + tip)
+            c.setToolTip(plain_tooltip((node.path + ": " if node is not None else "") + tip))
             if tint is not None:
                 c.setBackground(QBrush(tint))
         cells[1].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
