@@ -171,16 +171,18 @@ class Gen:
         "You are a helpful research assistant working in a Python REPL with a variable named context. " * 40
     )
 
-    def completion(self, max_iterations: int) -> Any:
-        """Yield iteration records for one completion."""
+    def completion(self, max_iterations: int, turns: int | None = None) -> Any:
+        """Yield iteration records for one completion (of ``turns`` turns, or a random number)."""
         history: list[dict[str, str]] = [
             {"role": "system", "content": self.system},
             {"role": "user", "content": f"Your context is a str of {len(self.context)} total characters."},
         ]
-        turns = self.rng.randrange(max_iterations // 2, max_iterations + 1)
+        forced = turns is not None  # a given number of turns ends with a final answer
+        if turns is None:
+            turns = self.rng.randrange(max_iterations // 2, max_iterations + 1)
         for i in range(1, turns + 1):
             history.append({"role": "user", "content": f"Turn {i}/{max_iterations}:"})
-            final = self.text(300) if i == turns and self.rng.random() < 0.9 else None
+            final = self.text(300) if i == turns and (self.rng.random() < 0.9 or forced) else None
             blocks = [
                 self.block(0, self.context, final if b == 0 else None, 2)
                 for b in range(self.rng.randrange(1, 3))

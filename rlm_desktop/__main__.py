@@ -1,5 +1,5 @@
-"""Command-line entry point: ``rlm-desktop [FILE...]``, ``rlm-desktop inspect FILE``,
-``rlm-desktop debug ... -- COMMAND``,
+"""Command-line entry point: ``rlm-desktop [FILE...]``, ``rlm-desktop inspect FILE``, ``rlm-desktop diff A B``,
+``rlm-desktop export FILE``, ``rlm-desktop debug ... -- COMMAND``,
 ``rlm-desktop --repl-worker ...`` (internal: the REPL worker of a frozen build)."""
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ def main(argv: list[str] | None = None) -> int:
         from rlm_desktop.debug_program import debug_main
 
         return debug_main(argv[1:])
+
+    if argv and argv[0] == "diff":
+        from rlm_desktop.diff_cli import diff_main
+
+        return diff_main(argv[1:])
+    if argv and argv[0] == "export":
+        from rlm_desktop.export_cli import export_main
+
+        return export_main(argv[1:])
     from rlm_desktop.ui.app import run_app
 
     return run_app(argv)

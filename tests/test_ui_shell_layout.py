@@ -76,7 +76,8 @@ def test_no_stray_tab_bars_over_the_docks(qtbot, make_window):
     qtbot.wait(20)
     visible = [tuple(b.tabText(i) for i in range(b.count())) for b in w.findChildren(QTabBar)
                if b.parent() is w and b.isVisible()]
-    assert len(visible) == len(set(visible)) == 2, visible  # runs group + output group, once each
+    # runs group + output group + metrics/flame-graph group, once each
+    assert len(visible) == len(set(visible)) == 3, visible
 
 
 def big_trajectory(n_iter: int, blocks: int = 1, calls: int = 2) -> Trajectory:

@@ -20,6 +20,8 @@ PANELS = (
     ("messages", "Messages", "rlm_desktop.ui.panels.messages", "MessagesPanel"),
     ("variables", "Variables", "rlm_desktop.ui.panels.variables", "VariablesPanel"),
     ("metrics", "Metrics", "rlm_desktop.ui.panels.metrics", "MetricsPanel"),
+    ("flame", "Cost Flame Graph", "rlm_desktop.ui.flame_graph", "FlamePanel"),
+    ("watches", "Watches", "rlm_desktop.ui.panels.watches", "WatchesPanel"),
 )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
@@ -24,10 +24,13 @@ from .tree_model import NodeRole
 
 
 class Forks(QObject):
+    fork_finished = Signal(object, object)  # ForkPlan, CompletionResult (Compare opens on it)
+
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
         self.bp: Any = None  # the one-shot breakpoint at the fork turn's answer
+        self.running_plan: Any = None  # the plan of the fork in progress
         self.menu: QMenu | None = None
         self.action = QAction("&Fork from Here…", window)
         self.action.setObjectName("action.fork")
@@ -42,7 +45,7 @@ class Forks(QObject):
         session = window.session
         if session is not None:
             session.paused.connect(self._paused)
-            session.finished.connect(lambda _r: self.clear())
+            session.finished.connect(self._finished)
             session.failed.connect(lambda _m: self.clear())
             session.state_changed.connect(lambda _s: self.update())
         self.update()
@@ -116,6 +119,7 @@ class Forks(QObject):
         except Exception:
             self.clear()
             raise
+        self.running_plan = plan
         w.status.showMessage(f"Replaying up to {plan.fork_at}…")
         w.setWindowTitle(f"Fork of {os.path.basename(str(plan.recording))} at {plan.fork_at} — RLM Desktop")
 
@@ -129,6 +133,12 @@ class Forks(QObject):
         panel = w.panels.get("breakpoints")
         if panel is not None and not isinstance(panel, Placeholder):
             panel.refresh()
+
+    def _finished(self, result: Any) -> None:
+        self.clear()
+        plan, self.running_plan = self.running_plan, None
+        if plan is not None:
+            self.fork_finished.emit(plan, result)
 
     def _paused(self, state: Any) -> None:
         bp = self.bp

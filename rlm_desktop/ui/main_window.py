@@ -140,6 +140,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.splitDockWidget(d["messages"], d["metrics"], Qt.Orientation.Vertical)
         self.splitDockWidget(d_tree, d["runs"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["output"], d["variables"])
+        self.tabifyDockWidget(d["metrics"], d["flame"])
+        self.tabifyDockWidget(d["metrics"], d["watches"])
+        d["metrics"].raise_()
         for other in ("breakpoints", "search", "problems"):
             self.tabifyDockWidget(d["runs"], d[other])
         d["breakpoints"].raise_()  # a debugger shows its breakpoints; Runs is for followed folders
@@ -199,6 +202,12 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
 
         self.forks = Forks(self)
         self.act_fork = self.forks.action
+        from .compare.launch import Comparisons
+
+        self.comparisons = Comparisons(self)
+        from .export_action import HtmlExport
+
+        self.html_export = HtmlExport(self)
         tb = QToolBar("Debug", self)
         tb.setObjectName("toolbar.debug")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -224,6 +233,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         m.addAction("&Follow Folder…", self.follow_dialog).setShortcut(QKeySequence("Ctrl+Shift+O"))
         m.addAction("Open &Demo Trajectory", self.open_demo)
         self.act_debug_program = m.addAction("Debug &Program…", self.debug_program)
+        m.addSeparator()
+        m.addAction(self.comparisons.action)
+        m.addAction(self.html_export.action)
         m.addSeparator()
         m.addAction("&Quit", self.close).setShortcut(QKeySequence.StandardKey.Quit)
         e = mb.addMenu("&Edit")
@@ -420,6 +432,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.loader.shutdown()
         self.lazy_docs.shutdown()
         self.search.shutdown()
+        self.comparisons.shutdown()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802
         super().showEvent(event)

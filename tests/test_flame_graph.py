@@ -1,0 +1,142 @@
+"""The cost flame graph: layout over real upstream logs and our own runs (no Qt), the dock
+(metric toggle, hover totals, a click selects everywhere), and a live run that grows."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from rlm_desktop.trajectory import summary
+from rlm_desktop.trajectory.flame import layout
+from rlm_desktop.trajectory.model import CodeBlock, Iteration, SubCall
+from rlm_desktop.trajectory.reader import read_file
+from rlm_desktop.ui.flame_graph import ROW, FlamePanel, colour_of, hover_text
+from tests.support.diff_pairs import generate_pairs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def depth3(tmp_path_factory):
+    return str(generate_pairs(tmp_path_factory.mktemp("pairs"))["deep"]["a"])
+
+
+def test_layout_counts_each_call_once_and_nests(depth3):
+    traj = read_file(depth3)
+    run = traj.runs[0]
+    flame = layout(run, "tokens", summary.is_upstream(traj))
+    assert flame.total == summary.trajectory_usage(traj).total_tokens > 0
+    by_node = {id(f.node): f for f in flame.frames}
+    for f in flame.frames:
+        kids = [g for g in flame.frames if getattr(g.node, "parent", None) is not None and (
+            g.node.parent is f.node or (isinstance(f.node, SubCall) and f.node.child is not None
+                                        and g.node.parent is f.node.child))]
+        if kids:
+            assert sum(k.w for k in kids) <= f.w + 1e-9
+            assert all(f.x - 1e-9 <= k.x and k.x + k.w <= f.x + f.w + 1e-9 for k in kids)
+            assert all(k.depth == f.depth + 1 for k in kids)
+    # depth by recursion: the grandchild's leaf call is 9 rows down; colour by model
+    leaf = next(f for f in flame.frames if f.node.path == "r0/i0/b0/c0/r/i1/b0/c0/r/i0/b0/c0")
+    assert leaf.depth == 9 and leaf.model == "mock-leaf" and leaf.tokens > 0
+    assert by_node[id(run)].model == "mock-root"
+    assert colour_of("mock-leaf") == colour_of("mock-leaf")
+    # hit test: the middle of the leaf's frame finds it
+    assert flame.at(leaf.x + leaf.w / 2, leaf.depth) is leaf
+    assert flame.at(0.5, 99) is None
+    t = layout(run, "time", True)
+    assert t.total >= run.total_time() > 0
+    assert "tokens" in hover_text(leaf, flame) and leaf.node.path in hover_text(leaf, flame)
+
+
+def test_our_engine_logs_count_root_turns(tmp_path):
+    from tests.test_engine_loop import FULL, make_engine
+
+    eng, _ = make_engine(FULL, tmp_path, max_depth=2, max_iterations=6)
+    res = eng.completion("Summarise the parts.", "some context text")
+    traj = read_file(res.log_path)
+    flame = layout(traj.runs[0], "tokens", summary.is_upstream(traj))
+    assert flame.total == summary.trajectory_usage(traj).total_tokens > 0
+    its = [f for f in flame.frames if isinstance(f.node, Iteration) and f.depth == 1]
+    assert len(its) == len(traj.runs[0].iterations) and all(f.w > 0 for f in its)
+
+
+@pytest.fixture
+def opened(qtbot, window, depth3):
+    window.open_files([depth3])
+    qtbot.waitUntil(lambda: depth3 in window.documents and window.loader.pending == 0, timeout=10000)
+    dock = window.docks["flame"]
+    dock.show()
+    dock.raise_()
+    panel = window.panels["flame"]
+    assert isinstance(panel, FlamePanel)
+    qtbot.waitUntil(lambda: panel.view.flame is not None and panel.view.isVisible(), timeout=3000)
+    return window, panel
+
+
+def centre_of(view, frame):
+    z0, zw = view.zoom
+    x = (frame.x + frame.w / 2 - z0) / zw * view.width()
+    return QPoint(int(x), frame.depth * ROW + ROW // 2)
+
+
+def test_toggle_hover_and_click_select_everywhere(qtbot, opened):
+    w, panel = opened
+    view = panel.view
+    assert panel.metric == "tokens" and panel.total_label.text().endswith("tokens")
+    qtbot.mouseClick(panel.findChild(type(panel.buttons.buttons()[0]), "flame.metric.time"), Qt.MouseButton.LeftButton)
+    assert panel.metric == "time" and view.flame.metric == "time" and panel.total_label.text().endswith("s")
+    qtbot.mouseClick(panel.findChild(type(panel.buttons.buttons()[0]), "flame.metric.tokens"),
+                     Qt.MouseButton.LeftButton)
+    assert view.flame.metric == "tokens"
+    # hover a block frame: its totals
+    block = max((f for f in view.flame.frames if isinstance(f.node, CodeBlock)), key=lambda f: f.w)
+    qtbot.mouseMove(view, centre_of(view, block))
+    qtbot.waitUntil(lambda: view.hovered is block, timeout=2000)
+    assert block.node.path in view.toolTip() and f"tokens {block.tokens:,}" in view.toolTip()
+    # click it: selected in every panel (the code panel shows its code)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre_of(view, block))
+    assert w.selection.node is block.node
+    code = w.panels["code"]
+    assert block.node.code.splitlines()[0] in code.editor.toPlainText()
+    # a selection made elsewhere outlines its frame
+    it = w.trajectory.runs[0].iterations[1]
+    w.selection.select(it)
+    assert view.selected is it
+    # double click zooms into a frame, Escape zooms out
+    qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=centre_of(view, block))
+    assert view.zoom == (block.x, block.w)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert view.zoom == (0.0, 1.0)
+    if os.environ.get("RLM_DESKTOP_SCREENSHOTS") or not os.path.exists(os.path.join(ROOT, "docs",
+                                                                                     "screenshot-flame.png")):
+        w.resize(1400, 880)
+        w.docks["flame"].raise_()
+        w.selection.select(block.node)
+        qtbot.wait(100)
+        w.grab().save(os.path.join(ROOT, "docs", "screenshot-flame.png"))
+
+
+def test_a_live_runs_graph_grows(qtbot, window):
+    w = window
+    panel = w.panels["flame"]
+    w.docks["flame"].show()
+    w.docks["flame"].raise_()
+    pauses = []
+    w.session.paused.connect(pauses.append)
+    w.debug.demo.trigger()
+    qtbot.waitUntil(lambda: bool(pauses) and w.session.controller.is_paused, timeout=15000)
+    qtbot.waitUntil(lambda: panel.run is not None, timeout=3000)
+    assert panel.run is w.session.recorder.trajectory.runs[0]
+    sizes = [len(panel.view.flame.frames)]
+    for _ in range(8):
+        n = len(pauses)
+        w.debug.step_over.trigger()
+        qtbot.waitUntil(lambda n=n: len(pauses) > n and w.session.controller.is_paused, timeout=10000)
+        qtbot.wait(300)  # the coalesced re-layout
+        sizes.append(len(panel.view.flame.frames))
+    assert sizes[-1] > sizes[0] and sizes == sorted(sizes)
+    w.debug.stop.trigger()
+    qtbot.waitUntil(lambda: not w.session.running, timeout=15000)
