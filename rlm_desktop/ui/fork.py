@@ -77,6 +77,10 @@ class Forks(QObject):
         fork = menu.addAction("Fork from Here…", lambda: self.fork_from(node))
         fork.setEnabled(self.window.session is not None and not self.live() and self.target(node) is not None)
         menu.addAction(self.window.debug.toggle_bp)
+        copy = getattr(self.window, "act_copy_path", None)
+        if copy is not None:
+            menu.addSeparator()
+            menu.addAction(copy)
         self.menu = menu
         menu.popup(view.viewport().mapToGlobal(pos))
         return menu

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QWidget
 from rlm_desktop.debugger.fork import ForkPlan
 from rlm_desktop.engine.config import BackendConfig
 from rlm_desktop.trajectory.model import Iteration
+from rlm_desktop.trajectory.names import iteration_no
 
 from .panels.common import plain_label
 from .panels.keystore import KeyStore
@@ -67,7 +68,7 @@ class ForkDialog(NewRunDialog):
         self.fork_at = iteration.path
         self.run_index = int(self.fork_at.split("/", 1)[0][1:] or 0)
         self.check_prompts = not upstream  # upstream logs have other prompt texts
-        where = f"Iteration {iteration.number}"
+        where = f"Iteration {iteration_no(iteration)}"
         if iteration.parent is not None and iteration.parent.depth:
             where += f" of a child run (depth {iteration.parent.depth})"
         self.setWindowTitle(f"Fork from {where}")

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
 
-from rlm_desktop.trajectory import summary
+from rlm_desktop.trajectory import names, summary
 from rlm_desktop.trajectory.model import Trajectory
 
 from . import theme
@@ -230,6 +230,11 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.act_find_next.setShortcut(QKeySequence.StandardKey.FindNext)
         self.act_find_prev = e.addAction("Find &Previous", self.search.previous_hit)
         self.act_find_prev.setShortcut(QKeySequence.StandardKey.FindPrevious)
+        from .node_path import make_action
+
+        self.act_copy_path = make_action(self, self.selection, self.status)
+        e.addSeparator()
+        e.addAction(self.act_copy_path)
         v = mb.addMenu("&View")
         self.view_menu = v
         for dock in self.docks.values():
@@ -316,7 +321,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
                 root = run_of(root.parent)
             if metrics.run() is not root:
                 metrics.show_run(root)
-        self.status.set_node(getattr(node, "path", ""))
+        self.status.set_node(names.where(node), getattr(node, "path", "") or "")
 
     def _show_hit(self, hit: Any, query: str) -> None:
         """Select the found text in the code or output panel (messages show the node)."""

@@ -59,7 +59,7 @@ class _Relay(QObject):
 
     def on_log(self, message: Any) -> None:
         if self.alive:
-            self.logged.emit(str(getattr(message, "text", message)))
+            self.logged.emit(str(getattr(message, "line", getattr(message, "text", message))))
 
 
 def bp_fields(bp: Any) -> dict[str, Any]:
@@ -235,7 +235,7 @@ class BreakpointsPanel(QWidget):
                 manager.on_log(relay.on_log)
             self._relay = relay
             for m in list(getattr(manager, "messages", ()))[-1000:]:
-                self.add_log_message(str(getattr(m, "text", m)))
+                self.add_log_message(str(getattr(m, "line", getattr(m, "text", m))))
         self.refresh()
 
     def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:

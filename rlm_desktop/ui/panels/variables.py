@@ -16,6 +16,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QSplitter, QTreeView, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.names import iteration_no
 
 from .common import CappedTextView, is_loading, plain_label
 from .variables_model import TopLevelFilter, VariablesModel, full_text, type_name, value_preview
@@ -137,14 +138,14 @@ class VariablesPanel(QWidget):
     def _update_header(self, block: CodeBlock | None) -> None:
         if block is None:
             if is_loading(self._node):
-                self.header.setText(f"Iteration {self._node.number}: loading…")
+                self.header.setText(f"Iteration {iteration_no(self._node)}: loading…")
             elif isinstance(self._node, Iteration):
-                self.header.setText(f"Iteration {self._node.number} ran no code: no locals.")
+                self.header.setText(f"Iteration {iteration_no(self._node)} ran no code: no locals.")
             else:
                 self.header.setText("Select a code block to see its variables.")
             return
         it = block.parent
-        where = f"block {block.index + 1}" + (f" of iteration {it.number}" if it is not None else "")
+        where = f"block {block.index + 1}" + (f" of iteration {iteration_no(it)}" if it is not None else "")
         n = len(block.locals)
         changed = sum(1 for c in self.model._root.children if c.changed)
         text = f"Locals after {where} · {n} variable{'s' if n != 1 else ''}"
