@@ -106,7 +106,8 @@ class Forks(QObject):
         try:
             self.start(dlg.plan(), dlg.config(), it)
         except Exception as exc:
-            w.report_error(f"Cannot fork at {it.path}: {type(exc).__name__}: {exc}")
+            w.report_error(f"Cannot fork at iteration {it.position + 1} (node path {it.path}): "
+                           f"{type(exc).__name__}: {exc}")
 
     def start(self, plan: Any, config: Any, iteration: Any) -> None:
         """Start ``plan`` (a ``debugger.fork.ForkPlan``); pause at the fork turn's answer."""
@@ -120,8 +121,11 @@ class Forks(QObject):
         except Exception:
             self.clear()
             raise
-        w.status.showMessage(f"Replaying up to {plan.fork_at}…")
-        w.setWindowTitle(f"Fork of {os.path.basename(str(plan.recording))} at {plan.fork_at} — RLM Desktop")
+        from rlm_desktop.trajectory.names import where
+
+        at = where(iteration)
+        w.status.showMessage(f"Replaying up to {at}…")
+        w.setWindowTitle(f"Fork of {os.path.basename(str(plan.recording))} at {at} — RLM Desktop")
 
     def clear(self) -> None:
         bp, self.bp = self.bp, None

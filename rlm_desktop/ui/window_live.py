@@ -49,6 +49,7 @@ class LiveRunsMixin:
             self.report_error(f"Cannot start the run: {type(exc).__name__}: {exc}")
 
     def _session_started(self, recorder: Any) -> None:
+        self.status.clearMessage()  # the last run's "Run finished — answer: …" is not this run's
         self.show_trajectory(recorder.trajectory, None)
         self.setWindowTitle("Live run — RLM Desktop")
 

@@ -137,7 +137,9 @@ class SessionLink:
                 mark(node, kind)
 
     def _on_resumed(self) -> None:
-        self._set_paused_at(None, None)
+        controller = getattr(self.session, "controller", None)
+        if not (controller is not None and controller.is_paused):  # not a late "running" notice
+            self._set_paused_at(None, None)
         if self.code is not None:
             show_paused(self.code, None)
         if self.messages is not None:
