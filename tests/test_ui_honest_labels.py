@@ -106,7 +106,7 @@ def test_child_run_is_an_rlm_query_and_a_cancelled_turn_is_cancelled(qtbot, wind
     assert "child RLM run" in w.panels["messages"].header.text()
     step_until(qtbot, w, lambda e: isinstance(e, ev.IterationStarted) and e.depth == 1)
     child = call.child
-    assert w.tree.model.index_of(child).data().startswith("rlm_query child run · depth 1")
+    assert w.tree.model.index_of(child).data().startswith("Child run (rlm_query) · depth 1")
     root_it = call.parent.parent
     # Stop (Shift+F5) in the middle of the turn: it is cancelled, not a green "done"
     key(qtbot, w, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)

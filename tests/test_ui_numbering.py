@@ -69,7 +69,7 @@ def test_tree_status_bar_and_copy_path_count_from_one(qtbot, window):
     child = run.iterations[4].code_blocks[0].sub_calls[0]
     call_idx = m.index_of(child)
     assert call_idx.data().startswith("rlm_query 1 (child run):")
-    assert m.index_of(child.child).data().startswith("rlm_query child run · depth 1")
+    assert m.index_of(child.child).data().startswith("Child run (rlm_query) · depth 1")
     # the timeline shows the same numbers
     assert w.timeline.model.index(0).data().startswith("#1\n")
 

@@ -20,6 +20,7 @@ PANELS = (
     ("messages", "Messages", "rlm_desktop.ui.panels.messages", "MessagesPanel"),
     ("variables", "Variables", "rlm_desktop.ui.panels.variables", "VariablesPanel"),
     ("metrics", "Metrics", "rlm_desktop.ui.panels.metrics", "MetricsPanel"),
+    ("summary", "Run Summary", "rlm_desktop.ui.panels.run_header", "RunSummaryHeader"),
 )
 
 

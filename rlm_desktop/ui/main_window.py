@@ -132,6 +132,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         d = self.docks
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d_time)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d_tree)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["summary"])  # over code and messages
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["code"])
         self.splitDockWidget(d["code"], d["messages"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["code"], d["output"], Qt.Orientation.Vertical)
@@ -144,7 +145,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         d["output"].raise_()
         self.resizeDocks([d_tree, d["code"], d["messages"]], [380, 560, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([d_time, d_tree, d["runs"]], [84, 520, 220], Qt.Orientation.Vertical)
-        self.resizeDocks([d["code"], d["output"]], [460, 260], Qt.Orientation.Vertical)
+        self.resizeDocks([d["summary"], d["code"], d["output"]], [150, 400, 240], Qt.Orientation.Vertical)
         self.resizeDocks([d["messages"], d["metrics"]], [300, 430], Qt.Orientation.Vertical)
         self._wire_panels()
 

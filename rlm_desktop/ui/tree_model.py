@@ -48,7 +48,7 @@ def label(node: Any) -> str:
         model = node.model or "?"
         if node.depth == 0 or node.parent is None:
             return sanitize_str(f"{names.title(node)} · {model}")
-        return sanitize_str(f"rlm_query child run · depth {node.depth} · {model}")
+        return sanitize_str(f"Child run (rlm_query) · depth {node.depth} · {model}")
     if isinstance(node, Iteration):
         tail = " · final" if node.final_answer is not None else ""
         return f"{names.title(node)}{tail}{' · edited' if node.edited else ''}"
