@@ -254,6 +254,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             group.addAction(act)
             tm.addAction(act)
         dbg = mb.addMenu("&Debug")
+        dbg.setToolTipsVisible(True)  # the tooltips say what each step stops at
         for act in self.debug:
             dbg.addAction(act)
         dbg.addSeparator()
@@ -285,6 +286,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.report_error("Following folders is not available")
             return False
         ok = bool(self.follow_ctl.follow(path))
+        if ok:
+            self._add_recent_follow(os.path.abspath(path))
         self.docks["runs"].show()
         self.docks["runs"].raise_()
         if ok and os.path.isfile(path):

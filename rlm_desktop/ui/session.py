@@ -145,7 +145,7 @@ class DebugSession(QObject):
             self._state(payload)
         elif what == "log":
             msg: LogMessage = payload
-            self.log_message.emit(msg.line)
+            self.log_message.emit(msg.text)
         elif what == "bps":
             self.breakpoints_changed.emit()
         elif what in ("done", "error"):
