@@ -223,7 +223,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         m.addAction("&Follow Folder…", self.follow_dialog).setShortcut(QKeySequence("Ctrl+Shift+O"))
         m.addAction("Open &Demo Trajectory", self.open_demo)
         m.addSeparator()
-        m.addAction("&Quit", self.close).setShortcut(QKeySequence.StandardKey.Quit)
+        self.act_quit = m.addAction("&Quit", self.close)  # asks first during a run (confirm_quit)
+        self.act_quit.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")])
         e = mb.addMenu("&Edit")
         self.act_find = e.addAction("&Find…", self.find)
         self.act_find.setShortcut(QKeySequence.StandardKey.Find)
@@ -424,6 +425,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         QTimer.singleShot(0, lambda: hide_stray_tab_bars(self))
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
+        if not self.confirm_quit():  # a live run is not thrown away without asking
+            event.ignore()
+            return
         self.layout_keeper.save()
         self.shutdown()
         super().closeEvent(event)

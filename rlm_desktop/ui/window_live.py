@@ -62,6 +62,22 @@ class LiveRunsMixin:
         except Exception as exc:
             self.report_error(f"Cannot start the run: {type(exc).__name__}: {exc}")
 
+    def confirm_quit(self) -> bool:
+        """Quit (or closing the window) during a run asks first; True: go ahead."""
+        if self.session is None or not self.session.running:
+            return True
+        from PySide6.QtWidgets import QMessageBox
+
+        paused = bool(getattr(self.session.controller, "is_paused", False))
+        answer = QMessageBox.question(
+            self, "Quit RLM Desktop",
+            f"A run is {'paused' if paused else 'in progress'}. Stop it and quit?\n"
+            "Its log keeps what it has done so far.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _session_started(self, recorder: Any) -> None:
         self.status.clearMessage()  # the last run's "Run finished — answer: …" is not this run's
         self.show_trajectory(recorder.trajectory, None)
