@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QVBoxLayout, QWidget
 
 from .tree_model import RunTreeModel
@@ -38,6 +38,40 @@ class RunTree(QWidget):
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         selection.changed.connect(self.show_node)
         self._syncing = False
+        # deep nodes stay readable: when the visible labels need more room than the Node column
+        # has, the column takes their width and the tree scrolls sideways (else it stretches)
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(40)
+        self._fit_timer.timeout.connect(self.fit_node_column)
+        for sig in (self.view.expanded, self.view.collapsed, self.model.rowsInserted, self.model.modelReset,
+                    self.view.verticalScrollBar().valueChanged):
+            sig.connect(lambda *_: self._fit_timer.start())
+        self.view.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802
+        if obj is self.view.viewport() and event.type() == event.Type.Resize:
+            self._fit_timer.start()
+        return False
+
+    def reveal_label(self, idx: QModelIndex) -> None:
+        """Scroll sideways so a deep node's label starts in view (not off to the right)."""
+        self.fit_node_column()
+        rect = self.view.visualRect(idx)
+        bar = self.view.horizontalScrollBar()
+        if rect.left() < 0 or rect.left() > self.view.viewport().width() // 2:
+            bar.setValue(max(0, bar.value() + rect.left() - 3 * self.view.indentation()))
+
+    def fit_node_column(self) -> None:
+        header = self.view.header()
+        need = self.view.sizeHintForColumn(0)  # the visible rows only (precision 0)
+        others = sum(header.sectionSize(c) for c in range(1, self.model.columnCount()))
+        room = self.view.viewport().width() - others
+        if need > room > 0:
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(0, need)
+        elif header.sectionResizeMode(0) != QHeaderView.ResizeMode.Stretch:
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
     def set_trajectory(self, traj: Any) -> None:
         self.model.set_trajectory(traj)
@@ -45,6 +79,8 @@ class RunTree(QWidget):
             self.view.expand(self.model.index_of(traj.runs[0]))
 
     def _current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        if current.isValid():
+            QTimer.singleShot(0, self, lambda: self.reveal_label(self.view.currentIndex()))
         if self._syncing:
             return
         self.selection.select(self.model.node(current) if current.isValid() else None)
@@ -60,6 +96,7 @@ class RunTree(QWidget):
             if idx.isValid():
                 sm.setCurrentIndex(idx, flags)
                 self.view.scrollTo(idx)
+                self.reveal_label(idx)
             else:
                 sm.clearSelection()
         finally:

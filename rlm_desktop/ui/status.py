@@ -8,59 +8,14 @@ its copyable node path is in the tooltip, labelled as such.
 
 from __future__ import annotations
 
-from typing import Any
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QToolButton, QWidget
-
-from .plain_tooltip import plain_tooltip
+from .elided_label import ElidedLabel
 
 
-class ElidedLabel(QLabel):
-    """A one-line plain-text label that shrinks below its text's width and elides."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None, *, minimum: int = 40) -> None:
-        super().__init__(parent)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self._full = ""
-        self._minimum = minimum
-        self._tip = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.set_full_text(text)
-
-    def set_full_text(self, text: str, tip: str | None = None) -> None:
-        self._full = " ".join(text.split("\n")) if text else ""
-        self._tip = tip if tip is not None else self._full
-        self.setToolTip(plain_tooltip(self._tip) if self._tip else "")
-        self.updateGeometry()
-        self._elide()
-
-    def full_text(self) -> str:
-        return self._full
-
-    def text(self) -> str:  # the whole text (what is painted may be elided)
-        return self._full
-
-    def shown_text(self) -> str:
-        return super().text()
-
-    def setText(self, text: str) -> None:  # noqa: N802
-        self.set_full_text(text)
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        fm = self.fontMetrics()
-        return QSize(min(fm.horizontalAdvance(self._full) + 8, 480), super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(min(self._minimum, self.sizeHint().width()), super().minimumSizeHint().height())
-
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        w = max(self.width() - 4, 0)
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, w))
+def _one_line(text: str) -> str:
+    return " ".join(text.split("\n"))
 
 
 class StatusBar(QStatusBar):
@@ -98,7 +53,7 @@ class StatusBar(QStatusBar):
 
     # -- messages: our elided label instead of QStatusBar's painted (clipped) text ----------
     def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802
-        self.message_label.set_full_text(text or "")
+        self.message_label.set_full_text(_one_line(text or ""), text or "")
         self._message_timer.stop()
         if timeout > 0 and text:
             self._message_timer.start(timeout)
@@ -114,7 +69,7 @@ class StatusBar(QStatusBar):
         return self.message_label.full_text()
 
     def set_state(self, text: str) -> None:
-        self.state_label.set_full_text(text)
+        self.state_label.set_full_text(_one_line(text))
 
     def state_text(self) -> str:
         return self.state_label.full_text()
@@ -122,7 +77,7 @@ class StatusBar(QStatusBar):
     def set_node(self, name: str, path: str = "") -> None:
         """``name``: the node for people ("Run 1 › Iteration 3"); ``path`` its node path."""
         tip = f"{name}\nNode path (for copying): {path}" if path else name
-        self.node_label.set_full_text(name, tip)
+        self.node_label.set_full_text(_one_line(name), tip)
 
     def set_totals(self, tokens: int, cost: float | None) -> None:
         self.tokens_label.setText(f"{tokens:,} tokens" if tokens else "")
