@@ -126,6 +126,24 @@ def tick_step(shown: float, width_px: float, digits: int = 3) -> int:
         base *= 10
 
 
+def _shrinkable_title(plot: Any) -> None:
+    """A plot title asks for its text's width (``LabelItem.updateMin``): in a narrow dock that
+    pushed the plots out of the view, cut off at the right. Here the title may be cut instead."""
+    label = plot.titleLabel
+    own = label.updateMin
+
+    def update_min() -> None:
+        own()
+        height = label.minimumHeight()
+        label.setMinimumWidth(0)
+        label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        label._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
+        label.updateGeometry()
+
+    label.updateMin = update_min
+    update_min()
+
+
 def _scroller(view: QWidget, minimum_height: int) -> QScrollArea:
     view.setMinimumHeight(minimum_height)
     area = QScrollArea()
@@ -181,6 +199,7 @@ class MetricsPanel(QWidget):
             p.getViewBox().setMouseEnabled(x=True, y=False)
             p.hideButtons()
             p.getAxis("left").setWidth(54)
+            _shrinkable_title(p)
             p.setMinimumHeight(MIN_PLOT_HEIGHT if p in self.iteration_plots else MIN_DEPTH_PLOT_HEIGHT)
         # the legends are coloured keys in the titles: nothing is drawn over the bars
         self.titles = {
