@@ -104,6 +104,8 @@ def test_child_run_is_an_rlm_query_and_a_cancelled_turn_is_cancelled(qtbot, wind
     label = w.tree.model.index_of(call).data()
     assert label.startswith(f"rlm_query {e.call_index + 1} (child run)"), label
     assert "child RLM run" in w.panels["messages"].header.text()
+    titles = [c.item.title for c in w.panels["messages"].cards if c.item.role == "response"]
+    assert titles == ["response · not sent yet: paused before the call"]  # not "running…" yet
     step_until(qtbot, w, lambda e: isinstance(e, ev.IterationStarted) and e.depth == 1)
     child = call.child
     assert w.tree.model.index_of(child).data().startswith("Child run (rlm_query) · depth 1")

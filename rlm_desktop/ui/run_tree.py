@@ -9,6 +9,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QVBoxLa
 
 from .tree_model import RunTreeModel
 
+MAX_INDENT, MIN_INDENT = 14, 6  # px per tree level
+READABLE_PX = 120  # of each visible label's text, at least, before the tree scrolls sideways
+
 
 class RunTree(QWidget):
     def __init__(self, selection: Any, parent: QWidget | None = None) -> None:
@@ -23,7 +26,7 @@ class RunTree(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setAllColumnsShowFocus(True)
-        self.view.setIndentation(14)  # deep trees keep their labels readable
+        self.view.setIndentation(MAX_INDENT)  # narrower for deep trees (fit_node_column)
         header = self.view.header()
         header.setStretchLastSection(False)
         # size the columns to the visible rows only (Qt's default measures 1,000 rows per
@@ -59,17 +62,44 @@ class RunTree(QWidget):
         self.fit_node_column()
         rect = self.view.visualRect(idx)
         bar = self.view.horizontalScrollBar()
-        if rect.left() < 0 or rect.left() > self.view.viewport().width() // 2:
+        if rect.left() < 0 or rect.left() + READABLE_PX > self.view.viewport().width():
             bar.setValue(max(0, bar.value() + rect.left() - 3 * self.view.indentation()))
 
+    def _visible_rows(self) -> list[tuple[int, int]]:
+        """(level, label width) of the rows on screen (level 0: a run at the top)."""
+        view = self.view
+        fm = view.fontMetrics()
+        out: list[tuple[int, int]] = []
+        idx = view.indexAt(view.viewport().rect().topLeft())
+        bottom = view.viewport().height()
+        while idx.isValid() and view.visualRect(idx).top() < bottom and len(out) < 400:
+            level, p = 0, idx.parent()
+            while p.isValid():
+                level, p = level + 1, p.parent()
+            out.append((level, fm.horizontalAdvance(str(idx.data() or ""))))
+            idx = view.indexBelow(idx)
+        return out
+
     def fit_node_column(self) -> None:
+        """Deep nodes stay readable: each visible label keeps ``READABLE_PX`` of its text in
+        view. First the indentation narrows (down to ``MIN_INDENT``); when that is not enough
+        the Node column takes the width it needs and the tree scrolls sideways; otherwise the
+        column stretches and the other columns stay in view."""
         header = self.view.header()
-        need = self.view.sizeHintForColumn(0)  # the visible rows only (precision 0)
+        rows = self._visible_rows()
         others = sum(header.sectionSize(c) for c in range(1, self.model.columnCount()))
         room = self.view.viewport().width() - others
-        if need > room > 0:
+
+        def need(indent: int) -> int:
+            return max((indent * (lv + 1) + min(w, READABLE_PX) + 12 for lv, w in rows), default=0)
+
+        indent = next((i for i in range(MAX_INDENT, MIN_INDENT - 1, -1) if need(i) <= room), MIN_INDENT)
+        if self.view.indentation() != indent:
+            self.view.setIndentation(indent)
+        full = max((indent * (lv + 1) + w + 12 for lv, w in rows), default=0)
+        if need(indent) > room > 0:
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(0, need)
+            header.resizeSection(0, max(full, need(indent)))
         elif header.sectionResizeMode(0) != QHeaderView.ResizeMode.Stretch:
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 

@@ -164,7 +164,10 @@ class MessagesPanel(QWidget):
             made_by = node.extra.get("kind")  # our logs say which REPL function made it
             if made_by in ("llm", "rlm"):
                 kind = f"{made_by}_query{'_batched' if node.extra.get('batched') else ''} → {kind}"
-            resp_note = " · running…" if node.running else ""
+            resp_note = ""
+            if node.running:  # "running" only once the call is really made
+                held = self._paused is not None and self._paused[0] is node and self._paused[1] == "SubCallStarted"
+                resp_note = " · not sent yet: paused before the call" if held else " · running…"
             items.append(Item("response", plain(node.response), "response" + resp_note))
             if node.error:
                 items.append(Item("error", plain(node.error), "error"))

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from rlm_desktop.trajectory.model import EXTRA_KEY
 from rlm_desktop.trajectory.run_card import RunFacts, run_facts
+from rlm_desktop.ui.elided_label import ElidedLabel
 
 from .common import (
     fmt_cost,
@@ -69,9 +70,8 @@ class RunSummaryHeader(QWidget):
         self.title.setFont(bold)
         self.status = plain_label("", self)
         self.status.setObjectName("runSummary.status")
-        self.question = plain_label("", self, wrap=True)
+        self.question = ElidedLabel("", self)  # one line; the whole question in its tooltip
         self.question.setObjectName("runSummary.question")
-        self.question.setMaximumHeight(self.fontMetrics().lineSpacing() * 2 + 4)
         self.answer = QPlainTextEdit(self)
         self.answer.setObjectName("runSummary.answer")
         self.answer.setReadOnly(True)
@@ -142,7 +142,8 @@ class RunSummaryHeader(QWidget):
         colour = role_color(STATUS_ROLES.get(f.status, "muted"), is_dark(self)).name()
         self.status.setStyleSheet(f"color: {colour}; font-weight: bold;")
         q = f.question
-        self.question.setText("Question: " + (one_line(q, 600) if q else "(not in the log)"))
+        shown = "Question: " + (" ".join(plain(q).split()) if q else "(not in the log)")
+        self.question.set_full_text(shown[:2000], plain(q)[:4000] if q else "")
         if f.answer is not None:
             self._set_answer(f.answer, "")
         elif f.error:
