@@ -71,11 +71,16 @@ class RunTree(QWidget):
         fm = view.fontMetrics()
         out: list[tuple[int, int]] = []
         idx = view.indexAt(view.viewport().rect().topLeft())
-        bottom = view.viewport().height()
-        while idx.isValid() and view.visualRect(idx).top() < bottom and len(out) < 400:
-            level, p = 0, idx.parent()
-            while p.isValid():
-                level, p = level + 1, p.parent()
+        if not idx.isValid():
+            return out
+        row_h = max(view.visualRect(idx).height(), 1)  # uniform row heights
+        for _ in range(min(view.viewport().height() // row_h + 1, 400)):
+            if not idx.isValid():
+                break
+            node = self.model.node(idx)
+            level, n = 0, getattr(node, "parent", None)
+            while n is not None:
+                level, n = level + 1, getattr(n, "parent", None)
             out.append((level, fm.horizontalAdvance(str(idx.data() or ""))))
             idx = view.indexBelow(idx)
         return out
@@ -94,16 +99,22 @@ class RunTree(QWidget):
             return max((indent * (lv + 1) + min(w, READABLE_PX) + 12 for lv, w in rows), default=0)
 
         indent = next((i for i in range(MAX_INDENT, MIN_INDENT - 1, -1) if need(i) <= room), MIN_INDENT)
+        # while scrolling, only ever narrow the indentation and widen the column: a layout
+        # change per frame would make scrolling slow (it all starts again on a new tree)
+        indent = min(indent, self.view.indentation())
         if self.view.indentation() != indent:
             self.view.setIndentation(indent)
-        full = max((indent * (lv + 1) + w + 12 for lv, w in rows), default=0)
         if need(indent) > room > 0:
-            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(0, max(full, need(indent)))
-        elif header.sectionResizeMode(0) != QHeaderView.ResizeMode.Stretch:
-            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            full = max((indent * (lv + 1) + w + 12 for lv, w in rows), default=0)
+            if header.sectionResizeMode(0) != QHeaderView.ResizeMode.Interactive:
+                header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(0, full)
+            elif full > header.sectionSize(0):
+                header.resizeSection(0, full)
 
     def set_trajectory(self, traj: Any) -> None:
+        self.view.setIndentation(MAX_INDENT)
+        self.view.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.model.set_trajectory(traj)
         if traj is not None and traj.runs:
             self.view.expand(self.model.index_of(traj.runs[0]))
