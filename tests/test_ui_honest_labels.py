@@ -69,6 +69,8 @@ def test_waiting_and_running_only_when_true(qtbot, window):
     out = w.panels["output"]
     assert out.status.text() == "not started: paused before it runs"
     assert "running" not in out.text()
+    assert "running" not in window.panels["variables"].header.text()
+    assert "not started" in window.panels["variables"].header.text()
     # once the run goes on, the block is really running or done; the iteration's response is there
     step_until(qtbot, w, lambda e: isinstance(e, ev.CodeBlockFinished))
     assert "running" not in out.status.text()
