@@ -21,7 +21,6 @@ def main(argv: list[str] | None = None) -> int:
         from rlm_desktop.debug_program import debug_main
 
         return debug_main(argv[1:])
-
     if argv and argv[0] == "diff":
         from rlm_desktop.diff_cli import diff_main
 

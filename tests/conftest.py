@@ -18,6 +18,7 @@ def _fresh_settings(tmp_path_factory, monkeypatch):
     """Every test gets its own empty settings store (QSettings and XDG config)."""
     cfg = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
+    monkeypatch.setenv("XDG_DATA_HOME", str(cfg / "data"))  # run logs (New Run's default folder)
     try:
         from PySide6.QtCore import QSettings
     except ImportError:  # pragma: no cover - Qt is a hard dependency

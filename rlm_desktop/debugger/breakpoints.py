@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlm_desktop.engine import events as ev
+from rlm_desktop.trajectory.names import place
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,11 @@ def event_fields(event: ev.Event) -> dict[str, Any]:
     names = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
     names["kind"] = event.kind
     names["event"] = event
+    # 1-based numbers, as people count (block_index/call_index stay 0-based, as in node paths)
+    if isinstance(names.get("block_index"), int):
+        names["block"] = names["block_index"] + 1
+    if isinstance(names.get("call_index"), int):
+        names["call"] = names["call_index"] + 1
     if isinstance(event, ev.CodeBlockFinished):
         names["has_error"] = event.has_error
         names["stderr"] = str(event.result.get("stderr") or "")
@@ -231,6 +237,19 @@ class LogMessage:
     text: str
     event: ev.Event
     time: float
+
+    @property
+    def place(self) -> str:
+        """Where it fired, 1-based as everywhere for people ("depth 1 › Iteration 2 › Block 1")."""
+        e = self.event
+        return place(None, e.iteration, getattr(e, "block_index", None), getattr(e, "call_index", None),
+                     e.depth)
+
+    @property
+    def line(self) -> str:
+        """The message as shown in the Breakpoints panel: its place, then its text."""
+        where = self.place
+        return f"{where}: {self.text}" if where else self.text
 
 
 class BreakpointManager:

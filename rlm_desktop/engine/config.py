@@ -52,6 +52,7 @@ class BackendConfig:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     api_key_env: str | None = None  # name of the variable to read the key from
+    default_key_env: bool = True  # else no fallback to the provider's variable (a local server)
     timeout: float = 120.0  # seconds per request
     max_retries: int = 4  # retries on 429/5xx/timeouts, exponential backoff
     sampling: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens, ...
@@ -73,7 +74,7 @@ class BackendConfig:
             return self.api_key
         names = [self.api_key_env] if self.api_key_env else []
         kind = self.kind if self.kind != "auto" else "openai"
-        if kind in DEFAULT_KEY_ENV:
+        if kind in DEFAULT_KEY_ENV and self.default_key_env:
             names.append(DEFAULT_KEY_ENV[kind])
         for name in names:
             value = os.environ.get(name) if name else None
@@ -108,6 +109,7 @@ class BackendConfig:
             "model": self.model,
             "base_url": self.base_url,
             "api_key_env": self.api_key_env,
+            "default_key_env": self.default_key_env,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "sampling": dict(self.sampling),

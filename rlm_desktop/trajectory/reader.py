@@ -261,17 +261,31 @@ def _record_preview(rec: dict[str, Any], raw: bytes | None) -> str:
         return "<record>"
 
 
-def _resolve_final_var(it: Iteration) -> None:
-    """pre-era ``["FINAL_VAR", name]`` logs the name only; find its value in the locals."""
-    name = it.final_answer or ""
-    for block in reversed(it.code_blocks):
-        if name in block.locals:
-            it.extra.setdefault("final_var_name", name)
-            it.final_answer = _s(block.locals[name])
-            return
+def missing_final_var(name: str) -> str:
+    """What a pre-era ``["FINAL_VAR", name]`` answer says when the log lacks the value."""
+    return f"variable `{name}` (value not in the log)"
+
+
+def _resolve_final_var(it: Iteration, earlier: list[Iteration] | None = None) -> None:
+    """pre-era ``["FINAL_VAR", name]`` logs the name only (TRAJECTORY_FORMAT §3.1): take the
+    value from the locals of this turn's blocks, else of the run's earlier turns (the REPL
+    keeps its variables); without one, say so instead of showing the bare name as the answer."""
+    name = str(it.extra.get("final_var_name", it.final_answer or ""))
+    for turn in [it, *reversed(earlier or [])]:
+        for block in reversed(turn.code_blocks):
+            if name in block.locals:
+                it.extra["final_var_name"] = name
+                it.extra.pop("final_var_missing", None)
+                it.final_answer = _s(block.locals[name])
+                return
+    it.extra["final_var_name"] = name
+    it.extra["final_var_missing"] = True
+    it.final_answer = missing_final_var(name)
 
 
 def _apply_final(run: Run, it: Iteration) -> None:
+    if it.extra.get("final_var_missing"):
+        _resolve_final_var(it, run.iterations[: it.position])
     if it.final_answer is not None:
         run.final_answer = it.final_answer
         run.status = RunStatus.MAX_ITERATIONS if it.is_default_answer else RunStatus.FINISHED

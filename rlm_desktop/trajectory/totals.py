@@ -76,7 +76,7 @@ class RunTotals:
         upstream = self.upstream
         own = it.usage if it.usage is not None else Usage()
         both = summary.iteration_usage(it, upstream)
-        self.numbers.append(it.number)
+        self.numbers.append(len(self.numbers) + 1)  # 1-based place in its run (names.iteration_no)
         self.line_nos.append(it.line_no or 0)
         self.root_in.append(own.input_tokens)
         self.root_out.append(own.output_tokens)

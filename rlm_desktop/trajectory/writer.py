@@ -230,9 +230,11 @@ def record_from_iteration(
     A default-answer iteration (``it.is_default_answer``) is written as
     upstream does: no blocks, ``iteration_time`` null, ``final_answer`` = response.
     """
-    final = it.final_answer
+    final: Any = it.final_answer
     if it.is_default_answer and final is None:
         final = it.response
+    if it.extra.get("final_var_missing"):  # a pre-era answer whose value the log lacks: as read
+        final = ["FINAL_VAR", str(it.extra.get("final_var_name", ""))]
     rec: dict[str, Any] = {
         "type": "iteration",
         "iteration": it.number,
@@ -243,7 +245,7 @@ def record_from_iteration(
         "final_answer": final,
         "iteration_time": None if it.is_default_answer else it.iteration_time,
     }
-    extra = {k: v for k, v in it.extra.items() if k != "final_var_name"}
+    extra = {k: v for k, v in it.extra.items() if k not in ("final_var_name", "final_var_missing")}
     if it.usage is not None:
         model = usage_model or (it.parent.model if it.parent is not None else "") or "unknown"
         extra["usage"] = usage_summary(it.usage, model)

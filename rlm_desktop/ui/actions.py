@@ -13,17 +13,25 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStyle, QWidget
 
 RUNNING, PAUSED, FINISHED = "running", "paused", "finished"
+#: Shown once a demo run waits at its start (``--demo``, Run Demo).
+DEMO_HINT = "Paused at the start of the demo: F5 Continue · F10 Step Over · F11 Step Into"
 
 SPECS = (
     # attribute, text, shortcut, standard icon, tip
     ("run", "&New Run…", "Ctrl+R", QStyle.StandardPixmap.SP_MediaPlay, "Start a new run (New Run dialog)"),
     ("demo", "Run &Demo", "Ctrl+Shift+R", QStyle.StandardPixmap.SP_MediaSkipForward,
      "Replay the bundled demo run under the debugger (no API key needed)"),
-    ("cont", "&Continue", "F5", QStyle.StandardPixmap.SP_MediaSeekForward, "Continue to the next breakpoint"),
-    ("pause", "&Pause", "F6", QStyle.StandardPixmap.SP_MediaPause, "Pause at the next step"),
-    ("step_over", "Step &Over", "F10", QStyle.StandardPixmap.SP_ArrowRight, "Next step at this depth"),
-    ("step_into", "Step &Into", "F11", QStyle.StandardPixmap.SP_ArrowDown, "Next step at any depth"),
-    ("step_out", "Step O&ut", "Shift+F11", QStyle.StandardPixmap.SP_ArrowUp, "Run until the current depth returns"),
+    ("cont", "&Continue", "F5", QStyle.StandardPixmap.SP_MediaSeekForward,
+     "Run on until a breakpoint is hit or the run ends"),
+    ("pause", "&Pause", "F6", QStyle.StandardPixmap.SP_MediaPause,
+     "Stop at the next step boundary: a turn, a code block or a sub-call"),
+    ("step_over", "Step &Over", "F10", QStyle.StandardPixmap.SP_ArrowRight,
+     "Run to the next step of this run: the next turn (the model's request, then its answer), "
+     "code block or sub-call at this depth; a sub-call's child run runs through without stopping"),
+    ("step_into", "Step &Into", "F11", QStyle.StandardPixmap.SP_ArrowDown,
+     "Run to the very next step at any depth: at a sub-call, into its child run's turns, blocks and sub-calls"),
+    ("step_out", "Step O&ut", "Shift+F11", QStyle.StandardPixmap.SP_ArrowUp,
+     "Run until this child run returns to the sub-call that started it (the next step at a lower depth)"),
     ("stop", "&Stop", "Shift+F5", QStyle.StandardPixmap.SP_MediaStop, "Cancel the run"),
     ("toggle_bp", "Toggle &Breakpoint", "F9", QStyle.StandardPixmap.SP_DialogApplyButton,
      "Add or remove a breakpoint at the selected iteration"),
@@ -42,6 +50,7 @@ class DebugActions(QObject):
             act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
             act.setToolTip(f"{text.replace('&', '').rstrip('…')} ({shortcut}) — {tip}")
             act.setStatusTip(tip)
+            act.setWhatsThis(tip)
             self.actions[name] = act
             setattr(self, name, act)
         # Pause: F6 (VS Code) and Ctrl+Alt+Pause/Break (Visual Studio)

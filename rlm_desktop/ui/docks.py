@@ -22,6 +22,7 @@ PANELS = (
     ("metrics", "Metrics", "rlm_desktop.ui.panels.metrics", "MetricsPanel"),
     ("flame", "Cost Flame Graph", "rlm_desktop.ui.flame_graph", "FlamePanel"),
     ("watches", "Watches", "rlm_desktop.ui.panels.watches", "WatchesPanel"),
+    ("summary", "Run Summary", "rlm_desktop.ui.panels.run_header", "RunSummaryHeader"),
 )
 
 

@@ -55,16 +55,30 @@ class Forks(QObject):
         s = self.window.session
         return s is not None and bool(s.running)
 
+    def recording(self) -> str | None:
+        """The log file of what is shown, when it can be forked: an opened recording, or
+        the app's own live run once it has ended (its log); not a followed file or a file
+        still loading."""
+        w = self.window
+        if w.path is not None and os.path.isfile(w.path):
+            if w.documents.get(w.path) is w.trajectory and not w.previewing:
+                return w.path
+            return None
+        s = w.session
+        rec = getattr(s, "recorder", None)
+        if s is None or s.running or rec is None or w.trajectory is not rec.trajectory:
+            return None
+        log_path = getattr(s.result, "log_path", None)
+        return log_path if log_path and os.path.isfile(log_path) else None
+
     def target(self, node: Any = None) -> Any:
-        """The iteration a fork would start from (of an opened recording), or None."""
+        """The iteration a fork would start from (of a forkable recording), or None."""
         from rlm_desktop.trajectory.lazy import is_placeholder
 
         w = self.window
         it = iteration_of(node if node is not None else w.selection.node)
-        if it is None or is_placeholder(it) or w.path is None or not os.path.isfile(w.path):
+        if it is None or is_placeholder(it) or self.recording() is None:
             return None
-        if w.documents.get(w.path) is not w.trajectory or w.previewing:
-            return None  # a live run, a followed file, or a file still loading
         return it
 
     def update(self) -> None:
@@ -80,6 +94,10 @@ class Forks(QObject):
         fork = menu.addAction("Fork from Here…", lambda: self.fork_from(node))
         fork.setEnabled(self.window.session is not None and not self.live() and self.target(node) is not None)
         menu.addAction(self.window.debug.toggle_bp)
+        copy = getattr(self.window, "act_copy_path", None)
+        if copy is not None:
+            menu.addSeparator()
+            menu.addAction(copy)
         self.menu = menu
         menu.popup(view.viewport().mapToGlobal(pos))
         return menu
@@ -89,14 +107,15 @@ class Forks(QObject):
         w = self.window
         it = self.target(node)
         if it is None or self.live() or w.session is None:
-            w.status.showMessage("Select an iteration of an opened recording (no run in progress) to fork", 6000)
+            w.status.showMessage("Select an iteration of an opened recording or a finished run (no run in "
+                                 "progress) to fork", 6000)
             return
         try:
             from rlm_desktop.trajectory import summary
 
             from .fork_dialog import ForkDialog
 
-            dlg = ForkDialog(w.path, it, w, upstream=summary.is_upstream(w.trajectory))
+            dlg = ForkDialog(self.recording(), it, w, upstream=summary.is_upstream(w.trajectory))
         except Exception as exc:
             w.report_error(f"Fork dialog unavailable: {type(exc).__name__}: {exc}")
             return
@@ -105,7 +124,8 @@ class Forks(QObject):
         try:
             self.start(dlg.plan(), dlg.config(), it)
         except Exception as exc:
-            w.report_error(f"Cannot fork at {it.path}: {type(exc).__name__}: {exc}")
+            w.report_error(f"Cannot fork at iteration {it.position + 1} (node path {it.path}): "
+                           f"{type(exc).__name__}: {exc}")
 
     def start(self, plan: Any, config: Any, iteration: Any) -> None:
         """Start ``plan`` (a ``debugger.fork.ForkPlan``); pause at the fork turn's answer."""
@@ -120,8 +140,11 @@ class Forks(QObject):
             self.clear()
             raise
         self.running_plan = plan
-        w.status.showMessage(f"Replaying up to {plan.fork_at}…")
-        w.setWindowTitle(f"Fork of {os.path.basename(str(plan.recording))} at {plan.fork_at} — RLM Desktop")
+        from rlm_desktop.trajectory.names import where
+
+        at = where(iteration)
+        w.status.showMessage(f"Replaying up to {at}…")
+        w.setWindowTitle(f"Fork of {os.path.basename(str(plan.recording))} at {at} — RLM Desktop")
 
     def clear(self) -> None:
         bp, self.bp = self.bp, None

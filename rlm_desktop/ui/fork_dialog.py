@@ -22,10 +22,11 @@ import os
 from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
 from rlm_desktop.debugger.fork import ForkPlan
 from rlm_desktop.engine.config import BackendConfig
+from rlm_desktop.trajectory import names
 from rlm_desktop.trajectory.model import Iteration
 
 from .panels.common import plain_label
@@ -67,17 +68,23 @@ class ForkDialog(NewRunDialog):
         self.fork_at = iteration.path
         self.run_index = int(self.fork_at.split("/", 1)[0][1:] or 0)
         self.check_prompts = not upstream  # upstream logs have other prompt texts
-        where = f"Iteration {iteration.number}"
-        if iteration.parent is not None and iteration.parent.depth:
-            where += f" of a child run (depth {iteration.parent.depth})"
+        where = names.where(iteration)
         self.setWindowTitle(f"Fork from {where}")
         self.info = plain_label(
-            f"Replays {os.path.basename(self.recording)} with its recorded answers up to {where} "
-            f"({self.fork_at}), then pauses at that turn's answer: edit it (Messages › Edit response…) "
+            f"Replays {os.path.basename(self.recording)} with its recorded answers up to {where}, "
+            "then pauses at that turn's answer: edit it (Messages › Edit response…) "
             "or continue. The turns after it are answered by the backend below.",
             self,
             wrap=True,
         )
+        self.node_path = QLineEdit(self.fork_at, self)  # an id to copy, labelled as one
+        self.node_path.setObjectName("fork.nodePath")
+        self.node_path.setReadOnly(True)
+        self.node_path.setToolTip("The fork point's node path (0-based), for breakpoint conditions and scripts")
+        path_row = QHBoxLayout()
+        path_row.addWidget(plain_label("Node path (for copying):", self))
+        path_row.addWidget(self.node_path, 1)
+        self.layout().insertLayout(0, path_row)
         self.layout().insertWidget(0, self.info)
         i = self.backend_combo.findData("replay")
         self.backend_combo.setItemText(i, REPLAY_LABEL)

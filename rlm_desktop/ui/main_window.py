@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
 
-from rlm_desktop.trajectory import summary
+from rlm_desktop.trajectory import names, summary
 from rlm_desktop.trajectory.model import Trajectory
 
 from . import theme
@@ -134,6 +134,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         d = self.docks
         self.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, d_time)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d_tree)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["summary"])  # over code and messages
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["code"])
         self.splitDockWidget(d["code"], d["messages"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["code"], d["output"], Qt.Orientation.Vertical)
@@ -149,7 +150,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         d["output"].raise_()
         self.resizeDocks([d_tree, d["code"], d["messages"]], [380, 560, 460], Qt.Orientation.Horizontal)
         self.resizeDocks([d_time, d_tree, d["runs"]], [84, 520, 220], Qt.Orientation.Vertical)
-        self.resizeDocks([d["code"], d["output"]], [460, 260], Qt.Orientation.Vertical)
+        self.resizeDocks([d["summary"], d["code"], d["output"]], [150, 400, 240], Qt.Orientation.Vertical)
         self.resizeDocks([d["messages"], d["metrics"]], [300, 430], Qt.Orientation.Vertical)
         self._wire_panels()
 
@@ -237,7 +238,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         m.addAction(self.comparisons.action)
         m.addAction(self.html_export.action)
         m.addSeparator()
-        m.addAction("&Quit", self.close).setShortcut(QKeySequence.StandardKey.Quit)
+        self.act_quit = m.addAction("&Quit", self.close)  # asks first during a run (confirm_quit)
+        self.act_quit.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")])
         e = mb.addMenu("&Edit")
         self.act_find = e.addAction("&Find…", self.find)
         self.act_find.setShortcut(QKeySequence.StandardKey.Find)
@@ -245,6 +247,11 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.act_find_next.setShortcut(QKeySequence.StandardKey.FindNext)
         self.act_find_prev = e.addAction("Find &Previous", self.search.previous_hit)
         self.act_find_prev.setShortcut(QKeySequence.StandardKey.FindPrevious)
+        from .node_path import make_action
+
+        self.act_copy_path = make_action(self, self.selection, self.status)
+        e.addSeparator()
+        e.addAction(self.act_copy_path)
         v = mb.addMenu("&View")
         self.view_menu = v
         for dock in self.docks.values():
@@ -263,6 +270,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             group.addAction(act)
             tm.addAction(act)
         dbg = mb.addMenu("&Debug")
+        dbg.setToolTipsVisible(True)  # the tooltips say what each step stops at
         for act in self.debug:
             dbg.addAction(act)
         dbg.addSeparator()
@@ -299,6 +307,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.report_error("Following folders is not available")
             return False
         ok = bool(self.follow_ctl.follow(path))
+        if ok:
+            self._add_recent_follow(os.path.abspath(path))
         self.docks["runs"].show()
         self.docks["runs"].raise_()
         if ok and os.path.isfile(path):
@@ -336,7 +346,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
                 root = run_of(root.parent)
             if metrics.run() is not root:
                 metrics.show_run(root)
-        self.status.set_node(getattr(node, "path", ""))
+        self.status.set_node(names.where(node), getattr(node, "path", "") or "")
 
     def _show_hit(self, hit: Any, query: str) -> None:
         """Select the found text in the code or output panel (messages show the node)."""
@@ -439,6 +449,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         QTimer.singleShot(0, lambda: hide_stray_tab_bars(self))
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
+        if not self.confirm_quit():  # a live run is not thrown away without asking
+            event.ignore()
+            return
         self.layout_keeper.save()
         self.shutdown()
         super().closeEvent(event)

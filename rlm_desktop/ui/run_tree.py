@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QVBoxLayout, QWidget
 
 from .tree_model import RunTreeModel
+
+MAX_INDENT, MIN_INDENT = 14, 6  # px per tree level
+READABLE_PX = 120  # of each visible label's text, at least, before the tree scrolls sideways
 
 
 class RunTree(QWidget):
@@ -23,7 +26,7 @@ class RunTree(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setAllColumnsShowFocus(True)
-        self.view.setIndentation(14)  # deep trees keep their labels readable
+        self.view.setIndentation(MAX_INDENT)  # narrower for deep trees (fit_node_column)
         header = self.view.header()
         header.setStretchLastSection(False)
         # size the columns to the visible rows only (Qt's default measures 1,000 rows per
@@ -38,13 +41,87 @@ class RunTree(QWidget):
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         selection.changed.connect(self.show_node)
         self._syncing = False
+        # deep nodes stay readable: when the visible labels need more room than the Node column
+        # has, the column takes their width and the tree scrolls sideways (else it stretches)
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(40)
+        self._fit_timer.timeout.connect(self.fit_node_column)
+        for sig in (self.view.expanded, self.view.collapsed, self.model.rowsInserted, self.model.modelReset,
+                    self.view.verticalScrollBar().valueChanged):
+            sig.connect(lambda *_: self._fit_timer.start())
+        self.view.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802
+        if obj is self.view.viewport() and event.type() == event.Type.Resize:
+            self._fit_timer.start()
+        return False
+
+    def reveal_label(self, idx: QModelIndex) -> None:
+        """Scroll sideways so a deep node's label starts in view (not off to the right)."""
+        self.fit_node_column()
+        rect = self.view.visualRect(idx)
+        bar = self.view.horizontalScrollBar()
+        if rect.left() < 0 or rect.left() + READABLE_PX > self.view.viewport().width():
+            bar.setValue(max(0, bar.value() + rect.left() - 3 * self.view.indentation()))
+
+    def _visible_rows(self) -> list[tuple[int, int]]:
+        """(level, label width) of the rows on screen (level 0: a run at the top)."""
+        view = self.view
+        fm = view.fontMetrics()
+        out: list[tuple[int, int]] = []
+        idx = view.indexAt(view.viewport().rect().topLeft())
+        if not idx.isValid():
+            return out
+        row_h = max(view.visualRect(idx).height(), 1)  # uniform row heights
+        for _ in range(min(view.viewport().height() // row_h + 1, 400)):
+            if not idx.isValid():
+                break
+            node = self.model.node(idx)
+            level, n = 0, getattr(node, "parent", None)
+            while n is not None:
+                level, n = level + 1, getattr(n, "parent", None)
+            out.append((level, fm.horizontalAdvance(str(idx.data() or ""))))
+            idx = view.indexBelow(idx)
+        return out
+
+    def fit_node_column(self) -> None:
+        """Deep nodes stay readable: each visible label keeps ``READABLE_PX`` of its text in
+        view. First the indentation narrows (down to ``MIN_INDENT``); when that is not enough
+        the Node column takes the width it needs and the tree scrolls sideways; otherwise the
+        column stretches and the other columns stay in view."""
+        header = self.view.header()
+        rows = self._visible_rows()
+        others = sum(header.sectionSize(c) for c in range(1, self.model.columnCount()))
+        room = self.view.viewport().width() - others
+
+        def need(indent: int) -> int:
+            return max((indent * (lv + 1) + min(w, READABLE_PX) + 12 for lv, w in rows), default=0)
+
+        indent = next((i for i in range(MAX_INDENT, MIN_INDENT - 1, -1) if need(i) <= room), MIN_INDENT)
+        # while scrolling, only ever narrow the indentation and widen the column: a layout
+        # change per frame would make scrolling slow (it all starts again on a new tree)
+        indent = min(indent, self.view.indentation())
+        if self.view.indentation() != indent:
+            self.view.setIndentation(indent)
+        if need(indent) > room > 0:
+            full = max((indent * (lv + 1) + w + 12 for lv, w in rows), default=0)
+            if header.sectionResizeMode(0) != QHeaderView.ResizeMode.Interactive:
+                header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(0, full)
+            elif full > header.sectionSize(0):
+                header.resizeSection(0, full)
 
     def set_trajectory(self, traj: Any) -> None:
+        self.view.setIndentation(MAX_INDENT)
+        self.view.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.model.set_trajectory(traj)
         if traj is not None and traj.runs:
             self.view.expand(self.model.index_of(traj.runs[0]))
 
     def _current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        if current.isValid():
+            QTimer.singleShot(0, self, lambda: self.reveal_label(self.view.currentIndex()))
         if self._syncing:
             return
         self.selection.select(self.model.node(current) if current.isValid() else None)
@@ -60,6 +137,7 @@ class RunTree(QWidget):
             if idx.isValid():
                 sm.setCurrentIndex(idx, flags)
                 self.view.scrollTo(idx)
+                self.reveal_label(idx)
             else:
                 sm.clearSelection()
         finally:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from rlm_desktop.trajectory.grep import matching_iterations
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.names import where
 from rlm_desktop.trajectory.reader import sanitize_str
 
 MAX_HITS = 5000
@@ -209,8 +210,8 @@ class SearchPanel(QWidget):
         self.results.blockSignals(True)
         self.results.clear()
         for h in hits:
-            item = QListWidgetItem(f"{h.node.path}  [{h.field}]  {h.snippet}")
-            item.setToolTip(h.node.path)
+            item = QListWidgetItem(f"{where(h.node)}  [{h.field}]  {h.snippet}")
+            item.setToolTip(f"Node path (for copying): {h.node.path}")
             self.results.addItem(item)
         self.results.blockSignals(False)
         self.status.setText(f"{len(hits)} hit(s)" if self.edit.text() else "")
@@ -224,6 +225,7 @@ class SearchPanel(QWidget):
         self.results.setCurrentRow(row)
         self.results.blockSignals(False)
         self.selection.select(self.hits[row].node)
+        self.status.setText(f"hit {row + 1} of {len(self.hits)}")
         self.jumped.emit(self.hits[row], getattr(self, "_query", "") or self.edit.text())
 
     def next_hit(self) -> None:

@@ -1,9 +1,21 @@
-"""Status bar: run state, selected node, tokens, cost, and a bad-line counter (click → list)."""
+"""Status bar: run state, selected node, tokens, cost, and a bad-line counter (click → list).
+
+Every text here is plain (a pause reason or an answer is log text) and elides at the
+width the bar gives it, with the whole text in the tooltip, so a long answer never runs
+into the widgets beside it. The selected node is named for people (``trajectory.names``);
+its copyable node path is in the tooltip, labelled as such.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
+
+from .elided_label import ElidedLabel
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split("\n"))
 
 
 class StatusBar(QStatusBar):
@@ -11,9 +23,10 @@ class StatusBar(QStatusBar):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.state_label = QLabel("Ready")
+        self.state_label = ElidedLabel("Ready", minimum=60)
         self.state_label.setObjectName("status.state")
-        self.node_label = QLabel("")
+        self.node_label = ElidedLabel("")
+        self.node_label.setObjectName("status.node")
         self.tokens_label = QLabel("")
         self.tokens_label.setObjectName("status.tokens")
         self.cost_label = QLabel("")
@@ -24,16 +37,47 @@ class StatusBar(QStatusBar):
         self.bad_button.setToolTip("Lines of the file that could not be read — click for the list")
         self.bad_button.clicked.connect(self.bad_lines_clicked)
         self.bad_button.hide()
-        for label in (self.state_label, self.node_label, self.tokens_label, self.cost_label):
-            label.setTextFormat(Qt.TextFormat.PlainText)  # a pause reason or an answer is log text
-        for w in (self.node_label, self.tokens_label, self.cost_label, self.bad_button, self.state_label):
+        for label in (self.tokens_label, self.cost_label):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+        # messages (an answer, an error) elide in their own label, not under the widgets
+        self.message_label = ElidedLabel("", minimum=80)
+        self.message_label.setObjectName("status.message")
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.clearMessage)
+        self.addWidget(self.message_label, 4)
+        self.addPermanentWidget(self.node_label, 2)
+        for w in (self.tokens_label, self.cost_label, self.bad_button):
             self.addPermanentWidget(w)
+        self.addPermanentWidget(self.state_label, 1)
+
+    # -- messages: our elided label instead of QStatusBar's painted (clipped) text ----------
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802
+        self.message_label.set_full_text(_one_line(text or ""), text or "")
+        self._message_timer.stop()
+        if timeout > 0 and text:
+            self._message_timer.start(timeout)
+        self.messageChanged.emit(text or "")
+
+    def clearMessage(self) -> None:  # noqa: N802
+        self._message_timer.stop()
+        if self.message_label.full_text():
+            self.message_label.set_full_text("")
+            self.messageChanged.emit("")
+
+    def currentMessage(self) -> str:  # noqa: N802
+        return self.message_label.full_text()
 
     def set_state(self, text: str) -> None:
-        self.state_label.setText(text)
+        self.state_label.set_full_text(_one_line(text))
 
-    def set_node(self, path: str) -> None:
-        self.node_label.setText(path)
+    def state_text(self) -> str:
+        return self.state_label.full_text()
+
+    def set_node(self, name: str, path: str = "") -> None:
+        """``name``: the node for people ("Run 1 › Iteration 3"); ``path`` its node path."""
+        tip = f"{name}\nNode path (for copying): {path}" if path else name
+        self.node_label.set_full_text(_one_line(name), tip)
 
     def set_totals(self, tokens: int, cost: float | None) -> None:
         self.tokens_label.setText(f"{tokens:,} tokens" if tokens else "")

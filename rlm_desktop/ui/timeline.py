@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from rlm_desktop.trajectory.model import Iteration, Run
+from rlm_desktop.trajectory.names import iteration_no, title
 
 from .tree_model import status
 
@@ -31,6 +32,8 @@ STATUS_COLOURS = {
     "final": "#2e7d32",
     "error": "#d9534f",
     "running": "#3a87d6",
+    "cancelled": "#b07d12",
+    "failed": "#d9534f",
 }
 
 
@@ -88,9 +91,9 @@ class TimelineModel(QAbstractListModel):
         calls = sum(1 for _ in it.sub_calls())
         if role == Qt.ItemDataRole.DisplayRole:
             t = f"{it.iteration_time:.1f}s" if it.iteration_time else "–"
-            return f"#{it.number}\n{t} · {calls} call{'s' if calls != 1 else ''}"
+            return f"#{iteration_no(it)}\n{t} · {calls} call{'s' if calls != 1 else ''}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"Iteration {it.number}: {status(it)}, {len(it.code_blocks)} block(s), {calls} sub-call(s)"
+            return f"{title(it)}: {status(it)}, {len(it.code_blocks)} block(s), {calls} sub-call(s)"
         return None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
-from rlm_desktop.trajectory import summary
+from rlm_desktop.trajectory import names, summary
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
 from rlm_desktop.trajectory.reader import sanitize_str
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY
@@ -44,21 +44,39 @@ def parent_of(node: Any) -> Any:
 
 
 def label(node: Any) -> str:
+    """The Node column: 1-based numbers (``trajectory.names``); the path is in the tooltip."""
     if isinstance(node, Run):
         model = node.model or "?"
-        head = "Run" if node.depth == 0 else "Child run"
-        return sanitize_str(f"{head} {node.index} · {model}" if node.depth == 0 else f"{head} · {model}")
+        if node.depth == 0 or node.parent is None:
+            return sanitize_str(f"{names.title(node)} · {model}")
+        return sanitize_str(f"Child run (rlm_query) · depth {node.depth} · {model}")
     if isinstance(node, Iteration):
         tail = " · final" if node.final_answer is not None else ""
-        return f"Iteration {node.number}{tail}{' · edited' if node.edited else ''}"
+        return f"{names.title(node)}{tail}{' · edited' if node.edited else ''}"
     if isinstance(node, CodeBlock):
         first = next((ln for ln in node.code.splitlines() if ln.strip()), "")
-        return sanitize_str(f"Block {node.index + 1}: {first[:60]}")
+        return sanitize_str(f"{names.title(node)}: {first[:60]}")
     if isinstance(node, SubCall):
-        kind = "rlm_query" if node.is_recursive else "llm_query"
         prompt = node.prompt if isinstance(node.prompt, str) else str(node.prompt)
-        return sanitize_str(f"{kind} #{node.index}: {' '.join(prompt.split())[:50]}")
+        what = " (child run)" if names.call_kind(node) == "rlm_query" else ""
+        return sanitize_str(f"{names.title(node)}{what}: {' '.join(prompt.split())[:50]}")
     return ""
+
+
+def _stopped(node: Any) -> str | None:
+    """"cancelled"/"failed" for a node cut short by the end of its run, else None."""
+    it = node if isinstance(node, Iteration) else getattr(node, "parent", None)
+    while it is not None and not isinstance(it, Iteration):
+        it = getattr(it, "parent", None)
+    if it is None:
+        return None
+    how = it.extra.get("status")
+    if how not in (str(RunStatus.CANCELLED), str(RunStatus.FAILED)):
+        return None
+    if isinstance(node, Iteration):
+        return how
+    # a block or a call that had not finished when the run stopped
+    return how if node.execution_time is None else None
 
 
 def status(node: Any) -> str:
@@ -66,6 +84,9 @@ def status(node: Any) -> str:
         return str(node.status)
     if getattr(node, "running", False):
         return "running"
+    stopped = _stopped(node)
+    if stopped is not None:
+        return stopped
     if isinstance(node, Iteration):
         if any(b.has_error for b in node.code_blocks):
             return "error"
@@ -339,13 +360,15 @@ class RunTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(node)[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
-            return node.path
+            return f"{names.where(node)}\nNode path (for copying): {node.path}"
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
             from PySide6.QtGui import QColor
 
             st = self._display(node)[2]
             if st in ("error", "failed", str(RunStatus.FAILED)):
                 return QColor("#d9534f")
+            if st == str(RunStatus.CANCELLED):
+                return QColor("#b07d12")
             if st in ("running", str(RunStatus.RUNNING)):
                 return QColor("#3a87d6")
         return None

@@ -16,6 +16,7 @@ from rlm_desktop.trajectory.model import Trajectory
 from .plain_tooltip import plain_tooltip
 
 RECENT_KEY = "files/recent"
+RECENT_FOLLOW_KEY = "files/recent_follow"  # followed folders (and files), newest first
 MAX_RECENT = 10
 FILE_FILTER = "RLM trajectories (*.jsonl *.json *.log);;All files (*)"
 
@@ -88,25 +89,43 @@ class FilesMixin:
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         recent = self.recent_files()
+        follows = self.recent_follows()
         for p in recent:
             self.recent_menu.addAction(p, lambda p=p: self.open_files([p]))
-        if recent:
+        if recent and follows:
+            self.recent_menu.addSeparator()
+        for p in follows:
+            self.recent_menu.addAction(f"Follow {p}", lambda p=p: self.follow(p))
+        if recent or follows:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear Recent Files", self.clear_recent)
-        self.recent_menu.setEnabled(bool(recent))
+        self.recent_menu.setEnabled(bool(recent or follows))
 
     def clear_recent(self) -> None:
         QSettings().remove(RECENT_KEY)
+        QSettings().remove(RECENT_FOLLOW_KEY)
         self._fill_recent()
 
     @staticmethod
-    def recent_files() -> list[str]:
-        v = QSettings().value(RECENT_KEY, [])
+    def _recent(key: str) -> list[str]:
+        v = QSettings().value(key, [])
         return [str(x) for x in (v if isinstance(v, list) else [v] if v else [])]
+
+    @staticmethod
+    def recent_files() -> list[str]:
+        return FilesMixin._recent(RECENT_KEY)
+
+    @staticmethod
+    def recent_follows() -> list[str]:
+        return FilesMixin._recent(RECENT_FOLLOW_KEY)
 
     def _add_recent(self, path: str) -> None:
         items = [path] + [p for p in self.recent_files() if p != path]
         QSettings().setValue(RECENT_KEY, items[:MAX_RECENT])
+
+    def _add_recent_follow(self, path: str) -> None:
+        items = [path] + [p for p in self.recent_follows() if p != path]
+        QSettings().setValue(RECENT_FOLLOW_KEY, items[:MAX_RECENT])
 
     def dragEnterEvent(self, event: Any) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):

@@ -6,12 +6,24 @@ actions' state, breakpoints from F9, and the delegates of Fork from Here… (``u
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
-from .actions import FINISHED, PAUSED, RUNNING
+from .actions import DEMO_HINT, FINISHED, PAUSED, RUNNING
 from .docks import Placeholder
 
 log = logging.getLogger(__name__)
+
+
+def run_log_dir() -> str | None:
+    """The New Run dialog's log folder (its default when never set; empty: no log)."""
+    from PySide6.QtCore import QSettings
+
+    from .panels.new_run_options import GROUP, default_log_dir
+
+    value = QSettings().value(f"{GROUP}/log_dir")
+    text = default_log_dir() if value is None else str(value).strip()
+    return text or None
 
 
 class LiveRunsMixin:
@@ -33,11 +45,13 @@ class LiveRunsMixin:
         try:
             from rlm_desktop.engine.demo import load_demo
 
-            demo = load_demo()
+            demo = load_demo(log_dir=run_log_dir())  # the demo run is logged like any run
         except Exception as exc:
             self.report_error(f"Demo not available: {exc}")
             return
         self.start_run(demo.prompt, demo.context, config=demo.config, pause_at_start=pause_at_start)
+        if pause_at_start and self.session is not None and self.session.running:
+            self.status.showMessage(DEMO_HINT)  # one short line: how to go on from here
 
     def start_run(self, prompt: Any, context: Any, **kw: Any) -> None:
         if self.session is None:
@@ -48,7 +62,24 @@ class LiveRunsMixin:
         except Exception as exc:
             self.report_error(f"Cannot start the run: {type(exc).__name__}: {exc}")
 
+    def confirm_quit(self) -> bool:
+        """Quit (or closing the window) during a run asks first; True: go ahead."""
+        if self.session is None or not self.session.running:
+            return True
+        from PySide6.QtWidgets import QMessageBox
+
+        paused = bool(getattr(self.session.controller, "is_paused", False))
+        answer = QMessageBox.question(
+            self, "Quit RLM Desktop",
+            f"A run is {'paused' if paused else 'in progress'}. Stop it and quit?\n"
+            "Its log keeps what it has done so far.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _session_started(self, recorder: Any) -> None:
+        self.status.clearMessage()  # the last run's "Run finished — answer: …" is not this run's
         self.show_trajectory(recorder.trajectory, None)
         self.setWindowTitle("Live run — RLM Desktop")
 
@@ -79,6 +110,10 @@ class LiveRunsMixin:
             self.report_error(f"Run {status or 'ended'}: {error or 'no answer'}")
         if getattr(result, "log_error", None):
             self.report_error(f"The run's log is incomplete: {result.log_error}")
+        log_path = getattr(result, "log_path", None)
+        if log_path and os.path.isfile(log_path):
+            self._add_recent(os.path.abspath(log_path))  # File › Open Recent, and Fork from Here…
+        self.forks.update()
 
     def _session_failed(self, message: str) -> None:
         self._refresh_live()

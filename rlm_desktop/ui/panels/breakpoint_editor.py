@@ -77,6 +77,8 @@ class BreakpointEditor(QDialog):
         self.one_shot = QCheckBox("Disable after the first hit (one-shot)", self)
         self.log_message = QLineEdit(self)
         self.log_message.setPlaceholderText("set to make a logpoint: record this message, do not stop")
+        self.log_message.setToolTip("{expression} is replaced by its value, e.g. \"turn {iteration}, block {block}\". "
+                                    "iteration, block and call count from 1 (block_index and call_index from 0)")
         self.error = plain_label("", self, wrap=True)
         self.error.setStyleSheet(f"color: {role_color('error', is_dark(self)).name()};")
 

@@ -25,11 +25,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QPushButton,
     QSplitter,
     QTableView,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -59,7 +59,7 @@ class _Relay(QObject):
 
     def on_log(self, message: Any) -> None:
         if self.alive:
-            self.logged.emit(str(getattr(message, "text", message)))
+            self.logged.emit(str(getattr(message, "line", getattr(message, "text", message))))
 
 
 def bp_fields(bp: Any) -> dict[str, Any]:
@@ -188,11 +188,13 @@ class BreakpointsPanel(QWidget):
         self.edit_button.clicked.connect(self.edit_selected)
         self.remove_button.clicked.connect(self.remove_selected)
         self.remove_all_button.clicked.connect(self.remove_all)
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(4, 2, 4, 2)
+        # a tool bar: when the dock is narrow the last buttons go behind its » menu instead of
+        # widening the dock (and every panel tabbed with it)
+        buttons = QToolBar(self)
+        buttons.setObjectName("breakpoints.buttons")
+        buttons.setContentsMargins(2, 0, 2, 0)
         for b in (self.add_button, self.add_here_button, self.edit_button, self.remove_button, self.remove_all_button):
             buttons.addWidget(b)
-        buttons.addStretch(1)
         self.log_label = plain_label("Logpoint messages", self)
         self.log = CappedTextView(self)
         self.log.edit.setPlaceholderText("Messages of logpoints appear here.")
@@ -210,8 +212,14 @@ class BreakpointsPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        lay.addLayout(buttons)
+        lay.addWidget(buttons)
         lay.addWidget(split, 1)
+        # the list shows a few breakpoints, not a row and a half, whatever the log box wants
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 4 * rows + 4)
+        split.setCollapsible(0, False)
+        split.setSizes([10 * rows, 3 * rows])
+        self.split = split
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.set_manager(manager)
 
@@ -235,7 +243,7 @@ class BreakpointsPanel(QWidget):
                 manager.on_log(relay.on_log)
             self._relay = relay
             for m in list(getattr(manager, "messages", ()))[-1000:]:
-                self.add_log_message(str(getattr(m, "text", m)))
+                self.add_log_message(str(getattr(m, "line", getattr(m, "text", m))))
         self.refresh()
 
     def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.names import iteration_no
 
 from .code_editor import CodeEditor
 from .common import fmt_seconds, is_dark, is_loading, node_iteration, plain_label
@@ -134,7 +135,7 @@ class CodeView(QWidget):
         self._update_header()
         if self._block is None:
             if is_loading(it):
-                msg = f"Iteration {it.number}: loading…"
+                msg = f"Iteration {iteration_no(it)}: loading…"
             elif it is not None and not it.code_blocks:
                 msg = "This iteration ran no code blocks." if not it.running else "Waiting for code…"
             else:
@@ -201,7 +202,7 @@ class CodeView(QWidget):
         run = it.parent
         depth = f" · depth {run.depth}" if run is not None and run.depth else ""
         n = len(it.code_blocks)
-        text = f"Iteration {it.number}{depth} · {n} code block{'s' if n != 1 else ''}"
+        text = f"Iteration {iteration_no(it)}{depth} · {n} code block{'s' if n != 1 else ''}"
         if self._block is not None:
             text += f" · block {self._block.index + 1}: {fmt_seconds(self._block.execution_time)}"
         self.header.setText(text)

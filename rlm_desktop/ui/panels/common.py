@@ -46,8 +46,11 @@ def one_line(value: Any, limit: int = 200) -> str:
 
 
 def plain_label(text: str = "", parent: QWidget | None = None, *, wrap: bool = False) -> QLabel:
-    """A QLabel that never interprets its text as rich text."""
-    label = QLabel(parent)
+    """A QLabel that never interprets its text as rich text. One that does not wrap elides
+    instead of widening its panel (``ui.elided_label``)."""
+    from rlm_desktop.ui.elided_label import ElidedLabel
+
+    label = QLabel(parent) if wrap else ElidedLabel("", parent)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(wrap)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Trajectory
+from rlm_desktop.trajectory.names import iteration_no, title
 from rlm_desktop.trajectory.reader import read_file
 
 from .code_view import CodeView
@@ -44,9 +45,9 @@ class _Selection(QObject):
 
 def node_label(node: Any) -> str:
     if isinstance(node, Run):
-        return f"run {node.path} · {node.model or '?'} · {node.status.value}"
+        return f"{title(node).lower()} · {node.model or '?'} · {node.status.value}"
     if isinstance(node, Iteration):
-        return f"iteration {node.number} · {fmt_seconds(node.iteration_time)}"
+        return f"iteration {iteration_no(node)} · {fmt_seconds(node.iteration_time)}"
     if isinstance(node, CodeBlock):
         return f"block {node.index + 1}" + (" · stderr" if node.stderr else "")
     if isinstance(node, SubCall):

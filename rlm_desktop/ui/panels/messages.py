@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.names import call_kind, iteration_no, title
 
 from .common import is_dark, is_loading, plain, plain_label
 from .message_card import Item, MessageCard, messages_to_items
@@ -40,6 +41,7 @@ class MessagesPanel(QWidget):
         self.max_cards = max_cards
         self._node: Any = None
         self._editable: Iteration | None = None
+        self._paused: tuple[Any, str] | None = None  # (node, event kind) where the run is held
         self._items: list[Item] = []
         self._first = 0  # index of the first item with a card
         self.cards: list[MessageCard] = []
@@ -138,16 +140,34 @@ class MessagesPanel(QWidget):
         self.container.adjustSize()
         bar.setValue(bar.maximum() - from_bottom)
 
+    def set_paused_at(self, node: Any, kind: str | None) -> None:
+        """Where the debugger holds the live run (None: running or finished)."""
+        self._paused = (node, kind or "") if node is not None else None
+        self.refresh()
+
+    def _pending_text(self, it: Iteration) -> str:
+        """A live turn without a response: "waiting" only once the request has gone out
+        (the recorder fills the prompt at the LM request; a pause there is before sending)."""
+        paused = self._paused
+        if paused is not None and paused[0] is it and paused[1] == "LMRequest":
+            return "(paused before the request is sent: Continue or Step to send it)"
+        if not it.prompt:
+            return "(the request has not been sent to the model yet)"
+        return "(waiting for the model…)"
+
     # -- building the items -----------------------------------------------------------
 
     def _collect(self, node: Any) -> tuple[str, list[Item]]:
         if isinstance(node, SubCall):
             items = messages_to_items(node.prompt)
-            kind = "child RLM" if node.child is not None else "LM call"
+            kind = "child RLM run" if call_kind(node) == "rlm_query" else "LM call"
             made_by = node.extra.get("kind")  # our logs say which REPL function made it
             if made_by in ("llm", "rlm"):
                 kind = f"{made_by}_query{'_batched' if node.extra.get('batched') else ''} → {kind}"
-            resp_note = " · running…" if node.running else ""
+            resp_note = ""
+            if node.running:  # "running" only once the call is really made
+                held = self._paused is not None and self._paused[0] is node and self._paused[1] == "SubCallStarted"
+                resp_note = " · not sent yet: paused before the call" if held else " · running…"
             items.append(Item("response", plain(node.response), "response" + resp_note))
             if node.error:
                 items.append(Item("error", plain(node.error), "error"))
@@ -157,17 +177,17 @@ class MessagesPanel(QWidget):
             node = node.parent
         if isinstance(node, Run):
             if not node.iterations:
-                return f"Run {node.path}: no iterations yet", []
+                return f"{title(node)}: no iterations yet", []
             node = node.iterations[-1]
         if isinstance(node, Iteration) and is_loading(node):
-            return f"Iteration {node.number}: loading…", []
+            return f"Iteration {iteration_no(node)}: loading…", []
         if isinstance(node, Iteration):
             items = messages_to_items(node.prompt)
             note = "EDITED in debugger" if node.edited else ""
             if node.response or not node.running:
                 items.append(Item("response", plain(node.response), "response", note))
             else:
-                items.append(Item("response", "(waiting for the model…)", "response"))
+                items.append(Item("response", self._pending_text(node), "response"))
             if node.edited and node.original_response is not None:
                 items.append(Item("original", plain(node.original_response), "original response (before edit)"))
             if node.final_answer is not None:
@@ -177,7 +197,7 @@ class MessagesPanel(QWidget):
             model = f" · {run.model}" if run is not None and run.model else ""
             n = len(items) - 1 - (1 if node.edited and node.original_response is not None else 0)
             n -= 1 if node.final_answer is not None else 0
-            head = f"Iteration {node.number}{depth}{model} · {n} prompt message{'s' if n != 1 else ''}"
+            head = f"Iteration {iteration_no(node)}{depth}{model} · {n} prompt message{'s' if n != 1 else ''}"
             if node.is_default_answer:
                 head += " · default answer"
             return head, items

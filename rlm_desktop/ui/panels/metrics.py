@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
@@ -91,6 +91,51 @@ class RunMetrics:
         return m
 
 
+TICK_SPACING = 28  # px per labelled tick at least (wider numbers need more)
+
+
+def tick_step(shown: float, width_px: float, digits: int = 3) -> int:
+    """Iterations between labelled ticks: the smallest of 1, 2, 5, 10, 20, 50… that leaves
+    each label about ``TICK_SPACING`` px (wider numbers need more)."""
+    spacing = max(TICK_SPACING, 7 * digits + 12)
+    need = shown * spacing / max(width_px, 1.0)
+    base = 1
+    while True:
+        for mult in (1, 2, 5):
+            step = base * mult
+            if step >= need:
+                return step
+        base *= 10
+
+
+def _shrinkable_title(plot: Any) -> None:
+    """A plot title asks for its text's width (``LabelItem.updateMin``): in a narrow dock that
+    pushed the plots out of the view, cut off at the right. Here the title may be cut instead."""
+    label = plot.titleLabel
+    own = label.updateMin
+
+    def update_min() -> None:
+        own()
+        height = label.minimumHeight()
+        label.setMinimumWidth(0)
+        label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+        label._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
+        label.updateGeometry()
+
+    label.updateMin = update_min
+    update_min()
+
+
+def _scroller(view: QWidget, minimum_height: int) -> QScrollArea:
+    view.setMinimumHeight(minimum_height)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(view)
+    return area
+
+
 class MetricsPanel(QWidget):
     """Dock panel: per-iteration and per-depth charts of one run.
 
@@ -107,6 +152,7 @@ class MetricsPanel(QWidget):
         self._run: Run | None = None
         self._marked: Iteration | None = None
         self.metrics = RunMetrics()
+        self._ticks: tuple[int, int, bool] | None = None  # (step, count, minor) of the ticks set
 
         self.summary = plain_label("", self, wrap=True)
         self.summary.setContentsMargins(4, 2, 4, 2)
@@ -135,6 +181,7 @@ class MetricsPanel(QWidget):
             p.getViewBox().setMouseEnabled(x=True, y=False)
             p.hideButtons()
             p.getAxis("left").setWidth(54)
+            _shrinkable_title(p)
             p.setMinimumHeight(MIN_PLOT_HEIGHT if p in self.iteration_plots else MIN_DEPTH_PLOT_HEIGHT)
         # the legends are coloured keys in the titles: nothing is drawn over the bars
         self.titles = {
@@ -182,8 +229,14 @@ class MetricsPanel(QWidget):
 
         self.iter_view.scene().sigMouseClicked.connect(self._on_iter_click)
         self.depth_view.scene().sigMouseClicked.connect(self._on_depth_click)
-        self.tabs.addTab(self.iter_view, "Per iteration")
-        self.tabs.addTab(self.depth_view, "Per depth")
+        # each page scrolls when the dock is lower than its plots need, instead of clipping
+        # the lower plots (a GraphicsLayoutWidget does not shrink below its plots' minimum)
+        self.iter_scroll = _scroller(self.iter_view, len(self.iteration_plots) * (MIN_PLOT_HEIGHT + 22))
+        self.depth_scroll = _scroller(self.depth_view, len(self.depth_plots) * (MIN_DEPTH_PLOT_HEIGHT + 22))
+        self.tabs.addTab(self.iter_scroll, "Per iteration")
+        self.tabs.addTab(self.depth_scroll, "Per depth")
+        self.iter_view.installEventFilter(self)  # ticks follow the plots' width and zoom
+        self.tokens_plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._set_iteration_ticks())
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -287,12 +340,7 @@ class MetricsPanel(QWidget):
         lm = np.maximum(total - repl, 0.0)
         self.bars_repl.setOpts(x=x, height=repl, y0=np.zeros(n))
         self.bars_lm.setOpts(x=x, height=lm, y0=repl)
-        ticks = [[(i, str(num)) for i, num in enumerate(m.numbers)]]
-        if n > 30:
-            step = max(1, n // 15)
-            ticks = [[(i, str(m.numbers[i])) for i in range(0, n, step)], ticks[0]]
-        for p in self.iteration_plots:
-            p.getAxis("bottom").setTicks(ticks)
+        self._set_iteration_ticks()
         dx = np.asarray(m.depths, dtype=float)
         self.bars_depth_tokens.setOpts(x=dx, height=np.asarray(m.depth_tokens, dtype=float))
         self.bars_depth_calls.setOpts(x=dx, height=np.asarray(m.depth_calls, dtype=float))
@@ -320,6 +368,30 @@ class MetricsPanel(QWidget):
             p.setYRange(0, (top or 1.0) * 1.08, padding=0)
         self._update_summary(run, m)
         self.mark_iteration(self._marked)
+
+    def _set_iteration_ticks(self) -> None:
+        """Labels 1, 2, 5, 10, 20, 50… iterations apart, as many as the plot's width has room
+        for (about ``TICK_SPACING`` px each); every iteration gets an unlabelled tick while
+        there is room for it."""
+        numbers = self.metrics.numbers
+        lo, hi = self.tokens_plot.getViewBox().viewRange()[0]
+        shown = max(hi - lo, 1.0)
+        width = max(float(self.tokens_plot.getViewBox().width()), 50.0)
+        step = tick_step(shown, width, max((len(str(x)) for x in numbers), default=1))
+        major = [(i, str(num)) for i, num in enumerate(numbers) if step == 1 or num % step == 0 or i == 0]
+        minor = [(i, "") for i in range(len(numbers))] if width / shown >= 4 and step > 1 else []
+        ticks = [major, minor]
+        if self._ticks == (step, len(numbers), bool(minor)):
+            return
+        self._ticks = (step, len(numbers), bool(minor))
+        for p in self.iteration_plots:
+            p.getAxis("bottom").setTicks(ticks)
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802
+        if obj is self.iter_view and event.type() == event.Type.Resize:
+            self._ticks = None
+            QTimer.singleShot(0, self, self._set_iteration_ticks)  # after the plots have their new size
+        return False
 
     def _update_summary(self, run: Run | None, m: RunMetrics) -> None:
         if run is None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 
 from rlm_desktop.trajectory.reader import read_file
+from rlm_desktop.trajectory.run_card import question_of
 
 LIMIT_FIELDS = (
     "max_iterations",
@@ -44,7 +45,6 @@ ENVIRONMENTS = (
 GROUP = "new_run"
 #: Recordings up to this size are read on the GUI thread to prefill prompt/context.
 PREFILL_MAX_BYTES = 8 * 1024 * 1024
-_TASK_PREFIXES = ("Your task: ", "Answer the following: ")
 
 
 @dataclass
@@ -71,17 +71,7 @@ def recorded_inputs(path: str, run_index: int = 0) -> RecordedInputs:
                 break
         if context is not None:
             break
-    prompt = None
-    first = run.iterations[0].prompt if run.iterations else []
-    for m in first if isinstance(first, list) else []:
-        content = m.get("content") if isinstance(m, dict) else None
-        if m.get("role") == "user" and isinstance(content, str):
-            for prefix in _TASK_PREFIXES:
-                if content.startswith(prefix):
-                    prompt = content[len(prefix) :].split("\n\n", 1)[0]
-                    break
-        if prompt is not None:
-            break
+    prompt = question_of(run) if run.parent is None else None
     depth = run.metadata.get("max_depth")
     return RecordedInputs(
         prompt,

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall
+from rlm_desktop.trajectory.names import block_no, iteration_no, title
+from rlm_desktop.ui.tree_model import status as node_status
 
 from .common import (
     DEFAULT_CAP,
@@ -22,12 +24,37 @@ from .common import (
 )
 
 
-def _block_segments(block: CodeBlock, with_header: bool) -> list[tuple[str, str]]:
+def _inside(node: Any, ancestor: Any) -> bool:
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = getattr(node, "parent", None)
+    return False
+
+
+def block_state(block: CodeBlock, paused: tuple[Any, str] | None) -> str:
+    """What the block is doing, honestly: "running…" only while its code runs. ``paused``
+    is (node, event kind) where the debugger holds the run, or None."""
+    st = node_status(block)
+    if not block.running:
+        return st if st in ("cancelled", "failed") else ""
+    if paused is not None:
+        node, kind = paused
+        if node is block and kind == "CodeBlockStarted":
+            return "not started: paused before it runs"
+        if _inside(node, block):
+            return "paused in a sub-call"
+    return "running…"
+
+
+def _block_segments(block: CodeBlock, with_header: bool, paused: tuple[Any, str] | None = None
+                    ) -> list[tuple[str, str]]:
     segs: list[tuple[str, str]] = []
+    state = block_state(block, paused)
     if with_header:
-        head = f"── block {block.index + 1} · {fmt_seconds(block.execution_time)}"
-        if block.running:
-            head += " · running…"
+        head = f"── block {block_no(block)} · {fmt_seconds(block.execution_time)}"
+        if state:
+            head += f" · {state}"
         segs.append((head + " ──\n", "header"))
     if block.stdout:
         out = block.stdout
@@ -36,7 +63,7 @@ def _block_segments(block: CodeBlock, with_header: bool) -> list[tuple[str, str]
         err = block.stderr.lstrip("\n")  # upstream prefixes exceptions with a newline
         segs.append((err if err.endswith("\n") else err + "\n", "stderr"))
     if not block.stdout and not block.stderr:
-        segs.append(("(running…)\n" if block.running else "(no output)\n", "header"))
+        segs.append((f"({state})\n" if state else "(no output)\n", "header"))
     return segs
 
 
@@ -51,6 +78,7 @@ class OutputPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("outputPanel")
         self._node: Any = None
+        self._paused: tuple[Any, str] | None = None  # (node, event kind) where the run is held
 
         self.header = plain_label("", self)
         self.status = QLabel(self)
@@ -94,6 +122,12 @@ class OutputPanel(QWidget):
     def refresh(self) -> None:
         self._render(keep_scroll=True)
 
+    def set_paused_at(self, node: Any, kind: str | None) -> None:
+        """Where the debugger holds the live run (None: running or finished), so a block
+        that has not started, or waits for a sub-call, is not called "running"."""
+        self._paused = (node, kind or "") if node is not None else None
+        self._render(keep_scroll=True)
+
     def text(self) -> str:
         """The output text currently in the widget (for tests and copy)."""
         return self.view.text()
@@ -121,23 +155,24 @@ class OutputPanel(QWidget):
             node = node.parent
         if isinstance(node, CodeBlock):
             it = node.parent
-            title = f"Iteration {it.number} · " if it is not None else ""
-            self.header.setText(f"{title}block {node.index + 1} output")
-            segs = _block_segments(node, with_header=False)
+            where = f"Iteration {iteration_no(it)} · " if it is not None else ""
+            self.header.setText(f"{where}block {block_no(node)} output")
+            segs = _block_segments(node, with_header=False, paused=self._paused)
             answer = node.final_answer
-            if node.running:
-                status, role = "running…", "accent"
+            state = block_state(node, self._paused)
+            if state:
+                status, role = state, ("accent" if node.running else "warn")
             elif node.stderr:
                 status, role = f"stderr · {fmt_seconds(node.execution_time)}", "error"
             else:
                 status = fmt_seconds(node.execution_time)
         elif isinstance(node, Iteration) and is_loading(node):
-            self.header.setText(f"Iteration {node.number}: loading…")
+            self.header.setText(f"Iteration {iteration_no(node)}: loading…")
         elif isinstance(node, Iteration):
             n = len(node.code_blocks)
-            self.header.setText(f"Iteration {node.number} output · {n} block{'s' if n != 1 else ''}")
+            self.header.setText(f"Iteration {iteration_no(node)} output · {n} block{'s' if n != 1 else ''}")
             for b in node.code_blocks:
-                segs.extend(_block_segments(b, with_header=True))
+                segs.extend(_block_segments(b, with_header=True, paused=self._paused))
             if not node.code_blocks:
                 segs.append(("(this iteration ran no code)\n", "header"))
             answer = node.final_answer
@@ -146,10 +181,15 @@ class OutputPanel(QWidget):
             if errors:
                 status += f" · {errors} block(s) with stderr"
                 role = "error"
+            it_state = node_status(node)
             if node.running:
-                status, role = "running…", "accent"
+                paused = self._paused[0] if self._paused is not None else None
+                status = "paused" if _inside(paused, node) else "running…"
+                role = "accent"
+            elif it_state in ("cancelled", "failed"):
+                status, role = it_state, "warn"
         elif isinstance(node, Run):
-            self.header.setText(f"Run {node.path} · {node.model or 'unknown model'}")
+            self.header.setText(f"{title(node)} · {node.model or 'unknown model'}")
             answer = node.final_answer
             status = node.status.value.replace("_", " ")
             role = {

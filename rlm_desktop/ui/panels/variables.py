@@ -16,8 +16,10 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QSplitter, QTreeView, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.names import iteration_no
 
 from .common import CappedTextView, is_loading, plain_label
+from .output import block_state
 from .variables_model import TopLevelFilter, VariablesModel, full_text, type_name, value_preview
 
 __all__ = ["VariablesModel", "VariablesPanel", "full_text", "type_name", "value_preview"]
@@ -47,6 +49,7 @@ class VariablesPanel(QWidget):
         self.setObjectName("variablesPanel")
         self._node: Any = None
         self._block: CodeBlock | None = None
+        self._paused: tuple[Any, str] | None = None  # (node, event kind) where the run is held
         self._shown: tuple[int, int] | None = None  # identity of the shown locals (live refresh)
 
         self.header = plain_label("", self)
@@ -137,22 +140,30 @@ class VariablesPanel(QWidget):
     def _update_header(self, block: CodeBlock | None) -> None:
         if block is None:
             if is_loading(self._node):
-                self.header.setText(f"Iteration {self._node.number}: loading…")
+                self.header.setText(f"Iteration {iteration_no(self._node)}: loading…")
             elif isinstance(self._node, Iteration):
-                self.header.setText(f"Iteration {self._node.number} ran no code: no locals.")
+                self.header.setText(f"Iteration {iteration_no(self._node)} ran no code: no locals.")
             else:
                 self.header.setText("Select a code block to see its variables.")
             return
         it = block.parent
-        where = f"block {block.index + 1}" + (f" of iteration {it.number}" if it is not None else "")
+        where = f"block {block.index + 1}" + (f" of iteration {iteration_no(it)}" if it is not None else "")
         n = len(block.locals)
         changed = sum(1 for c in self.model._root.children if c.changed)
         text = f"Locals after {where} · {n} variable{'s' if n != 1 else ''}"
         if changed:
             text += f" · {changed} new/changed (bold)"
-        if block.running:
-            text = f"Block {block.index + 1} is running; locals so far · {n}"
+        if block.running:  # "running" only while its code runs (the debugger may hold it)
+            state = block_state(block, self._paused)
+            text = f"Block {block.index + 1}: {state.rstrip('…')}; locals so far · {n}"
         self.header.setText(text)
+
+    def set_paused_at(self, node: Any, kind: str | None) -> None:
+        """Where the debugger holds the live run (None: running or finished)."""
+        self._paused = (node, kind or "") if node is not None else None
+        block = self._block
+        if block is not None:
+            self._update_header(block)
 
     def _on_filter(self, text: str) -> None:
         self.proxy.set_needle(text)

@@ -121,6 +121,7 @@ class SessionLink:
             return
         refresh_all(*self.panels)
         node = node_for_event(rec.run, event)
+        self._set_paused_at(node, event.kind)
         if node is not None:
             self.selection.select(node)
         if self.code is not None:
@@ -129,7 +130,16 @@ class SessionLink:
             editable = isinstance(event, self._ev.LMResponse) and isinstance(node, Iteration)
             self.messages.set_editable_iteration(node if editable else None)
 
+    def _set_paused_at(self, node: Any, kind: str | None) -> None:
+        for p in self.panels:  # panels whose labels depend on where the run is held
+            mark = getattr(p, "set_paused_at", None)
+            if mark is not None:
+                mark(node, kind)
+
     def _on_resumed(self) -> None:
+        controller = getattr(self.session, "controller", None)
+        if not (controller is not None and controller.is_paused):  # not a late "running" notice
+            self._set_paused_at(None, None)
         if self.code is not None:
             show_paused(self.code, None)
         if self.messages is not None:

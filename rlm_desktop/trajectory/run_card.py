@@ -1,0 +1,84 @@
+"""The facts of one run at a glance (no Qt): question, answer, status and totals.
+
+``run_facts(run, upstream)`` is what the Run Summary header shows for any run or child
+run, like upstream's banner: the question it was asked, its final answer, its status,
+its iterations and code blocks, the sub-calls below it per depth, and its tokens, cost
+and time (``summary`` counts every LM call once). ``question_of(run)`` is also how New
+Run fills its prompt from a recording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import summary
+from .model import Run, RunStatus
+
+#: How the task is put in the first user message: ours, then upstream's 0.1.2+.
+TASK_PREFIXES = ("Your task: ", "Answer the following: ")
+
+
+@dataclass
+class RunFacts:
+    title: str
+    question: str | None  # None: not in the log
+    answer: str | None  # None: no final answer (yet)
+    status: str
+    iterations: int
+    code_blocks: int
+    sub_calls_by_depth: dict[int, int] = field(default_factory=dict)
+    tokens: int = 0
+    cost: float | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def question_of(run: Run) -> str | None:
+    """The task the run was given: the first user message that states it (ours and
+    upstream 0.1.2+), else, for a child run, the prompt its ``rlm_query`` passed."""
+    first = run.iterations[0].prompt if run.iterations else []
+    for m in first if isinstance(first, list) else []:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(m, dict) and m.get("role") == "user" and isinstance(content, str):
+            for prefix in TASK_PREFIXES:
+                if content.startswith(prefix):
+                    return content[len(prefix):].split("\n\n", 1)[0]
+    call = run.parent
+    if call is not None:
+        prompt: Any = call.prompt
+        if isinstance(prompt, str):
+            return prompt
+        if isinstance(prompt, list) and prompt:
+            last = prompt[-1]
+            if isinstance(last, dict) and isinstance(last.get("content"), str):
+                return last["content"]
+    return None
+
+
+def run_facts(run: Run, upstream: bool = False) -> RunFacts:
+    from .names import title, where
+
+    blocks = sum(len(it.code_blocks) for it in run.iterations)
+    try:
+        usage = summary.subtree_usage(run, upstream)
+        tokens, cost = usage.total_tokens, usage.cost
+    except Exception:  # noqa: BLE001 - a half-written live node
+        tokens, cost = 0, None
+    status = run.status.value if isinstance(run.status, RunStatus) else str(run.status)
+    return RunFacts(
+        title=where(run) if run.parent is not None else title(run),
+        question=question_of(run),
+        answer=run.final_answer,
+        status=status.replace("_", " "),
+        iterations=len(run.iterations),
+        code_blocks=blocks,
+        sub_calls_by_depth=dict(sorted(run.sub_calls_by_depth().items())),
+        tokens=tokens,
+        cost=cost,
+        seconds=run.total_time(),
+        error=run.error,
+    )
+
+
+__all__ = ["TASK_PREFIXES", "RunFacts", "question_of", "run_facts"]

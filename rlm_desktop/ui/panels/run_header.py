@@ -1,0 +1,166 @@
+"""Run Summary: a header for the run of the selected node (any run or child run), at a glance.
+
+Like upstream's banner: the question, the final answer (large, selectable, with a Copy
+button), the status, and one line of totals (iterations, code blocks, sub-calls per depth,
+tokens, cost, time) from ``trajectory.run_card``. Everything from the log is plain text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rlm_desktop.trajectory.model import EXTRA_KEY
+from rlm_desktop.trajectory.run_card import RunFacts, run_facts
+from rlm_desktop.ui.elided_label import ElidedLabel
+
+from .common import (
+    fmt_cost,
+    fmt_int,
+    fmt_seconds,
+    is_dark,
+    node_run,
+    one_line,
+    plain,
+    plain_label,
+    role_color,
+)
+
+ANSWER_CHARS = 20_000  # what the answer box holds at most (Copy copies all of it)
+STATUS_ROLES = {"finished": "ok", "failed": "error", "cancelled": "warn", "incomplete": "warn",
+                "max iterations": "warn", "running": "accent"}
+
+
+def totals_line(f: RunFacts) -> str:
+    parts = [f"{f.iterations} iteration{'s' if f.iterations != 1 else ''}",
+             f"{f.code_blocks} code block{'s' if f.code_blocks != 1 else ''}"]
+    if f.sub_calls_by_depth:
+        per = ", ".join(f"depth {d}: {n}" for d, n in f.sub_calls_by_depth.items())
+        parts.append(f"sub-calls {per}")
+    else:
+        parts.append("no sub-calls")
+    parts.append(f"{fmt_int(f.tokens)} tokens")
+    if f.cost is not None:
+        parts.append(fmt_cost(f.cost))
+    parts.append(fmt_seconds(f.seconds))
+    return " · ".join(parts)
+
+
+class RunSummaryHeader(QWidget):
+    """Dock panel; ``show_node(node)`` shows the run that node belongs to."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runSummary")
+        self._run: Any = None
+        self._answer = ""
+        self.title = plain_label("", self)
+        bold = QFont(self.title.font())
+        bold.setBold(True)
+        self.title.setFont(bold)
+        self.status = plain_label("", self)
+        self.status.setObjectName("runSummary.status")
+        self.question = ElidedLabel("", self)  # one line; the whole question in its tooltip
+        self.question.setObjectName("runSummary.question")
+        self.answer = QPlainTextEdit(self)
+        self.answer.setObjectName("runSummary.answer")
+        self.answer.setReadOnly(True)
+        self.answer.setFrameShape(QFrame.Shape.StyledPanel)
+        big = QFont(self.answer.font())
+        big.setPointSizeF(big.pointSizeF() * 1.25)
+        self.answer.setFont(big)
+        lines = 3
+        self.answer.setFixedHeight(int(self.answer.fontMetrics().lineSpacing() * lines + 14))
+        self.answer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.copy_button = QPushButton("Copy", self)
+        self.copy_button.setObjectName("runSummary.copy")
+        self.copy_button.setToolTip("Copy the whole final answer")
+        self.copy_button.clicked.connect(self.copy_answer)
+        self.totals = plain_label("", self, wrap=True)
+        self.totals.setObjectName("runSummary.totals")
+
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.status)
+        ans = QHBoxLayout()
+        ans.addWidget(self.answer, 1)
+        ans.addWidget(self.copy_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(3)
+        lay.addLayout(top)
+        lay.addWidget(self.question)
+        lay.addLayout(ans)
+        lay.addWidget(self.totals)
+        self.show_node(None)
+
+    # -- the panel interface -----------------------------------------------------------
+    def show_node(self, node: Any) -> None:
+        self._run = node_run(node)
+        self._render()
+
+    def refresh(self) -> None:
+        self._render()
+
+    def run(self) -> Any:
+        return self._run
+
+    def answer_text(self) -> str:
+        return self._answer
+
+    def copy_answer(self) -> None:
+        if self._answer:
+            QGuiApplication.clipboard().setText(self._answer)
+
+    # -- internals ---------------------------------------------------------------------
+    def _render(self) -> None:
+        run = self._run
+        if run is None:
+            self.title.setText("No run selected")
+            self.status.setText("")
+            self.question.setText("Open a trajectory or start a run; the selected run is summarised here.")
+            self._set_answer(None, "")
+            self.totals.setText("")
+            return
+        root = run
+        while root.parent is not None and root.parent.run is not None:
+            root = root.parent.run
+        f = run_facts(run, upstream=EXTRA_KEY not in root.metadata)  # our logs mark their metadata
+        model = f" · {run.model}" if run.model else ""
+        self.title.setText(one_line(f.title + model, 300))
+        self.status.setText(f.status)
+        colour = role_color(STATUS_ROLES.get(f.status, "muted"), is_dark(self)).name()
+        self.status.setStyleSheet(f"color: {colour}; font-weight: bold;")
+        q = f.question
+        shown = "Question: " + (" ".join(plain(q).split()) if q else "(not in the log)")
+        self.question.set_full_text(shown[:2000], plain(q)[:4000] if q else "")
+        if f.answer is not None:
+            self._set_answer(f.answer, "")
+        elif f.error:
+            self._set_answer(None, f"(no final answer: {one_line(f.error, 300)})")
+        elif f.status == "running":
+            self._set_answer(None, "(no final answer yet: the run is going on)")
+        else:
+            self._set_answer(None, "(no final answer)")
+        self.totals.setText(totals_line(f))
+
+    def _set_answer(self, answer: str | None, placeholder: str) -> None:
+        self._answer = plain(answer) if answer is not None else ""
+        text = self._answer if len(self._answer) <= ANSWER_CHARS else self._answer[:ANSWER_CHARS] + "\n… [cut]"
+        if text != self.answer.toPlainText():
+            self.answer.setPlainText(text)
+        self.answer.setPlaceholderText(placeholder)
+        self.copy_button.setEnabled(bool(self._answer))
+
+
+__all__ = ["RunSummaryHeader", "totals_line"]
