@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
+from rlm_desktop.trajectory.log_reader import LogReader
 from rlm_desktop.trajectory.model import Trajectory
-from rlm_desktop.trajectory.reader import read_file
 
 
 class Unreadable(OSError):
@@ -25,7 +25,8 @@ def load(path: str) -> Trajectory:
             pass
     except OSError as exc:
         raise Unreadable(f"{path}: {exc.strerror or exc}") from None
-    traj = read_file(path)
+    with LogReader(path) as log:  # the whole model: a diff compares every node
+        traj = log.read()
     if traj.bad_lines and traj.bad_lines[0].line_no == 0:  # the reader could not open it after all
         raise Unreadable(f"{path}: {traj.bad_lines[0].message}")
     if not traj.runs and traj.bad_lines:

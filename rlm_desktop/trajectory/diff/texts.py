@@ -15,7 +15,7 @@ from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from .fields import message_list, messages_text, value_text
 
 TABS = ("code", "output", "messages", "locals", "answer")
-MAX_CHARS = 300_000
+MAX_CHARS = 120_000
 
 
 def _cut(s: str) -> str:

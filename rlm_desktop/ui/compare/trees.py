@@ -89,12 +89,12 @@ class TwinTrees(QSplitter):
         cells = [QStandardItem(f"{marker(n)} {text}"), QStandardItem(_tokens(fig)), QStandardItem(_time(fig))]
         tint = TINT.get(n.status) if node is not None else EMPTY
         tip = n.what if n.status != SAME else ("changes below" if n.subtree_changed else "same")
-        for c in cells:
-            c.setData(n, NodeRole)
-            c.setEditable(False)
-            c.setToolTip(plain_tooltip((node.path + ": " if node is not None else "") + tip))
-            if tint is not None:
-                c.setBackground(QBrush(tint))
+        cells[0].setData(n, NodeRole)  # the other columns find it through column 0
+        cells[0].setToolTip(plain_tooltip((node.path + ": " if node is not None else "") + tip))
+        if tint is not None:
+            brush = QBrush(tint)
+            for c in cells:
+                c.setBackground(brush)
         cells[1].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return cells
 
@@ -109,7 +109,7 @@ class TwinTrees(QSplitter):
     # -- the current row -----------------------------------------------------------------------------
     def current(self) -> DiffNode | None:
         idx = self.views[0].currentIndex()
-        return idx.data(NodeRole) if idx.isValid() else None
+        return idx.siblingAtColumn(0).data(NodeRole) if idx.isValid() else None
 
     def select(self, n: DiffNode) -> None:
         items = self._items.get(id(n))
@@ -124,7 +124,7 @@ class TwinTrees(QSplitter):
         self.views[0].scrollTo(idx)
 
     def _twin(self, side: int, idx: QModelIndex) -> QModelIndex:
-        n = idx.data(NodeRole)
+        n = idx.siblingAtColumn(0).data(NodeRole)
         items = self._items.get(id(n)) if n is not None else None
         if items is None:
             return QModelIndex()
@@ -142,7 +142,7 @@ class TwinTrees(QSplitter):
                 other.scrollTo(twin)
         finally:
             self._syncing = False
-        self.current_changed.emit(idx.data(NodeRole))
+        self.current_changed.emit(idx.siblingAtColumn(0).data(NodeRole))
 
     def _mirror_expand(self, side: int, idx: QModelIndex, expanded: bool) -> None:
         if self._syncing:
