@@ -153,3 +153,29 @@ def test_rlm_desktop_debug_with_the_window_returns_the_program_exit_status(qtbot
     assert run_gui(args) == 3
     assert seen["title"].startswith("Debugging ") and seen["status"] == "Failed"
     assert any("finished without an RLM completion (exit status 3)" in p for p in seen["problems"])
+
+
+def test_closing_the_window_mid_pause_lets_the_program_go_on(qtbot, qapp, server):
+    """The window closes while the program is paused inside the grandchild: the program is not
+    stopped but goes on at full speed to its end (every LM call a plain run makes is made)."""
+    import subprocess
+
+    from rlm_desktop.ui.debug_program import start_program
+    from rlm_desktop.ui.main_window import MainWindow
+
+    server.clear()
+    subprocess.run([sys.executable, str(PROGRAM), server.base_url, "deep"], capture_output=True, check=True)
+    expected = len(server.calls())
+    server.clear()
+    w = MainWindow(restore_layout=False)
+    w.show()
+    w.session.breakpoints.add(kind="depth", depth=2)
+    prog = start_program(w, [sys.executable, str(PROGRAM), server.base_url, "deep"], cwd=str(ROOT))
+    qtbot.waitUntil(lambda: w.session.controller.is_paused, timeout=90000)
+    before = len(server.calls())
+    assert before < expected
+    w.close()  # closeEvent: the program is let go, then the session shuts down
+    qtbot.waitUntil(lambda: prog.process.poll() is not None, timeout=90000)
+    assert prog.process.returncode == 0
+    assert len(server.calls()) == expected
+    assert prog.detached

@@ -444,6 +444,20 @@ def test_the_tcp_channel_debugs_like_the_unix_one(server, tmp_path):
     assert (tmp_path / "deep.out").read_text().startswith("answer: deep done:")
 
 
+def test_completions_in_two_threads_at_once_are_two_runs_and_the_record_keeps_them_apart(server, tmp_path):
+    rec = tmp_path / "threads.jsonl"
+    log = CompletionsLog(rec)
+    ctl = DebugController(BreakpointManager())
+    prog, t, box, out = debugged(server, "threads", ctl, tmp_path, observers=[log])
+    _finish(t, out)
+    log.close()
+    roots = prog.recorder.trajectory.runs
+    assert len(roots) == 2 and {r.final_answer for r in roots} == {"B:thread item 0:4", "B:thread item 1:4"}
+    traj = read_file(str(rec))
+    assert len(traj.runs) == 2 and not traj.bad_lines
+    assert {r.iterations[-1].final_answer for r in traj.runs} == {"B:thread item 0:4", "B:thread item 1:4"}
+
+
 # -- the record of several completions ---------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ Scenarios (the model's side is ``upstream_brain.BRAIN``, served by ``MockLMServe
 * ``deep``: only the depth-3 chain (root -> child -> grandchild -> leaf call);
 * ``old``: one ``llm_query`` then a ``FINAL(...)`` text answer (rlms 0.1.0 / 0.1.1);
 * ``pool``: one completion here, then two in a fork and two in a spawn ``multiprocessing`` pool;
+* ``threads``: two completions at once in two threads;
 * ``none``: imports ``rlm`` and never makes a completion;
 * ``stopped``: one completion; prints how it ended (a stop arrives as upstream's CancellationError).
 """
@@ -77,6 +78,14 @@ def pool(base_url: str) -> None:
             print(method + ":", p.map(_pool_job, [(base_url, f"{method} item {i}") for i in range(2)]))
 
 
+def threads(base_url: str) -> None:
+    """Two completions at the same time, in two threads of this process (two RLMs)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        print("threads:", list(pool.map(_pool_job, [(base_url, f"thread item {i}") for i in range(2)])))
+
+
 def stopped(base_url: str) -> None:
     from rlm import CancellationError
 
@@ -100,7 +109,8 @@ def main(argv: list[str]) -> int:
     if scenario == "full" and len(argv) > 3:
         full(base_url, argv[3])
     else:
-        {"full": full, "deep": deep, "stopped": stopped, "old": old, "pool": pool}[scenario](base_url)
+        {"full": full, "deep": deep, "stopped": stopped, "old": old, "pool": pool,
+         "threads": threads}[scenario](base_url)
     return 0
 
 
