@@ -40,6 +40,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "flame_graph": (["--nodes", "10000", "--frames", "60"], ["--nodes", "3000", "--frames", "20"]),
     "diff_speed": (["--iterations", "220", "--repeat", "3"], ["--iterations", "80", "--repeat", "1"]),
     "fuzz_reader": (["--seconds", "60", "--crash-dir", "/tmp"], ["--seconds", "10", "--crash-dir", "/tmp"]),
+    "sandbox_overhead": ([], ["--starts", "3", "--blocks", "50", "--calls", "50", "--iterations", "8", "--repeat", "1"]),
 }
 
 
@@ -192,6 +193,13 @@ def rows_for(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, str, str
     elif name == "diff_speed":
         out.append((f"diff two {r['iterations']}-iteration logs ({r['size_mb']:.0f} MB each)", f"{r['diff_s']:.2f} s",
                     f"read both {r['read_s']:.2f} s", f"{r['ratio']:.2f}x", "<= 2x", verdict(r["ratio"] <= 2)))
+    elif name == "sandbox_overhead":
+        for key, v in r.items():
+            if isinstance(v, dict):
+                per_it = key.startswith("iteration")
+                out.append((f"sandbox REPL: {key}", f"{v['sandbox_ms']:.2f} ms", f"subprocess {v['subprocess_ms']:.2f} ms",
+                            f"{v['ratio']:.2f}x", f"<= {r['target']}x" if per_it else "",
+                            verdict(v["ratio"] <= r["target"]) if per_it else ""))
     elif name == "fuzz_reader":
         out.append((f"fuzz reader ({r['seconds']:.0f} s)", f"{r['inputs']:,} inputs, {r['crashes']} crashes", "",
                     f"{r['inputs'] / r['seconds']:.0f}/s", "0 crashes", verdict(r["crashes"] == 0)))

@@ -3,9 +3,11 @@
     .venv/bin/python scripts/check_frozen_worker.py dist/rlm-desktop/rlm-desktop
 
 Starts the frozen executable the way the frozen app does (``rlm-desktop --repl-worker
---connect SOCK``) from this Python's ``SubprocessReplEnvironment`` and runs blocks that
-import what model code commonly uses (stdlib modules and numpy), call ``llm_query``
-and keep state between blocks. Prints ``worker: ok ...`` or ``worker: FAIL: ...``; exit 0/1.
+--connect SOCK``) from this Python's ``SubprocessReplEnvironment``, and then inside the
+bubblewrap sandbox (``rlm-desktop --repl-worker --fd N``, the default REPL) where bubblewrap
+can run here, and runs blocks that import what model code commonly uses (stdlib modules and
+numpy), call ``llm_query`` and keep state between blocks. Prints ``worker: ok ...`` or
+``worker: FAIL: ...``; exit 0/1.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from rlm_desktop.engine.repl.base import SubcallRequest  # noqa: E402
+from rlm_desktop.engine.repl.bwrap import probe  # noqa: E402
+from rlm_desktop.engine.repl.sandbox_env import SandboxReplEnvironment  # noqa: E402
 from rlm_desktop.engine.repl.subprocess_env import SubprocessReplEnvironment  # noqa: E402
 
 #: modules model code reaches for (the frozen build bundles the whole stdlib, and numpy)
@@ -60,33 +64,49 @@ def main(argv: list[str]) -> int:
     if not os.access(app, os.X_OK):
         print(f"worker: FAIL: {app} is not an executable", flush=True)
         return 1
-    env = SubprocessReplEnvironment(
-        "ctx", handler, block_timeout=60, start_timeout=60,
-        command=lambda sock: [app, "--repl-worker", "--connect", sock],
-    )
+    envs = [
+        SubprocessReplEnvironment(
+            "ctx", handler, block_timeout=60, start_timeout=60,
+            command=lambda sock: [app, "--repl-worker", "--connect", sock],
+        )
+    ]
+    status = probe()
+    if status.available:
+        envs.append(SandboxReplEnvironment("ctx", handler, block_timeout=60, start_timeout=60,
+                                           program=[app, "--repl-worker"]))
+    else:
+        print(f"worker: note: not checked in the sandbox: {status.message}", flush=True)
+    for env in envs:
+        code = check(env)
+        if code:
+            return code
+    print(f"worker: ok ({len(MODULES)} modules import in the frozen worker; sqlite3, numpy, llm_query, state; "
+          f"{' and '.join(e.name for e in envs)})", flush=True)
+    return 0
+
+
+def check(env: SubprocessReplEnvironment) -> int:
     try:
         env.start()
         r = env.execute(BLOCK_IMPORTS)
         if r.failure or r.stderr or r.stdout.strip() != "missing: []":
-            print(f"worker: FAIL: imports: {r.failure or ''} {r.stdout.strip()} {r.stderr.strip()}", flush=True)
+            print(f"worker: FAIL ({env.name}): imports: {r.failure or ''} {r.stdout.strip()} {r.stderr.strip()}", flush=True)
             return 1
         r = env.execute(BLOCK_WORK)
         want = "45 10 2 pong pong:ping"
         if r.failure or r.stderr or r.stdout.strip() != want:
-            print(f"worker: FAIL: work block: {r.failure or ''} {r.stdout.strip()!r} {r.stderr.strip()}",
+            print(f"worker: FAIL ({env.name}): work block: {r.failure or ''} {r.stdout.strip()!r} {r.stderr.strip()}",
                   flush=True)
             return 1
         r = env.execute("print(total + 1)")  # state survives between blocks
         if r.stdout.strip() != "46":
-            print(f"worker: FAIL: state between blocks: {r.stdout!r} {r.stderr!r}", flush=True)
+            print(f"worker: FAIL ({env.name}): state between blocks: {r.stdout!r} {r.stderr!r}", flush=True)
             return 1
     except Exception as exc:  # noqa: BLE001 - reported
-        print(f"worker: FAIL: {type(exc).__name__}: {exc}", flush=True)
+        print(f"worker: FAIL ({env.name}): {type(exc).__name__}: {exc}", flush=True)
         return 1
     finally:
         env.close()
-    print(f"worker: ok ({len(MODULES)} modules import in the frozen worker; sqlite3, numpy, llm_query, state)",
-          flush=True)
     return 0
 
 

@@ -17,7 +17,8 @@ if command -v apt-get >/dev/null 2>&1; then
     xvfb xauth libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 \
     libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 \
-    libx11-xcb1 libxrender1 libxi6 libsm6 libice6 fonts-dejavu-core >/dev/null
+    libx11-xcb1 libxrender1 libxi6 libsm6 libice6 fonts-dejavu-core \
+    bubblewrap >/dev/null
   # the test extras: a real headless browser for the HTML export tests (they skip without it)
   if [[ ",$EXTRAS," == *",test,"* ]]; then
     $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null \

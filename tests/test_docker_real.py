@@ -205,3 +205,30 @@ def test_engine_cancel_removes_the_container(tmp_path, client):
     result = eng.completion("q", "ctx")
     assert result.status == RunStatus.CANCELLED
     assert seen and our_containers(client) == []  # it ran in a container, now gone
+
+
+def test_the_working_folder_is_writable(make_env, client):
+    """docker/README.md: /work (the working dir) is a writable tmpfs; /tmp too."""
+    env = make_env()
+    r = env.execute(
+        "import os\nopen('/work/a.txt', 'w').write('1')\nopen('/tmp/b.txt', 'w').write('2')\n"
+        "print(os.getcwd(), sorted(os.listdir('/work')))"
+    )
+    assert r.failure is None and r.stdout == "/work ['a.txt']\n", r.stderr
+
+
+def test_a_malformed_frame_ends_the_block_in_docker_too(make_env, client):
+    from tests.test_repl_host_hardening import GRAB
+
+    env = make_env(block_timeout=30)
+    frame = 'raw({"op": "subcall", "id": 99, "kind": "llm", "prompts": 5, "model": None, "batched": False})'
+    r = env.execute(GRAB + frame + "\nimport time\ntime.sleep(60)")
+    assert r.failure == "crashed" and "ReplProtocolError" in r.stderr
+    assert env.execute("print('fresh')").stdout == "fresh\n"
+
+
+def test_output_printed_just_before_the_container_dies_is_kept(make_env, client):
+    env = make_env()
+    r = env.execute("import sys, os\nprint('last words')\nprint('on stderr', file=sys.stderr)\nos._exit(3)")
+    assert r.failure == "crashed"
+    assert r.stdout == "last words\n" and "on stderr" in r.stderr

@@ -368,10 +368,14 @@ def test_worker_also_connects_over_tcp():
 
 
 def test_namespace_too_big_to_send_keeps_the_output(make_env):
+    """A huge namespace is sent bounded (items and characters cut, with a note), not dropped."""
+    from rlm_desktop.engine.repl.worker import ITEMS_LIMIT
+
     env = make_env(memory_limit_mb=600)
     r = env.execute("big = ['x' * 100] * 3_000_000\nprint('made it')")
     assert r.failure is None and r.stdout == "made it\n"
-    assert "<error>" in r.locals and "MemoryError" in r.locals["<error>"]
+    assert len(r.locals["big"]) == ITEMS_LIMIT + 1
+    assert r.locals["big"][-1] == f"... [{3_000_000 - ITEMS_LIMIT} more items not shown]"
     assert env.execute("del big\nprint('fine')").stdout == "fine\n"
 
 

@@ -56,7 +56,7 @@ def test_default_is_replay_demo_and_valid(qtbot, tmp_path):
     cfg = d.config()
     assert isinstance(cfg, EngineConfig)
     assert cfg.backend.kind == "replay" and cfg.backend.replay_path == str(demo_trajectory_path())
-    assert cfg.environment == "subprocess"
+    assert cfg.environment == "sandbox"  # the default: model code in the bubblewrap sandbox
     assert cfg.max_budget is None and cfg.max_tokens is None and cfg.max_errors is None
     assert d.prompt() == "What is 6*7?" and d.context() == "numbers: 6 7"
 

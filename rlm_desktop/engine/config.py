@@ -147,9 +147,13 @@ class EngineConfig:
       (input + output over the whole tree), ``max_timeout`` (seconds of wall time
       for the whole completion), ``max_errors`` (consecutive iterations with an
       error in a code block, per run): the run fails cleanly when one is passed.
-    * ``environment``: ``"subprocess"`` (default; model code runs in a separate
-      process), ``"inprocess"`` (explicit opt-in), ``"docker"``, or a factory
-      ``f(context, handler, **kwargs) -> ReplEnvironment``.
+    * ``environment``: ``"sandbox"`` (default; model code runs in a bubblewrap
+      sandbox, see docs/sandbox.md), ``"subprocess"`` (a separate process with the
+      app user's rights: no isolation), ``"inprocess"`` (explicit opt-in),
+      ``"docker"``, or a factory ``f(context, handler, **kwargs) -> ReplEnvironment``.
+    * ``allow_network``: the sandboxed REPL may open connections (off by default).
+    * ``sandbox_env``: names of the app's environment variables passed into the
+      sandbox (nothing else of the app's environment enters it).
     * ``max_parallel``: bound on concurrent calls of one batched sub-call.
     * ``log_dir``: where the JSONL log goes (``None``: no file).
     """
@@ -162,7 +166,9 @@ class EngineConfig:
     max_timeout: float | None = None
     max_tokens: int | None = None
     max_errors: int | None = None
-    environment: str | EnvFactory = "subprocess"
+    environment: str | EnvFactory = "sandbox"
+    allow_network: bool = False
+    sandbox_env: tuple[str, ...] = ()
     environment_kwargs: dict[str, Any] = field(default_factory=dict)
     block_timeout: float = 120.0
     memory_limit_mb: int | None = 2048

@@ -1,7 +1,7 @@
 """Pick and build the REPL environment a run uses.
 
-Names: ``"subprocess"`` (default; ``"local"`` is an alias), ``"inprocess"``,
-``"docker"``. The classes live in ``rlm_desktop.engine.repl`` (written by the
+Names: ``"sandbox"`` (default: bubblewrap), ``"subprocess"`` (``"local"`` is an
+alias; no isolation), ``"inprocess"``, ``"docker"``. The classes live in ``rlm_desktop.engine.repl`` (written by the
 REPL work); they are looked up lazily, so the engine imports without them.
 A callable ``f(context, handler, **kwargs)`` can be given instead of a name.
 """
@@ -15,6 +15,7 @@ from typing import Any
 from .config import EngineConfig
 
 _MODULES = {
+    "sandbox": "rlm_desktop.engine.repl.sandbox_env",
     "subprocess": "rlm_desktop.engine.repl.subprocess_env",
     "local": "rlm_desktop.engine.repl.subprocess_env",
     "inprocess": "rlm_desktop.engine.repl.inprocess_env",
@@ -55,11 +56,38 @@ def environment_class(name: str) -> type:
     return (named or found)[0]
 
 
+def isolation_metadata(config: EngineConfig) -> dict[str, Any]:
+    """What holds model code, for the log's metadata: said plainly, never guessed."""
+    name = config.environment_name
+    if name == "sandbox":
+        from rlm_desktop.engine.repl.bwrap import probe
+
+        kw = config.environment_kwargs
+        status = probe(kw.get("bwrap"))
+        return {
+            "isolation": "bubblewrap" if status.available else "unavailable",
+            "sandboxed": status.available,
+            "network": bool(kw.get("network", config.allow_network)),
+            "message": status.message,
+        }
+    if name == "docker":
+        return {"isolation": "docker", "sandboxed": True, "network": False, "message": "model code runs in a Docker container"}
+    return {
+        "isolation": "none",
+        "sandboxed": False,
+        "network": True,
+        "message": f"UNSANDBOXED: the {name} REPL runs model code with the app user's rights",
+    }
+
+
 def make_environment(config: EngineConfig, context: Any, handler: Any) -> Any:
     kwargs: dict[str, Any] = {
         "block_timeout": config.block_timeout,
         "memory_limit_mb": config.memory_limit_mb,
     }
+    if config.environment == "sandbox":
+        kwargs["network"] = config.allow_network
+        kwargs["env_passthrough"] = tuple(config.sandbox_env)
     kwargs.update(config.environment_kwargs)
     env = config.environment
     if callable(env):

@@ -35,6 +35,7 @@ from . import parsing, prompts
 from .blocks import finished_block_event, run_block
 from .clients.base import CallSite, LMCallError
 from .clients.replay import ReplayDivergence
+from .environments import isolation_metadata
 from .session import LimitExceeded, ReplFailure, Session, describe_error
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,8 @@ class RunLoop:
             "other_backends": [sub.backend] if sub is not client else None,
         }
         if self.depth == 0:
-            meta = metadata_record(**fields, extra={"version": __version__, "run_id": self.run_id})
+            extra = {"version": __version__, "run_id": self.run_id, "sandbox": isolation_metadata(self.cfg)}
+            meta = metadata_record(**fields, extra=extra)
         else:
             meta = {k: serialize_value(v) if k.endswith("kwargs") else v for k, v in fields.items()}
             meta["backend_kwargs"] = filter_sensitive(kwargs)

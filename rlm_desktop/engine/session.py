@@ -75,6 +75,8 @@ class Session:
         self._paused = 0.0
         self._watch_stop = threading.Event()
         self._watchdog: threading.Thread | None = None
+        #: extra threads for batched child runs, one bound for the whole tree (see subcalls)
+        self.child_slots = threading.BoundedSemaphore(config.max_parallel)
         if config.max_timeout is not None:
             self._watchdog = threading.Thread(target=self._watch, name="rlm-timeout", daemon=True)
             self._watchdog.start()

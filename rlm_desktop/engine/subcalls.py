@@ -7,7 +7,12 @@ call order; a batch takes consecutive indices in prompt order):
 * ``llm_query``: a plain LM call (the sub backend, or ``model=`` when given);
 * ``rlm_query``: a child run at depth + 1 with its own REPL, or a plain LM call
   when ``depth + 1 >= max_depth`` (as upstream);
-* batched forms run their prompts in parallel, at most ``max_parallel`` at a time.
+* batched forms run their prompts in parallel, at most ``max_parallel`` at a time;
+  for child runs (each with its own REPL process) the bound is one for the whole tree:
+  a batch's first prompt runs on the calling thread, the others on extra threads only
+  while one of the session's ``max_parallel`` child slots is free, else after the first
+  on the calling thread. So at most ``(1 + max_parallel) * (max_depth - 1)`` REPL
+  processes are alive at once, however deep batches nest (85 at ``max_depth=4`` before).
 
 Never raises into the REPL: failures come back as ``"Error: ..."`` strings (and
 the sub-call's ``error``). A cancellation anywhere cancels the whole tree.
@@ -15,6 +20,7 @@ the sub-call's ``error``). A cancellation anywhere cancels the whole tree.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -63,10 +69,44 @@ def handle_subcall(loop: RunLoop, req: Any) -> list[str]:
     jobs = list(zip(calls, prompts, strict=True))
     if len(jobs) == 1 or not batched:
         return [_one_call(loop, it, c, p, model, recursive) for c, p in jobs]
+    if recursive:
+        return _bounded_children(loop, it, jobs, model)
     workers = min(loop.cfg.max_parallel, len(jobs))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rlm-subcall") as pool:
         futures = [pool.submit(_one_call, loop, it, c, p, model, recursive) for c, p in jobs]
         return [f.result() for f in futures]
+
+
+def _bounded_children(loop: RunLoop, it: Iteration, jobs: list[tuple[SubCall, Any]], model: str | None) -> list[str]:
+    slots = loop.s.child_slots
+    results: list[Any] = [None] * len(jobs)
+    errors: list[BaseException] = []
+
+    def job(i: int, release: bool) -> None:
+        try:
+            results[i] = _one_call(loop, it, jobs[i][0], jobs[i][1], model, True)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+            errors.append(exc)
+        finally:
+            if release:
+                slots.release()
+
+    threads: list[threading.Thread] = []
+    inline: list[int] = []
+    for i in range(len(jobs)):
+        if i > 0 and slots.acquire(blocking=False):
+            t = threading.Thread(target=job, args=(i, True), name="rlm-subcall", daemon=True)
+            threads.append(t)
+            t.start()
+        else:
+            inline.append(i)
+    for i in inline:
+        job(i, False)
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _one_call(

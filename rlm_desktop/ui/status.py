@@ -1,4 +1,5 @@
-"""Status bar: run state, selected node, tokens, cost, and a bad-line counter (click → list).
+"""Status bar: run state, selected node, tokens, cost, a bad-line counter (click → list), and
+what held the run's model code (``set_isolation``: the sandbox line of the log's metadata).
 
 Every text here is plain (a pause reason or an answer is log text) and elides at the
 width the bar gives it, with the whole text in the tooltip, so a long answer never runs
@@ -12,6 +13,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
 from .elided_label import ElidedLabel
+from .plain_tooltip import plain_tooltip
 
 
 def _one_line(text: str) -> str:
@@ -37,7 +39,9 @@ class StatusBar(QStatusBar):
         self.bad_button.setToolTip("Lines of the file that could not be read — click for the list")
         self.bad_button.clicked.connect(self.bad_lines_clicked)
         self.bad_button.hide()
-        for label in (self.tokens_label, self.cost_label):
+        self.isolation_label = QLabel("")
+        self.isolation_label.setObjectName("status.isolation")
+        for label in (self.tokens_label, self.cost_label, self.isolation_label):
             label.setTextFormat(Qt.TextFormat.PlainText)
         # messages (an answer, an error) elide in their own label, not under the widgets
         self.message_label = ElidedLabel("", minimum=80)
@@ -47,7 +51,7 @@ class StatusBar(QStatusBar):
         self._message_timer.timeout.connect(self.clearMessage)
         self.addWidget(self.message_label, 4)
         self.addPermanentWidget(self.node_label, 2)
-        for w in (self.tokens_label, self.cost_label, self.bad_button):
+        for w in (self.tokens_label, self.cost_label, self.isolation_label, self.bad_button):
             self.addPermanentWidget(w)
         self.addPermanentWidget(self.state_label, 1)
 
@@ -86,3 +90,20 @@ class StatusBar(QStatusBar):
     def set_bad_lines(self, n: int) -> None:
         self.bad_button.setText(f"⚠ {n} bad line{'s' if n != 1 else ''}")
         self.bad_button.setVisible(n > 0)
+
+    def set_isolation(self, metadata: dict | None) -> None:
+        """From a run's metadata: ``rlm_desktop.sandbox`` (written by our engine), if any."""
+        info = ((metadata or {}).get("rlm_desktop") or {}).get("sandbox")
+        if not isinstance(info, dict):
+            self.isolation_label.setText("")
+            self.isolation_label.setToolTip("")
+            return
+        if info.get("sandboxed"):
+            net = "network allowed" if info.get("network") else "no network"
+            text = f"Sandbox: {info.get('isolation')}, {net}"
+        elif info.get("isolation") == "unavailable":
+            text = "⚠ Sandbox unavailable"
+        else:
+            text = "⚠ UNSANDBOXED"
+        self.isolation_label.setText(text)
+        self.isolation_label.setToolTip(plain_tooltip(str(info.get("message") or "")))  # log text: never markup

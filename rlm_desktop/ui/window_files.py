@@ -85,6 +85,7 @@ class FilesMixin:
             if node is not None:  # the user's pick in the preview survives the full load
                 self.selection.select(node)
         self.status.showMessage(f"Opened {path}: {len(traj.runs)} run(s), {traj.line_count} line(s)", 5000)
+        self.status.set_isolation(traj.runs[0].metadata if traj.runs else None)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

@@ -136,6 +136,8 @@ class LiveRunsMixin:
         if traj is not None and len(traj.bad_lines) != len(self.problems.bad_lines):
             self.problems.set_bad_lines(self.path, traj.bad_lines)
         self._update_totals()
+        if traj is not None and traj.runs:
+            self.status.set_isolation(traj.runs[0].metadata)
 
     def _update_debug_state(self) -> None:
         has = self.session is not None and bool(self.session.running)

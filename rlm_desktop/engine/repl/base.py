@@ -7,8 +7,9 @@ namespace that holds ``context`` and the helper functions (``llm_query``,
 engine through ``handler(SubcallRequest) -> list[str]`` (one answer per prompt),
 called on a thread of the environment while the block runs.
 
-Implementations: ``subprocess`` (default, ``subprocess_env``), ``inprocess``
-(opt-in, ``inprocess_env``), ``docker`` (``docker_env``, imported lazily).
+Implementations: ``sandbox`` (the engine's default: the subprocess REPL inside bubblewrap,
+``sandbox_env``), ``subprocess`` (``subprocess_env``; no isolation), ``inprocess`` (opt-in,
+``inprocess_env``), ``docker`` (``docker_env``), all imported lazily.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class ReplEnvironment(ABC):
 
 
 _MODULES = {
+    "sandbox": ("rlm_desktop.engine.repl.sandbox_env", "SandboxReplEnvironment"),
     "subprocess": ("rlm_desktop.engine.repl.subprocess_env", "SubprocessReplEnvironment"),
     "local": ("rlm_desktop.engine.repl.subprocess_env", "SubprocessReplEnvironment"),
     "inprocess": ("rlm_desktop.engine.repl.inprocess_env", "InProcessReplEnvironment"),

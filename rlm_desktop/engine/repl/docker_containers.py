@@ -201,22 +201,31 @@ def container_spec(
     python: str = "python3",
     env: Mapping[str, str] | None = None,
     init: bool = True,
+    tee_name: str | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments of ``client.containers.create`` for one worker."""
+    user = user or default_user()
+    # docker copies the image's /work (root, 0755) onto the tmpfs, whatever ``mode`` says: the
+    # working folder is only writable when the tmpfs belongs to the container's user
+    ids = user.split(":")
+    owner = ""
+    if ids[0].isdigit():
+        owner = f",uid={ids[0]},gid={ids[1] if len(ids) > 1 and ids[1].isdigit() else ids[0]}"
     spec: dict[str, Any] = {
         "image": image,
-        "command": [python, f"{MOUNT}/worker.py", "--connect", f"{MOUNT}/{socket_name}"],
+        "command": [python, f"{MOUNT}/worker.py", "--connect", f"{MOUNT}/{socket_name}"]
+        + (["--tee-connect", f"{MOUNT}/{tee_name}"] if tee_name else []),
         "name": name,
         "labels": dict(labels),
         "network_mode": "none",
         "read_only": True,
         "tmpfs": {
             "/tmp": f"rw,nosuid,nodev,size={int(tmpfs_mb)}m,mode=1777",
-            WORKDIR: f"rw,nosuid,nodev,size={int(tmpfs_mb)}m,mode=1777",
+            WORKDIR: f"rw,nosuid,nodev,size={int(tmpfs_mb)}m,mode=1777{owner}",
         },
         "working_dir": WORKDIR,
         "volumes": {tmp: {"bind": MOUNT, "mode": "ro"}},
-        "user": user or default_user(),
+        "user": user,
         "environment": container_environment(env),
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],

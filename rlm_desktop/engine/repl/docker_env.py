@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
 import uuid
 import weakref
@@ -52,7 +53,7 @@ from .docker_containers import (
     owner_labels,
     remove_all,
 )
-from .process import WORKER_PATH, WorkerProcess, launch
+from .process import WORKER_PATH, TeeReader, WorkerProcess, launch
 from .subprocess_env import SubprocessReplEnvironment
 
 __all__ = [
@@ -149,9 +150,25 @@ class DockerReplEnvironment(SubprocessReplEnvironment):
         if not os.path.exists(worker):
             with open(worker, "wb") as f:
                 f.write(_worker_source())
-        return launch(
-            self._tmp, name, self.start_timeout, command=lambda path: [path], spawn=self._start_container
-        )
+        # a second socket for the worker's output copy (see worker.Tee): what a block printed
+        # just before the container died reaches the host even when no live frame carried it
+        tee_path = os.path.join(self._tmp, f"{name}.tee")
+        tee = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            tee.bind(tee_path)
+            tee.listen(1)
+            self._tee_name = os.path.basename(tee_path)
+            self._grant_access(tee_path)
+            w = launch(self._tmp, name, self.start_timeout, command=lambda path: [path], spawn=self._start_container)
+            tee.settimeout(5.0)
+            with contextlib.suppress(OSError):
+                conn, _ = tee.accept()
+                w.tee = TeeReader(conn.detach(), self.output_limit)
+            return w
+        finally:
+            tee.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tee_path)
 
     def _grant_access(self, socket_path: str) -> None:
         """Let the container's user reach the socket and worker.py (when it is not our uid)."""
@@ -184,6 +201,7 @@ class DockerReplEnvironment(SubprocessReplEnvironment):
             user=self.user,
             python=self.container_python,
             env=self.container_env,
+            tee_name=getattr(self, "_tee_name", None),
         )
         try:
             container = self._client.containers.create(**spec)

@@ -20,19 +20,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-from .protocol import HostChannel
+from .protocol import HEADER, HostChannel
 
 WORKER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _DIAG_LIMIT = 16 * 1024
 
 
-def worker_command(socket_path: str, python: str | None = None) -> list[str]:
-    """How to start a worker: the frozen app runs itself with ``--repl-worker``."""
+def worker_program(python: str | None = None) -> list[str]:
+    """The argv that starts a worker, before its options: the frozen app runs itself with
+    ``--repl-worker``, else this (or the given) Python runs ``worker.py``."""
     if python is None and getattr(sys, "frozen", False):
-        return [sys.executable, "--repl-worker", "--connect", socket_path]
-    return [python or sys.executable, WORKER_PATH, "--connect", socket_path]
+        return [sys.executable, "--repl-worker"]
+    return [python or sys.executable, WORKER_PATH]
+
+
+def worker_command(socket_path: str, python: str | None = None) -> list[str]:
+    """How to start a worker that connects to ``socket_path``."""
+    return [*worker_program(python), "--connect", socket_path]
 
 
 def worker_environment() -> dict[str, str]:
@@ -86,6 +93,58 @@ def finalize(procs: list, tmp: str | None) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+class TeeReader:
+    """The host side of the worker's ``Tee`` pipe: keeps the output of the latest block,
+    bounded to ``limit`` characters per stream, so what a block printed just before its
+    process crashed is not lost (the live output frames lag up to 0.1 s behind)."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        self.fd = fd
+        self.limit = limit
+        self.block: str | None = None
+        self.parts: dict[bytes, list[str]] = {b"o": [], b"e": []}
+        self.sizes = {b"o": 0, b"e": 0}
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="repl-tee", daemon=True)
+        self.thread.start()
+
+    def _read(self, f: Any, n: int) -> bytes | None:
+        data = f.read(n)
+        return data if len(data) == n else None
+
+    def _run(self) -> None:
+        with os.fdopen(self.fd, "rb", buffering=256 * 1024) as f:
+            while True:
+                head = self._read(f, 5)
+                if head is None:
+                    return
+                kind, (n,) = head[:1], HEADER.unpack(head[1:])
+                if kind not in (b"B", b"o", b"e") or n > 16 * 1024 * 1024:
+                    return  # garbage: model code wrote to the pipe; stop trusting it
+                payload = self._read(f, n)
+                if payload is None:
+                    return
+                with self.lock:
+                    if kind == b"B":
+                        self.block = payload.decode("ascii", "replace")
+                        self.parts = {b"o": [], b"e": []}
+                        self.sizes = {b"o": 0, b"e": 0}
+                        continue
+                    room = self.limit - self.sizes[kind]
+                    if room > 0:
+                        text = payload.decode("utf-8", "replace")[:room]
+                        self.parts[kind].append(text)
+                        self.sizes[kind] += len(text)
+
+    def output(self, block_id: int, wait: float = 0.5) -> tuple[str, str] | None:
+        """(stdout, stderr) teed for ``block_id`` (after up to ``wait`` s for the pipe's end)."""
+        self.thread.join(wait)
+        with self.lock:
+            if self.block != str(block_id):
+                return None
+            return "".join(self.parts[b"o"]), "".join(self.parts[b"e"])
+
+
 class WorkerProcess:
     """One live worker process and its connection."""
 
@@ -93,6 +152,9 @@ class WorkerProcess:
         self.proc = proc
         self.chan = chan
         self.dead = False
+        #: why the host stopped trusting the worker (a malformed frame), or None
+        self.protocol_error: str | None = None
+        self.tee: TeeReader | None = None
         self.diag: collections.deque[bytes] = collections.deque()
         self.diag_size = 0
         self.threads: list[threading.Thread] = []
@@ -129,6 +191,7 @@ def launch(
     command: Callable[[str], list[str]] | None = None,
     cwd: str | None = None,
     spawn: Callable[[list[str]], subprocess.Popen] | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> WorkerProcess:
     """Start a worker that connects to the socket ``<tmp>/<name>``; ``command(path)`` gives
     its argv (default ``worker_command``). ``spawn(argv)`` starts it instead of a local
@@ -150,6 +213,7 @@ def launch(
             env=worker_environment(),
             start_new_session=True,
             close_fds=True,
+            pass_fds=pass_fds,
         )
         deadline = time.monotonic() + start_timeout
         conn = None
@@ -172,7 +236,12 @@ def launch(
             os.unlink(path)
     conn.settimeout(None)
     w = WorkerProcess(proc, HostChannel(conn))
+    start_drain(w)
+    return w
+
+
+def start_drain(w: WorkerProcess) -> None:
+    """Keep the tail of ``w``'s own stdout/stderr on a daemon thread (see ``_drain``)."""
     drain = threading.Thread(target=_drain, args=(w,), name="repl-drain", daemon=True)
     drain.start()
     w.threads.append(drain)
-    return w

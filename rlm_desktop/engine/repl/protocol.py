@@ -46,6 +46,12 @@ Host -> worker:
 
 The worker exits as soon as the connection closes (the host is gone). The host
 kills the worker's process group when a block ignores an interrupt.
+
+The host trusts nothing the worker sends: model code runs in the worker and can write
+any bytes to the connection. ``HostChannel.recv`` refuses a frame longer than
+``max_frame`` without reading it, and ``check_frame`` refuses a frame of the wrong shape
+(e.g. ``"prompts": 5``); either raises ``ProtocolError``, and the host then ends the
+running block with that error and kills the worker.
 """
 
 from __future__ import annotations
@@ -63,6 +69,50 @@ except ImportError:  # pragma: no cover
 
 PROTOCOL_VERSION = 1
 HEADER = struct.Struct(">I")
+#: The longest frame the host reads (a result carries at most ~4 MB of output per stream and
+#: ~2 M characters of locals; JSON escapes can make that a few times longer in bytes).
+MAX_FRAME = 64 * 1024 * 1024
+
+
+class ProtocolError(ValueError):
+    """The worker sent something that is not a valid frame."""
+
+
+_STR_OR_NONE = (str, type(None))
+_SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "hello": {"protocol": (int,)},
+    "ready": {"error": _STR_OR_NONE, "setup": (dict, type(None))},
+    "subcall": {"id": (int,), "kind": (str,), "prompts": (list,), "model": _STR_OR_NONE, "batched": (bool,)},
+    "output": {"id": (int,), "stdout": (str,), "stderr": (str,)},
+    "result": {
+        "id": (int,),
+        "stdout": (str,),
+        "stderr": (str,),
+        "locals": (dict,),
+        "execution_time": (int, float),
+        "final_answer": _STR_OR_NONE,
+    },
+}
+_OPTIONAL = {"model", "batched", "setup", "error", "final_answer", "execution_time", "locals"}
+
+
+def check_frame(msg: Any) -> dict[str, Any]:
+    """``msg`` if it is a frame of a known op with fields of the right types, else ProtocolError."""
+    if not isinstance(msg, dict):
+        raise ProtocolError(f"a frame must be a JSON object, not {type(msg).__name__}")
+    op = msg.get("op")
+    shape = _SHAPES.get(op) if isinstance(op, str) else None
+    if shape is None:
+        raise ProtocolError(f"unknown frame op {op!r:.80}")
+    for key, types in shape.items():
+        if key not in msg:
+            if key in _OPTIONAL:
+                continue
+            raise ProtocolError(f"{op!r} frame without {key!r}")
+        value = msg[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ProtocolError(f"{op!r} frame with {key!r} of type {type(value).__name__}: {value!r:.80}")
+    return msg
 
 
 def encode(obj: Any) -> bytes:
@@ -94,10 +144,11 @@ class HostChannel:
     """Frames over the accepted connection. ``send`` is thread-safe; ``recv`` is used by
     one reader thread and returns None at end of stream."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, max_frame: int = MAX_FRAME) -> None:
         self.sock = sock
         self.rfile = sock.makefile("rb", buffering=256 * 1024)
         self._lock = threading.Lock()
+        self.max_frame = max_frame
 
     def send(self, obj: Any, *, exact: bool = False) -> None:
         """``exact``: use the stdlib encoder (keeps NaN/Infinity, e.g. in a context)."""
@@ -106,14 +157,22 @@ class HostChannel:
             self.sock.sendall(HEADER.pack(len(data)) + data)
 
     def recv(self) -> Any | None:
+        """The next frame, checked (``check_frame``); None at end of stream; ProtocolError
+        for a frame that is too long, not JSON or of the wrong shape."""
         head = self.rfile.read(4)
         if len(head) < 4:
             return None
         (n,) = HEADER.unpack(head)
+        if n > self.max_frame:
+            raise ProtocolError(f"a frame of {n} bytes (more than the limit of {self.max_frame})")
         data = self.rfile.read(n)
         if len(data) < n:
             return None
-        return decode(data)
+        try:
+            msg = decode(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"a frame that is not JSON: {exc}") from None
+        return check_frame(msg)
 
     def close(self) -> None:
         for f in (self.rfile.close, lambda: self.sock.shutdown(socket.SHUT_RDWR), self.sock.close):

@@ -5,8 +5,10 @@ a new process group (cwd: ``<tmp>/work``, stdin: /dev/null, secrets stripped fro
 its environment). One persistent connection carries blocks, results and sub-call
 requests (see ``protocol.py``); sub-calls go to ``handler`` on a host thread pool.
 
-* Block timeout: counts only the time the worker computes (time spent waiting for
-  ``llm_query``/``rlm_query`` answers, e.g. in a paused child run, does not count).
+* Block timeout: counts only the time the worker computes (time the block's own thread
+  spends waiting for ``llm_query``/``rlm_query`` answers, e.g. in a paused child run, does
+  not count; sub-calls made from model code's background threads do not stop the clock,
+  and at most one sub-call at a time can stop it, whatever the frames claim).
   On expiry the block is interrupted (SIGINT to the worker's main thread; stderr
   ends with ``TimeoutError: ...`` and the variables survive). If it does not stop
   within ``interrupt_grace`` s, the process group is killed and the next block
@@ -18,6 +20,12 @@ requests (see ``protocol.py``); sub-calls go to ``handler`` on a host thread poo
 * A worker that dies (segfault, ``os._exit``, killed) gives failure ``"crashed"``
   with a readable stderr (exit code or signal, and the tail of the worker's own
   stderr, e.g. the faulthandler trace); the next ``execute`` starts a fresh one.
+* Nothing from the worker is trusted (model code can write any frame): a malformed or
+  oversized frame ends the block with a ``ReplProtocolError`` and a fresh worker; live
+  output, the result's output, final answer and locals are cut to the same caps on the
+  host as in the worker (``max_output`` characters per stream, ``worker.LOCALS_BUDGET``).
+* Temp dirs carry an owner file; ones left by a killed app are removed at the next start
+  (``tempdirs``).
 """
 
 from __future__ import annotations
@@ -25,13 +33,13 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
+from . import tempdirs
 from .base import (
     FAILURE_CANCELLED,
     FAILURE_CRASHED,
@@ -41,8 +49,18 @@ from .base import (
     SubcallHandler,
     SubcallRequest,
 )
-from .process import WorkerProcess, describe_exit, finalize, kill_group, launch
-from .protocol import PROTOCOL_VERSION
+from .process import TeeReader, WorkerProcess, describe_exit, finalize, kill_group, launch, worker_command
+from .protocol import PROTOCOL_VERSION, ProtocolError
+from .worker import MAX_OUTPUT, TAIL_OUTPUT, bound_locals
+
+
+def cap_text(text: Any, limit: int) -> str:
+    """``text`` cut to ``limit`` characters plus a tail, as the worker's ``Capture`` does."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= limit + TAIL_OUTPUT + 200:
+        return text
+    dropped = len(text) - limit - TAIL_OUTPUT
+    return f"{text[:limit]}\n[... {dropped} characters of output dropped ...]\n{text[-TAIL_OUTPUT:]}"
 
 
 class SubprocessReplEnvironment(ReplEnvironment):
@@ -94,6 +112,10 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self._cancel_requested = False
         self._cancel_pending = False
         self._active_subcalls = 0
+        self._subcall_serial = 0
+        self._in_flight: set[int] = set()  # serials of the sub-calls being answered
+        self._waiting_subcalls = 0  # sub-calls the block's own thread waits for (0 or 1)
+        self._live_size = [0, 0]
         self._pause_t0 = 0.0
         self._paused = 0.0
         self._closed = False
@@ -107,7 +129,8 @@ class SubprocessReplEnvironment(ReplEnvironment):
             raise RuntimeError("the REPL is closed")
         if self._started:
             return
-        self._tmp = tempfile.mkdtemp(prefix="rlm-repl-")
+        tempdirs.cleanup_once()
+        self._tmp = tempdirs.make_dir()
         os.makedirs(os.path.join(self._tmp, "work"), exist_ok=True)
         self._finalizer = weakref.finalize(self, finalize, self._procs, self._tmp)
         self._started = True
@@ -132,7 +155,14 @@ class SubprocessReplEnvironment(ReplEnvironment):
             w.chan.sock.settimeout(self.start_timeout)  # a worker that connects but never speaks
             hello = w.chan.recv()
             w.chan.sock.settimeout(None)
-            if not hello or hello.get("op") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
+            if hello is None:  # it died first (e.g. the sandbox could not be set up): say why
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=2)
+                time.sleep(0.05)  # the drain thread takes the last words
+                raise RuntimeError(
+                    f"the REPL worker did not start ({describe_exit(self._exit_status(w))}): {w.diagnostics()}"
+                )
+            if hello.get("op") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
                 raise RuntimeError(f"unexpected first message from the REPL worker: {hello!r:.200}")
             with self._cv:
                 self._w = w
@@ -165,10 +195,31 @@ class SubprocessReplEnvironment(ReplEnvironment):
             self._discard(w)
             raise
 
+    @property
+    def output_limit(self) -> int:
+        return int(self.max_output or MAX_OUTPUT)
+
     def _launch(self, name: str) -> WorkerProcess:
         """Start one worker listening on ``<tmp>/<name>`` (the docker environment overrides it)."""
         assert self._tmp is not None
-        return launch(self._tmp, name, self.start_timeout, self.python, self.command)
+        if self.command is not None:
+            return launch(self._tmp, name, self.start_timeout, self.python, self.command)
+        r, wfd = os.pipe()
+        try:
+            w = launch(
+                self._tmp,
+                name,
+                self.start_timeout,
+                command=lambda path: [*worker_command(path, self.python), "--tee-fd", str(wfd)],
+                pass_fds=(wfd,),
+            )
+        except BaseException:
+            os.close(r)
+            raise
+        finally:
+            os.close(wfd)
+        w.tee = TeeReader(r, self.output_limit)
+        return w
 
     def _wait_for(self, key: Any, timeout: float) -> Any:
         deadline = time.monotonic() + timeout
@@ -235,19 +286,31 @@ class SubprocessReplEnvironment(ReplEnvironment):
                     return
                 try:
                     msg = w.chan.recv()
+                except ProtocolError as exc:
+                    w.protocol_error = str(exc)
+                    msg = None
                 except (OSError, ValueError):
                     msg = None
                 if msg is None:
                     with self._cv:
                         w.dead = True
                         self._cv.notify_all()
+                    if w.protocol_error:
+                        kill_group(w.proc)  # it can no longer be trusted
                     return
                 op = msg.get("op")
                 if op == "subcall":
                     with self._cv:
-                        if self._active_subcalls == 0:
+                        # at most one sub-call stops the block's clock (its thread waits in one)
+                        waiting = msg.get("waiting") is True and self._waiting_subcalls == 0
+                        msg["waiting"] = waiting
+                        if waiting:
+                            self._waiting_subcalls = 1
                             self._pause_t0 = time.monotonic()
                         self._active_subcalls += 1
+                        self._subcall_serial += 1
+                        msg["serial"] = self._subcall_serial
+                        self._in_flight.add(self._subcall_serial)
                         w.readers -= 1
                         spawn = w.readers == 0
                         if spawn:
@@ -270,24 +333,32 @@ class SubprocessReplEnvironment(ReplEnvironment):
                 w.readers += 1
 
     def _live_output(self, msg: dict[str, Any]) -> None:
+        kept: dict[str, str] = {}
         with self._cv:
             if msg.get("id") != self._running:
                 return
-            self._live[0].append(msg.get("stdout") or "")
-            self._live[1].append(msg.get("stderr") or "")
+            for i, stream in enumerate(("stdout", "stderr")):
+                # forged frames must not grow the app's copy past the worker's own cap
+                room = self.output_limit - self._live_size[i]
+                text = (msg.get(stream) or "")[: max(0, room)]
+                if text:
+                    self._live[i].append(text)
+                    self._live_size[i] += len(text)
+                    kept[stream] = text
         cb = self.on_output
         if cb is not None:
-            for stream in ("stdout", "stderr"):
-                if msg.get(stream):
-                    try:
-                        cb(stream, msg[stream])
-                    except Exception:  # noqa: BLE001 - an observer must not break the REPL
-                        pass
+            for stream, text in kept.items():
+                try:
+                    cb(stream, text)
+                except Exception:  # noqa: BLE001 - an observer must not break the REPL
+                    pass
 
-    def _subcall_done(self) -> None:
+    def _subcall_done(self, waiting: bool, serial: int | None) -> None:
         with self._cv:
             self._active_subcalls -= 1
-            if self._active_subcalls == 0:
+            self._in_flight.discard(serial)  # type: ignore[arg-type]
+            if waiting:
+                self._waiting_subcalls = 0
                 self._paused += time.monotonic() - self._pause_t0
             self._cv.notify_all()
 
@@ -306,7 +377,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
         except Exception as exc:  # noqa: BLE001 - the model sees "Error: ..."
             reply = {"op": "reply", "id": msg.get("id"), "error": f"{type(exc).__name__}: {exc}"}
         finally:
-            self._subcall_done()
+            self._subcall_done(bool(msg.get("waiting")), msg.get("serial"))
         with contextlib.suppress(OSError, ValueError):
             w.chan.send(reply)
 
@@ -343,6 +414,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
                 bid = self._block_id
                 self._running = bid
                 self._live = ([], [])
+                self._live_size = [0, 0]
                 self._cancel_requested = False
                 self._paused = 0.0
             t0 = time.monotonic()
@@ -360,14 +432,16 @@ class SubprocessReplEnvironment(ReplEnvironment):
     def _settle_subcalls(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         with self._cv:
-            while self._active_subcalls and not self._closed:
+            # only the ones in flight now: model code's threads may go on starting new ones
+            pending = set(self._in_flight)
+            while pending & self._in_flight and not self._closed:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
                 self._cv.wait(left)
 
     def _compute_time(self, t0: float, now: float) -> float:
-        paused = self._paused + (now - self._pause_t0 if self._active_subcalls else 0.0)
+        paused = self._paused + (now - self._pause_t0 if self._waiting_subcalls else 0.0)
         return now - t0 - paused
 
     def _wait_block(self, w: WorkerProcess, bid: int, t0: float) -> ReplResult:
@@ -409,12 +483,14 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self._settle_subcalls(5.0 if failure == FAILURE_CANCELLED else 60.0)
         elapsed = time.monotonic() - t0
         if msg is not None:
+            limit = self.output_limit
+            final = msg.get("final_answer")
             res = ReplResult(
-                stdout=msg.get("stdout", ""),
-                stderr=msg.get("stderr", ""),
-                locals=msg.get("locals") or {},
+                stdout=cap_text(msg.get("stdout", ""), limit),
+                stderr=cap_text(msg.get("stderr", ""), limit),
+                locals=bound_locals(msg.get("locals") or {}),
                 execution_time=float(msg.get("execution_time", elapsed)),
-                final_answer=msg.get("final_answer"),
+                final_answer=None if final is None else cap_text(final, limit),
                 failure=failure,
             )
             if failure is None and msg.get("interrupted"):
@@ -439,12 +515,23 @@ class SubprocessReplEnvironment(ReplEnvironment):
                 err = err.replace("TimeoutError", "KeyboardInterrupt", 1)
             out, before = self._take_live()
             return ReplResult(out, before + err, {}, elapsed, None, failure, True)
+        if w.protocol_error:
+            self._discard(w)
+            out, before = self._take_live()
+            err = before + (
+                f"\nReplProtocolError: the REPL sent a malformed frame ({w.protocol_error}); the REPL "
+                "process was killed and restarted, so every variable is gone"
+            )
+            return ReplResult(out, err, {}, elapsed, None, FAILURE_CRASHED, True)
         with contextlib.suppress(subprocess.TimeoutExpired):
             w.proc.wait(timeout=2)
-        code = w.proc.poll()
+        code = self._exit_status(w)
         self._discard(w)
         diag = w.diagnostics()
         out, before = self._take_live()
+        teed = w.tee.output(bid) if w.tee is not None else None
+        if teed is not None and len(teed[0]) + len(teed[1]) > len(out) + len(before):
+            out, before = teed  # the pipe holds what the last live frame missed
         err = before + (
             f"\nReplCrashed: {describe_exit(code)} while running this block; every variable is lost"
             + (" (the output shown is what it printed before)" if out else "")
@@ -452,6 +539,10 @@ class SubprocessReplEnvironment(ReplEnvironment):
         if diag:
             err += f"\n--- REPL process output ---\n{diag}"
         return ReplResult(out, err, {}, elapsed, None, FAILURE_CRASHED, True)
+
+    def _exit_status(self, w: WorkerProcess) -> int | None:
+        """The worker's exit status as ``Popen.returncode`` has it (negative: a signal)."""
+        return w.proc.poll()
 
     def _take_live(self) -> tuple[str, str]:
         with self._cv:

@@ -38,6 +38,9 @@ PROTOCOL_VERSION = 1
 MAX_OUTPUT = 4 * 1024 * 1024  # characters kept from the start of one block's stream
 TAIL_OUTPUT = 64 * 1024  # characters kept from its end once the head is full
 LIVE_INTERVAL = 0.1  # seconds between live output frames of a running block
+VALUE_LIMIT = 256 * 1024  # characters kept of one string (or repr) in the serialised locals
+LOCALS_BUDGET = 2 * 1024 * 1024  # characters of all serialised locals of one block together
+ITEMS_LIMIT = 10_000  # items kept of one list/tuple/dict in the serialised locals
 _HEADER = struct.Struct(">I")
 HELPER_NAMES = ("llm_query", "llm_query_batched", "rlm_query", "rlm_query_batched", "SHOW_VARS", "FINAL_VAR")
 
@@ -45,9 +48,39 @@ HELPER_NAMES = ("llm_query", "llm_query_batched", "rlm_query", "rlm_query_batche
 # -- serialising locals (upstream rules; cycles and very deep nesting guarded) ----------------
 
 
-def serialize_value(value, _seen=None, _depth=0):
-    if value is None or isinstance(value, (bool, int, float, str)):
+class _Budget:
+    """Characters left for one namespace's serialised locals (shared by every value)."""
+
+    __slots__ = ("items", "left", "value_limit")
+
+    def __init__(self, left, value_limit=VALUE_LIMIT, items=ITEMS_LIMIT):
+        self.left = left
+        self.value_limit = value_limit
+        self.items = items
+
+    def text(self, s):
+        n = len(s)
+        keep = min(n, self.value_limit, max(0, self.left))
+        self.left -= keep
+        if keep < n:
+            return s[:keep] + f"... [{n - keep} more characters not shown]"
+        return s
+
+
+def serialize_value(value, _seen=None, _depth=0, _budget=None):
+    """Upstream's rules, bounded: strings and reprs are cut at ``VALUE_LIMIT`` characters,
+    containers at ``ITEMS_LIMIT`` items, and a shared ``_budget`` caps the whole namespace
+    (a 400 MB variable must not become a 400 MB frame, log line and app-side copy)."""
+    if _budget is None:
+        _budget = _Budget(LOCALS_BUDGET)
+    if value is None or isinstance(value, (bool, float)):
         return value
+    if isinstance(value, int):
+        if value.bit_length() > 4 * VALUE_LIMIT:  # str() of it would take very long
+            return f"<int of {value.bit_length()} bits>"
+        return value
+    if isinstance(value, str):
+        return _budget.text(value)
     if isinstance(value, types.ModuleType):
         return f"<module '{value.__name__}'>"
     if isinstance(value, (list, tuple, dict)):
@@ -55,27 +88,52 @@ def serialize_value(value, _seen=None, _depth=0):
             _seen = set()
         if id(value) in _seen or _depth > 200:
             return "[...]" if not isinstance(value, dict) else "{...}"
+        if _budget.left <= 0:
+            return f"<{type(value).__name__} of {len(value)} items: not shown, the locals are too large>"
         _seen.add(id(value))
         try:
+            limit = _budget.items
+            more = len(value) - limit
             if isinstance(value, dict):
-                return {str(k): serialize_value(v, _seen, _depth + 1) for k, v in list(value.items())}
-            return [serialize_value(v, _seen, _depth + 1) for v in list(value)]
+                out = {}
+                for i, (k, v) in enumerate(list(value.items())):
+                    if i >= limit:
+                        out["..."] = f"[{more} more items not shown]"
+                        break
+                    out[_budget.text(str(k))] = serialize_value(v, _seen, _depth + 1, _budget)
+                return out
+            items = list(value[:limit]) if more > 0 else list(value)
+            out = [serialize_value(v, _seen, _depth + 1, _budget) for v in items]
+            if more > 0:
+                out.append(f"... [{more} more items not shown]")
+            return out
         finally:
             _seen.discard(id(value))
     try:
         if callable(value):
-            return f"<{type(value).__name__} '{getattr(value, '__name__', None) or repr(value)}'>"
-        return repr(value)
+            return _budget.text(f"<{type(value).__name__} '{getattr(value, '__name__', None) or repr(value)}'>")
+        if _budget.left <= 0:
+            return f"<{type(value).__name__}: not shown, the locals are too large>"
+        return _budget.text(repr(value))
     except Exception:  # a broken __repr__ must not stop the block's result
         return f"<{type(value).__name__}>"
 
 
-def serialize_namespace(ns):
+def bound_locals(locs):
+    """The host's check of locals a worker sent (model code can forge them): the same caps,
+    with room for the notes the worker's own cuts added (so honest locals pass unchanged)."""
+    if not isinstance(locs, dict):
+        return {}
+    return serialize_value(locs, None, 0, _Budget(LOCALS_BUDGET + 64 * 1024, VALUE_LIMIT + 64, ITEMS_LIMIT + 1))
+
+
+def serialize_namespace(ns, budget=None):
+    budget = _Budget(LOCALS_BUDGET if budget is None else budget)
     out = {}
     for k, v in list(ns.items()):
         if k.startswith("_") or k in HELPER_NAMES or k == "__builtins__":
             continue
-        out[k] = serialize_value(v)
+        out[k] = serialize_value(v, None, 0, budget)
     return out
 
 
@@ -86,11 +144,13 @@ class Capture(io.TextIOBase):
     """A write-only text stream that keeps the first ``limit`` characters and the last
     ``tail`` ones of what is written between ``begin()`` and ``end()``."""
 
-    def __init__(self, name, limit=MAX_OUTPUT, tail=TAIL_OUTPUT):
+    def __init__(self, name, limit=MAX_OUTPUT, tail=TAIL_OUTPUT, tee=None):
         super().__init__()
         self.name = name
         self.limit = limit
         self.tail_limit = tail
+        #: ``tee(text)``: also called with every head write, at once (see ``Tee``)
+        self.tee = tee
         self._lock = threading.Lock()
         self.begin()
 
@@ -130,12 +190,17 @@ class Capture(io.TextIOBase):
         with self._lock:
             room = self.limit - self._size
             if room > 0:
+                tee = self.tee
                 if n <= room:
                     self._head.append(s)
                     self._size += n
+                    if tee is not None:
+                        tee(s)
                     return n
                 self._head.append(s[:room])
                 self._size += room
+                if tee is not None:
+                    tee(s[:room])
                 s = s[room:]
             self._tail.append(s)
             self._tail_size += len(s)
@@ -161,6 +226,35 @@ class Capture(io.TextIOBase):
                 text += tail
         self.begin()
         return text
+
+
+class Tee:
+    """Copies captured output to an inherited pipe as it is written, so that output printed
+    just before a crash (segfault, ``os._exit``) reaches the host: bytes in a pipe outlive
+    the writer. Records: ``b"B"`` + block id, or ``b"o"``/``b"e"`` + text, each as one byte,
+    a 4-byte big-endian length and the UTF-8 payload."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def _put(self, kind, payload):
+        if self.broken:
+            return
+        data = kind + _HEADER.pack(len(payload)) + payload
+        with self._lock:
+            try:
+                while data:
+                    data = data[os.write(self.fd, data) :]
+            except OSError:
+                self.broken = True
+
+    def block(self, bid):
+        self._put(b"B", str(bid).encode())
+
+    def stream(self, kind):
+        return lambda text: self._put(kind, text.encode("utf-8", "surrogatepass"))
 
 
 # -- the answer dict ------------------------------------------------------------------------------
@@ -381,7 +475,10 @@ def _set_memory_limit(mb):
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard != resource.RLIM_INFINITY and hard < limit:
             limit = hard
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        # soft and hard: model code cannot raise it again (without CAP_SYS_RESOURCE, which
+        # the sandbox never has), and every process it starts inherits it
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (ImportError, ValueError, OSError):
         pass  # not supported here (e.g. Windows, some macOS setups)
 
@@ -431,8 +528,9 @@ class Channel:
 
 
 class Worker:
-    def __init__(self, channel):
+    def __init__(self, channel, tee=None):
         self.ch = channel
+        self.tee = tee
         self.pending = {}
         self.lock = threading.Lock()
         self.next_id = 0
@@ -443,6 +541,9 @@ class Worker:
         self.block_id = None
         self.busy = threading.Event()
         self.repl = Repl(self.request)
+        if tee is not None:
+            self.repl.out.tee = tee.stream(b"o")
+            self.repl.err.tee = tee.stream(b"e")
 
     def request(self, kind, prompts, model, batched):
         with self.lock:
@@ -458,6 +559,9 @@ class Worker:
                     "prompts": prompts,
                     "model": model,
                     "batched": batched,
+                    # the block's own thread waits for it (the block timeout stands still);
+                    # calls from model code's background threads keep the clock running
+                    "waiting": threading.get_ident() == self.main_ident,
                 }
             )
             slot.event.wait()
@@ -532,6 +636,8 @@ class Worker:
             if op == "exec":
                 signal.signal(signal.SIGINT, self._sigint)  # model code may have replaced it
                 self.block_id = msg.get("id")
+                if self.tee is not None:
+                    self.tee.block(self.block_id)
                 self.busy.set()
                 try:
                     res = self.repl.run(msg.get("code", ""), self._arm)
@@ -631,10 +737,29 @@ def _restore_library_path(environ):
         environ.pop("LD_LIBRARY_PATH", None)
 
 
+def _parse_args(argv):
+    """``--connect PATH|tcp://HOST:PORT`` or ``--fd N`` (an inherited connected socket, e.g.
+    in the bubblewrap sandbox), plus an optional ``--tee-fd N`` (an inherited pipe) or
+    ``--tee-connect PATH`` (a unix socket to connect to, e.g. from a container); see ``Tee``."""
+    opts = {}
+    it = iter(argv)
+    for flag in it:
+        if flag not in ("--connect", "--fd", "--tee-fd", "--tee-connect"):
+            return None
+        value = next(it, None)
+        if value is None:
+            return None
+        opts[flag] = value
+    if ("--connect" in opts) == ("--fd" in opts):
+        return None
+    return opts
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) < 2 or argv[0] != "--connect":
-        print("usage: worker.py --connect SOCKET_PATH|tcp://HOST:PORT", file=sys.stderr)
+    opts = _parse_args(argv)
+    if opts is None:
+        print("usage: worker.py (--connect SOCKET_PATH|tcp://HOST:PORT | --fd N) [--tee-fd N]", file=sys.stderr)
         return 2
     here = os.path.dirname(os.path.abspath(__file__))
     if sys.path and os.path.abspath(sys.path[0] or ".") == here:
@@ -648,8 +773,17 @@ def main(argv=None):
         faulthandler.enable()
     except Exception:  # noqa: BLE001
         pass
-    sock = connect(argv[1])
-    Worker(Channel(sock)).serve()
+    if "--fd" in opts:
+        sock = socket.socket(fileno=int(opts["--fd"]))
+    else:
+        sock = connect(opts["--connect"])
+    tee = Tee(int(opts["--tee-fd"])) if "--tee-fd" in opts else None
+    if "--tee-connect" in opts:
+        try:
+            tee = Tee(connect(opts["--tee-connect"], timeout=5.0).detach())
+        except OSError:
+            tee = None  # live output frames only
+    Worker(Channel(sock), tee).serve()
     return 0
 
 

@@ -25,6 +25,7 @@ from .new_run_backend import BackendChooser
 from .new_run_inputs import RunInputs
 from .new_run_limits import RunOptions
 from .new_run_options import PREFILL_MAX_BYTES, recorded_inputs
+from .sandbox_option import SandboxOption
 
 _INPUT_CONTROLS = ("prompt_edit", "context_text", "context_file", "context_edit", "context_path", "context_browse")
 _BACKEND_CONTROLS = ("backend_combo", "model_combo", "base_url", "replay_path", "replay_browse", "replay_check",
@@ -55,6 +56,9 @@ class NewRunDialog(QDialog):
                             (self.options, _OPTION_CONTROLS)):
             for name in names:
                 setattr(self, name, getattr(part, name))
+        # what holds model code (sandbox status, Allow network, variables to pass in)
+        self.sandbox_option = SandboxOption(self)
+        self.options.form.insertRow(1, "", self.sandbox_option)
 
         self.error_label = plain_label("", self, wrap=True)
         self.error_label.setStyleSheet(f"color: {role_color('error', is_dark(self)).name()};")
@@ -78,6 +82,11 @@ class NewRunDialog(QDialog):
 
         self.inputs.load(self.settings)
         self.options.load(self.settings)
+        self.sandbox_option.set_environment(self.options.environment())
+        self.options.env_combo.currentIndexChanged.connect(
+            lambda *_: (self.sandbox_option.set_environment(self.options.environment()), self._update_state())
+        )
+        self.sandbox_option.changed.connect(self._update_state)
         self.backend.load(self.settings)
         self._prefill_demo()
         self.inputs.changed.connect(self._update_state)
@@ -104,11 +113,18 @@ class NewRunDialog(QDialog):
         return self.backend.backend_config()
 
     def config(self) -> EngineConfig:
-        return EngineConfig(backend=self.backend_config(), **self.options.engine_fields())
+        return EngineConfig(
+            backend=self.backend_config(),
+            allow_network=self.sandbox_option.network_allowed(),
+            sandbox_env=self.sandbox_option.passthrough(),
+            **self.options.engine_fields(),
+        )
 
     def validation_error(self) -> str | None:
         """Why the run cannot start, or None."""
-        return self.inputs.validation_error() or self.backend.validation_error()
+        return (
+            self.inputs.validation_error() or self.sandbox_option.problem() or self.backend.validation_error()
+        )
 
     def recording_path(self) -> str:
         return self.backend.recording_path()

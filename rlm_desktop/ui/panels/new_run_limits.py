@@ -82,7 +82,7 @@ class RunOptions(QGroupBox):
 
     # -- settings ----------------------------------------------------------------------
     def load(self, s: QSettings) -> None:
-        idx = self.env_combo.findData(str(s.value(f"{GROUP}/environment", "subprocess")))
+        idx = self.env_combo.findData(str(s.value(f"{GROUP}/environment", "sandbox")))
         self.env_combo.setCurrentIndex(max(idx, 0))
         for name in LIMIT_FIELDS:
             spin = getattr(self, name)

@@ -38,7 +38,8 @@ BACKENDS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
     ),
 }
 ENVIRONMENTS = (
-    ("subprocess", "Subprocess (isolated, default)"),
+    ("sandbox", "Sandbox (bubblewrap, default)"),
+    ("subprocess", "Subprocess (NO sandbox: your user's rights)"),
     ("inprocess", "In-process (fast, no isolation)"),
     ("docker", "Docker container"),
 )
