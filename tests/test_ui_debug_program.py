@@ -174,7 +174,23 @@ def test_closing_the_window_mid_pause_lets_the_program_go_on(qtbot, qapp, server
     qtbot.waitUntil(lambda: w.session.controller.is_paused, timeout=90000)
     before = len(server.calls())
     assert before < expected
-    w.close()  # closeEvent: the program is let go, then the session shuts down
+    asked: list[str] = []
+
+    def answer(button) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        qtbot.mouseClick(box.button(button), Qt.MouseButton.LeftButton)
+
+    from PySide6.QtWidgets import QMessageBox
+
+    QTimer.singleShot(200, lambda: answer(QMessageBox.StandardButton.No))
+    w.close()  # No: nothing changes, the program is still held at the breakpoint
+    assert w.isVisible() and not prog.detached and w.session.controller.is_paused
+    QTimer.singleShot(200, lambda: answer(QMessageBox.StandardButton.Yes))
+    w.close()  # asks; Yes: the program is let go, then the session shuts down
+    assert len(asked) == 2 and "goes on without the debugger" in asked[0]
+    assert not w.isVisible()
     qtbot.waitUntil(lambda: prog.process.poll() is not None, timeout=90000)
     assert prog.process.returncode == 0
     assert len(server.calls()) == expected

@@ -8,8 +8,8 @@ QSettings). ``start_program(window, argv, ...)`` runs it through the window's
 program's completions are live runs in every panel and the debug actions drive them.
 ``run_gui(args)`` is ``rlm-desktop debug`` without ``--no-gui``.
 
-Closing the window detaches from the program (it goes on at full speed, without us) instead
-of stopping it; Debug > Stop ends the running completion as upstream's own cancellation does.
+Closing the window while the program runs asks first; yes detaches from the program (it goes
+on at full speed, without us) instead of stopping it; Debug > Stop ends the running completion as upstream's own cancellation does.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import shlex
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -183,17 +183,30 @@ class _Notices(QObject):
     text = Signal(str)
 
 
-class _DetachOnClose(QObject):
-    """Closing the window lets the program go on without us (before the session stops)."""
+def _ask_before_closing(window: Any, program: Any) -> None:
+    """Closing the window while the program runs asks; yes lets the program go on without us
+    (``detach``) instead of stopping it. Other runs keep the window's own question."""
+    from PySide6.QtWidgets import QMessageBox
 
-    def __init__(self, window: QObject, program: Any) -> None:
-        super().__init__(window)
-        self.program = program
+    ask_window = window.confirm_quit
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.Close:
-            self.program.detach()
-        return False
+    def confirm_quit() -> bool:
+        session = window.session
+        if getattr(window, "debugged_program", None) is not program or session is None or not session.running:
+            return ask_window()
+        answer = QMessageBox.question(
+            window, "Quit RLM Desktop",
+            "The program you are debugging is still running. Quit anyway?\n"
+            "It goes on without the debugger, at full speed (nothing is stopped).",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        program.detach()
+        return True
+
+    window.confirm_quit = confirm_quit
 
 
 def start_program(window: Any, argv: list[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
@@ -220,7 +233,7 @@ def start_program(window: Any, argv: list[str], *, cwd: str | None = None, env: 
         prog.on_exit(book.close)
     for fields in breaks:
         session.breakpoints.add(**fields)
-    window.installEventFilter(_DetachOnClose(window, prog))
+    _ask_before_closing(window, prog)
     try:
         session.start(None, None, engine=prog)
     except Exception as exc:  # noqa: BLE001
