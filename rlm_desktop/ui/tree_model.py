@@ -292,6 +292,11 @@ class RunTreeModel(QAbstractItemModel):
         return len(self._grow_pages(node, n)) if paged is not None else n
 
     def fetched(self, node: Any) -> int:
+        """Rows handed out below ``node`` so far (0 when the view never asked)."""
+        return self._fetched.get(id(node), 0)
+
+    def _ensure(self, node: Any) -> int:
+        """Rows below ``node``, deciding them (pages or chunks) when nobody asked yet."""
         n = self._fetched.get(id(node))
         return self._first_fetch(node) if n is None else n
 
@@ -322,7 +327,7 @@ class RunTreeModel(QAbstractItemModel):
         p = parent_of(node)
         if p is None:
             return None
-        self.fetched(p)  # decides whether p is paged
+        self._ensure(p)  # decides whether p is paged
         paged = self._paged.get(id(p))
         if paged is None:
             return p
@@ -351,7 +356,7 @@ class RunTreeModel(QAbstractItemModel):
         parent_index = QModelIndex()
         parent_node = None
         for n in reversed(chain):
-            self.fetched(parent_node)
+            self._ensure(parent_node)
             row = self.row_of(n)
             if row < 0:
                 return QModelIndex()
@@ -477,11 +482,11 @@ class RunTreeModel(QAbstractItemModel):
 
     def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
         pnode = self.node(parent)
-        return self.fetched(pnode) < self._total(pnode)
+        return self._ensure(pnode) < self._total(pnode)
 
     def fetchMore(self, parent: Index) -> None:  # noqa: N802
         pnode = self.node(parent)
-        have = self.fetched(pnode)
+        have = self._ensure(pnode)
         n = min(self.chunk, self._total(pnode) - have)
         if n <= 0:
             return
