@@ -255,6 +255,7 @@ def test_bidi_and_invisible_characters_are_shown_as_markers(qtbot, window):
     fmts = [r for r in first.layout().formats() if r.start <= pos < r.start + r.length]
     wanted = window.panels["code"].editor.highlighter.format_for("invisible").background().color()
     assert any(r.format.background().color() == wanted for r in fmts)
+    assert "⟨U+202E⟩" in window.tree.model.index_of(block).data()  # the tree label too
     out = window.panels["output"]
     assert "out⟨U+202E⟩put⟨U+FEFF⟩" in out.text() and out.view.invisible_count == 2
     click_node(qtbot, window, block.parent)

@@ -21,6 +21,7 @@ from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, S
 from rlm_desktop.trajectory.reader import sanitize_str
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY
 from rlm_desktop.ui.bounded_text import bounded_repr
+from rlm_desktop.ui.invisible import reveal_text
 from rlm_desktop.ui.offthread import YIELD_S, share_the_gil
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,11 @@ def label(node: Any) -> str:
         tail = " · final" if node.final_answer is not None else ""
         return f"{names.title(node)}{tail}{' · edited' if node.edited else ''}"
     if isinstance(node, CodeBlock):
-        return sanitize_str(f"{names.title(node)}: {_first_line(node.code)[:60]}")
+        return reveal_text(sanitize_str(f"{names.title(node)}: {_first_line(node.code)[:60]}"))
     if isinstance(node, SubCall):
         prompt = node.prompt if isinstance(node.prompt, str) else bounded_repr(node.prompt, LABEL_SCAN)
         what = " (child run)" if names.call_kind(node) == "rlm_query" else ""
-        return sanitize_str(f"{names.title(node)}{what}: {' '.join(prompt[:LABEL_SCAN].split())[:50]}")
+        return reveal_text(sanitize_str(f"{names.title(node)}{what}: {' '.join(prompt[:LABEL_SCAN].split())[:50]}"))
     return ""
 
 
