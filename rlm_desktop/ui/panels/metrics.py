@@ -402,7 +402,12 @@ class MetricsPanel(QWidget):
         shown = max(hi - lo, 1.0)
         width = max(float(self.tokens_plot.getViewBox().width()), 50.0)
         step = tick_step(shown, width, max((len(str(x)) for x in numbers), default=1))
-        major = [(i, str(num)) for i, num in enumerate(numbers) if step == 1 or num % step == 0 or i == 0]
+        n = len(numbers)
+        if n and numbers[-1] - numbers[0] == n - 1:  # consecutive numbers: only the labelled ones
+            first = numbers[0]
+            major = [(0, str(first))] + [(i, str(first + i)) for i in range((-first) % step, n, step) if i]
+        else:
+            major = [(i, str(num)) for i, num in enumerate(numbers) if step == 1 or num % step == 0 or i == 0]
         minor = [(i, "") for i in range(len(numbers))] if width / shown >= 4 and step > 1 else []
         ticks = [major, minor]
         if self._ticks == (step, len(numbers), bool(minor)):
