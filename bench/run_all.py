@@ -41,6 +41,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "diff_speed": (["--iterations", "220", "--repeat", "3"], ["--iterations", "80", "--repeat", "1"]),
     "fuzz_reader": (["--seconds", "60", "--crash-dir", "/tmp"], ["--seconds", "10", "--crash-dir", "/tmp"]),
     "sandbox_overhead": ([], ["--starts", "3", "--blocks", "50", "--calls", "50", "--iterations", "8", "--repeat", "1"]),
+    "hostile_gui": ([], ["--quick"]),
 }
 
 
@@ -135,6 +136,14 @@ def rows_for(name: str, r: dict[str, Any]) -> list[tuple[str, str, str, str, str
                 peak = r[key]
                 out.append((f"  peak memory ({mode})", f"{peak:.0f} MB", f"budget {budget:.0f} MB",
                             f"{peak / budget:.2f}x", "size/2 + 300 MB", verdict(peak < budget)))
+    elif name == "hostile_gui":
+        target = r["target_ms"]
+        out.append(("GUI stall, idle (machine noise)", f"{r['idle_ms']:.1f} ms", "", "", "", ""))
+        for c in r["cases"]:
+            ms = c["hostile_stall_ms"]
+            out.append((f"  longest stall: {c['case']} ({c['size']:,})", f"{ms:.1f} ms",
+                         f"same clicks, size {c['baseline_size']:,}: {c['baseline_stall_ms']:.1f} ms",
+                         f"{ms / target:.2f}x target", f"< {target:.0f} ms", verdict(ms < target)))
     elif name == "tree_scroll":
         ours = r["ours"]
         n = r["nodes"]

@@ -9,7 +9,7 @@ shown three ways, in the same process, one after the other, in the same window s
 * ``RunTree``: the app's run-tree dock (``ui.run_tree``, a lazy ``QAbstractItemModel`` over
   the model objects; rows fetched in chunks, cells computed when painted);
 * ``QStandardItemModel``: one ``QStandardItem`` per cell, all built up front, in a ``QTreeView``
-  with the same settings (uniform row heights, the same header modes);
+  with the same settings (uniform row heights, the same header setup: ``run_tree.size_columns``);
 * ``QTreeWidget``: one ``QTreeWidgetItem`` per node ("a widget item per node"), same settings.
 
 For each: the time to build and show the first frame, the time to expand every node (every
@@ -17,9 +17,7 @@ row fetched, then ``expandAll``), the resident memory added; then the view is sc
 top to bottom one page per step (``--wheel``: three rows per step, like a mouse wheel);
 every step sets the scroll bar, repaints the viewport synchronously and processes events,
 and its wall time is one "frame"; then single nodes are collapsed and expanded again in the
-expanded tree (a click on the arrow; "expand 1" is the p50). A fourth row measures the run
-tree with one setting changed (``setResizeContentsPrecision(0)``) to show what the header's
-content-sized columns cost. Prints p50/p99/max frame times, the ratios of RunTree to each
+expanded tree (a click on the arrow; "expand 1" is the p50). Prints p50/p99/max frame times, the ratios of RunTree to each
 baseline, and p99 against a 16.7 ms (60 Hz) frame budget.
 The last line is ``BENCH_RESULT {json}`` for ``bench/run_all.py``.
 """
@@ -46,7 +44,6 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractItemView,
     QApplication,
-    QHeaderView,
     QTreeView,
     QTreeWidget,
     QTreeWidgetItem,
@@ -62,7 +59,7 @@ from rlm_desktop.trajectory.model import (  # noqa: E402
     Usage,
 )
 from rlm_desktop.ui import tree_model  # noqa: E402
-from rlm_desktop.ui.run_tree import RunTree  # noqa: E402
+from rlm_desktop.ui.run_tree import RunTree, size_columns  # noqa: E402
 from rlm_desktop.ui.selection import NodeSelection  # noqa: E402
 
 FRAME_BUDGET_MS = 1000 / 60
@@ -124,11 +121,7 @@ def configure(view: QTreeView) -> None:
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setAllColumnsShowFocus(True)
-    header = view.header()
-    header.setStretchLastSection(False)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for c in range(1, len(tree_model.COLUMNS)):
-        header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+    size_columns(view)  # the run tree's own header setup
 
 
 def cells(node: Any) -> list[str]:

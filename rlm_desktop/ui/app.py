@@ -36,6 +36,9 @@ def make_app(argv: Sequence[str] = ()) -> QApplication:
     app.setApplicationName(APP)
     app.setApplicationDisplayName(APP)
     from rlm_desktop import __version__
+    from rlm_desktop.ui.offthread import share_the_gil
+
+    share_the_gil()  # worker threads (loader, follower, totals) must not starve the GUI thread
 
     app.setApplicationVersion(__version__)
     if os.path.isfile(ICON):

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
 
-from rlm_desktop.trajectory import names, summary
+from rlm_desktop.trajectory import names
 from rlm_desktop.trajectory.model import Trajectory
 
 from . import theme
@@ -368,16 +368,12 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
 
     def _update_totals(self) -> None:
         traj = self.trajectory
-        tokens, cost = 0, None
         if traj is not None and traj.lazy is not None and traj.lazy.totals is not None:
-            tokens, cost = traj.lazy.totals.usage.total_tokens, traj.lazy.totals.usage.cost  # whole-file pass
-        elif traj is not None:
-            try:  # each LM call once (upstream logs repeat child turns in the parent call)
-                u = summary.trajectory_usage(traj)
-                tokens, cost = u.total_tokens, u.cost
-            except Exception:  # a half-written live node
-                pass
-        self.status.set_totals(tokens, cost)
+            u = traj.lazy.totals.usage  # the whole-file pass
+            self.status.show_totals_of(None)
+            self.status.set_totals(u.total_tokens, u.cost)
+        else:
+            self.status.show_totals_of(traj)  # a big trajectory is counted in a worker thread
         self.status.set_bad_lines(len(traj.bad_lines) if traj is not None else 0)
 
     def show_problems(self) -> None:

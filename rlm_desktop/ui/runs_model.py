@@ -137,10 +137,12 @@ class RunsTableModel(QStandardItemModel):
 
     @staticmethod
     def _item(col: int, values: dict[int, Any]) -> QStandardItem:
-        item = QStandardItem()
-        item.setEditable(False)
+        # the text through the constructor, only the roles that have a value; items stay
+        # "editable" (the view has no edit triggers): every call saved is a call that may
+        # wait for the GIL while the follower thread is busy
+        item = QStandardItem(values[DISPLAY])
         for role, value in values.items():
-            if value is not None:
+            if value is not None and role != DISPLAY:
                 item.setData(value, role)
         return item
 

@@ -64,6 +64,7 @@ from .runs_model import (  # noqa: F401 - re-exported for callers and tests
 )
 
 DRAIN_BUDGET_S = 0.008  # GUI time per slice of queued listing updates
+DRAIN_STEP = 4  # rows added between two looks at the clock
 
 
 class _Proxy(QSortFilterProxyModel):
@@ -152,7 +153,6 @@ class RunsPanel(QWidget):
 
         self._anchor: tuple[str, int] | None = None
         self._pending: dict[str, RunSummary | None] = {}  # path -> summary, None = removed
-        self._slice = 100
         self._drain_timer = QTimer(self)
         self._drain_timer.setSingleShot(True)
         self._drain_timer.setInterval(0)
@@ -236,20 +236,23 @@ class RunsPanel(QWidget):
             self._drain_timer.start()
 
     def _drain(self) -> None:
-        n = min(len(self._pending), self._slice)
-        paths = list(itertools.islice(self._pending, n))
-        items = [(p, self._pending.pop(p)) for p in paths]
-        t0 = time.perf_counter()
+        """Add queued rows a few at a time until ``DRAIN_BUDGET_S`` is spent, then yield to
+        the event loop (a row costs ~0.1–1 ms depending on the machine's load, so a budget
+        in time, not in rows, is what keeps every turn short)."""
+        deadline = time.perf_counter() + DRAIN_BUDGET_S
         self._remember_anchor()
-        self.model.apply(
-            ListingUpdate(
-                changed=[s for _, s in items if s is not None], removed=[p for p, s in items if s is None]
+        while self._pending:
+            n = min(len(self._pending), DRAIN_STEP)
+            paths = list(itertools.islice(self._pending, n))
+            items = [(p, self._pending.pop(p)) for p in paths]
+            self.model.apply(
+                ListingUpdate(
+                    changed=[s for _, s in items if s is not None], removed=[p for p, s in items if s is None]
+                )
             )
-        )
+            if time.perf_counter() >= deadline:
+                break
         self._restore_anchor()
-        elapsed = time.perf_counter() - t0
-        if n >= self._slice and elapsed > 0:  # aim at ~DRAIN_BUDGET_S per slice
-            self._slice = max(20, min(2000, int(n * DRAIN_BUDGET_S / elapsed)))
         self.count_label.setText(f"{self.model.rowCount()} runs")
         if self._pending:
             self._drain_timer.start()

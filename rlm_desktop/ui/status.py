@@ -9,11 +9,20 @@ its copyable node path is in the tooltip, labelled as such.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
+from rlm_desktop.trajectory import summary
+from rlm_desktop.trajectory.model import Usage
+from rlm_desktop.ui.offthread import OffThread
+
 from .elided_label import ElidedLabel
 from .plain_tooltip import plain_tooltip
+
+#: A trajectory with more iterations than this has its totals counted in a worker thread.
+SYNC_ITERATIONS = 5_000
 
 
 def _one_line(text: str) -> str:
@@ -83,6 +92,25 @@ class StatusBar(QStatusBar):
         tip = f"{name}\nNode path (for copying): {path}" if path else name
         self.node_label.set_full_text(_one_line(name), tip)
 
+    def show_totals_of(self, traj: Any) -> None:
+        """Tokens and cost of a whole trajectory, each LM call once (upstream logs repeat
+        child turns in the parent call); a big one is counted in a worker thread."""
+        if not hasattr(self, "totals_job"):
+            self.totals_job = OffThread(self)
+        self.totals_job.cancel()
+        if traj is None:
+            self.set_totals(0, None)
+            return
+        if sum(len(r.iterations) for r in traj.runs) <= SYNC_ITERATIONS:
+            self._show_usage(_usage(traj))
+            return
+        self.tokens_label.setText("counting tokens…")
+        self.cost_label.setText("")
+        self.totals_job.start(lambda cancelled: _usage(traj, cancelled), self._show_usage)
+
+    def _show_usage(self, usage: Any) -> None:
+        self.set_totals(usage.total_tokens, usage.cost) if usage is not None else self.set_totals(0, None)
+
     def set_totals(self, tokens: int, cost: float | None) -> None:
         self.tokens_label.setText(f"{tokens:,} tokens" if tokens else "")
         self.cost_label.setText(f"${cost:.4f}" if cost is not None else "")
@@ -107,3 +135,21 @@ class StatusBar(QStatusBar):
             text = "⚠ UNSANDBOXED"
         self.isolation_label.setText(text)
         self.isolation_label.setToolTip(plain_tooltip(str(info.get("message") or "")))  # log text: never markup
+
+
+def _usage(traj: Any, cancelled: Any = None) -> Any:
+    """``summary.trajectory_usage``; in a worker (``cancelled`` given) iteration by iteration
+    (a root run's usage is the sum of its iterations'), giving up when cancelled."""
+    try:
+        if cancelled is None:
+            return summary.trajectory_usage(traj)
+        upstream = summary.is_upstream(traj)
+        total = Usage()
+        for run in traj.runs:
+            for i, it in enumerate(run.iterations):
+                if i % 1024 == 1023 and cancelled():
+                    return None
+                total = total + summary.iteration_usage(it, upstream)
+        return total
+    except Exception:  # a half-written live node
+        return None

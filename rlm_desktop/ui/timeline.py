@@ -56,17 +56,22 @@ class TimelineModel(QAbstractListModel):
         super().__init__(parent)
         self.run: Run | None = None
         self._rows = 0
+        self._max_time: float | None = None  # the slowest iteration, until the next grow/reset
 
     def set_run(self, run: Run | None) -> None:
         self.beginResetModel()
         self.run = run
         self._rows = len(run.iterations) if run is not None else 0
+        self._max_time = None
         self.endResetModel()
 
     def grow(self) -> None:
         if self.run is None:
             return
         n = len(self.run.iterations)
+        if self._max_time is not None:  # only the newest rows (and the last one, still running) change
+            tail = self.run.iterations[max(self._rows - 1, 0) : n]
+            self._max_time = max([self._max_time] + [it.iteration_time or 0.0 for it in tail])
         if n > self._rows:
             self.beginInsertRows(QModelIndex(), self._rows, n - 1)
             self._rows = n
@@ -75,9 +80,13 @@ class TimelineModel(QAbstractListModel):
             self.dataChanged.emit(self.index(0), self.index(self._rows - 1))
 
     def max_time(self) -> float:
+        """The slowest iteration's time (the bars' scale): one pass per grow/reset, not one
+        per painted cell (a run of 500,000 iterations paints ~20 cells per frame)."""
         if self.run is None:
             return 0.0
-        return max((it.iteration_time or 0.0 for it in self.run.iterations[: self._rows]), default=0.0)
+        if self._max_time is None:
+            self._max_time = max((it.iteration_time or 0.0 for it in self.run.iterations[: self._rows]), default=0.0)
+        return self._max_time
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else self._rows
@@ -134,6 +143,10 @@ class Timeline(QWidget):
         self.view.setFlow(QListView.Flow.LeftToRight)
         self.view.setWrapping(False)
         self.view.setUniformItemSizes(True)
+        # lay the cells out in batches between events: a run of 500,000 iterations would
+        # otherwise be laid out in one go (~2 model calls per cell, seconds)
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(1000)
         self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setItemDelegate(_Delegate(self.view))
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -152,7 +165,10 @@ class Timeline(QWidget):
         self._syncing = True
         try:
             if it is not None and run is not None:
-                row = next((i for i, x in enumerate(run.iterations) if x is it), -1)
+                its = run.iterations
+                row = it.position if 0 <= it.position < len(its) and its[it.position] is it else -1
+                if row < 0:
+                    row = next((i for i, x in enumerate(its) if x is it), -1)
                 if row >= 0:
                     idx = self.model.index(row)
                     self.view.setCurrentIndex(idx)

@@ -9,18 +9,25 @@ call (``beginInsertRows``) and refreshes the status/tokens/time cells.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
 
 from rlm_desktop.trajectory import names, summary
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
 from rlm_desktop.trajectory.reader import sanitize_str
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY
+from rlm_desktop.ui.bounded_text import bounded_repr
+from rlm_desktop.ui.invisible import reveal_text
+from rlm_desktop.ui.offthread import YIELD_S, share_the_gil
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Node", "Depth", "Status", "Tokens", "Time")
+_NCOL = len(COLUMNS)
 CHUNK = 256
 NodeRole = Qt.ItemDataRole.UserRole + 1
 
@@ -28,19 +35,36 @@ NodeRole = Qt.ItemDataRole.UserRole + 1
 def children_of(node: Any, traj: Trajectory | None) -> list[Any]:
     if node is None:
         return traj.runs if traj is not None else []
+    kind = type(node)  # the exact types first: the view asks this on every index()
+    if kind is Iteration:
+        return node.code_blocks
+    if kind is CodeBlock:
+        return node.sub_calls
+    if kind is Run:
+        return node.iterations
+    if isinstance(node, SubCall):
+        return [node.child] if node.child is not None else []
     if isinstance(node, Run):
         return node.iterations
     if isinstance(node, Iteration):
         return node.code_blocks
     if isinstance(node, CodeBlock):
         return node.sub_calls
-    if isinstance(node, SubCall):
-        return [node.child] if node.child is not None else []
     return []
 
 
 def parent_of(node: Any) -> Any:
     return node.parent if node is not None else None
+
+
+#: A label looks at most this many characters of a code block or prompt (they can be 300 MB).
+LABEL_SCAN = 4_000
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line of ``text``, looking only at its head."""
+    head = text[:LABEL_SCAN]
+    return next((ln for ln in head.splitlines() if ln.strip()), "")
 
 
 def label(node: Any) -> str:
@@ -54,12 +78,11 @@ def label(node: Any) -> str:
         tail = " · final" if node.final_answer is not None else ""
         return f"{names.title(node)}{tail}{' · edited' if node.edited else ''}"
     if isinstance(node, CodeBlock):
-        first = next((ln for ln in node.code.splitlines() if ln.strip()), "")
-        return sanitize_str(f"{names.title(node)}: {first[:60]}")
+        return reveal_text(sanitize_str(f"{names.title(node)}: {_first_line(node.code)[:60]}"))
     if isinstance(node, SubCall):
-        prompt = node.prompt if isinstance(node.prompt, str) else str(node.prompt)
+        prompt = node.prompt if isinstance(node.prompt, str) else bounded_repr(node.prompt, LABEL_SCAN)
         what = " (child run)" if names.call_kind(node) == "rlm_query" else ""
-        return sanitize_str(f"{names.title(node)}{what}: {' '.join(prompt.split())[:50]}")
+        return reveal_text(sanitize_str(f"{names.title(node)}{what}: {' '.join(prompt[:LABEL_SCAN].split())[:50]}"))
     return ""
 
 
@@ -142,51 +165,185 @@ _ROLES = frozenset(
         Qt.ItemDataRole.ForegroundRole,
     }
 )
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_NODE = int(NodeRole)
+#: Status cell colours, made once (a QColor per painted cell is measurable when scrolling).
+_STATUS_COLOURS = {
+    "error": QColor("#d9534f"),
+    "failed": QColor("#d9534f"),
+    str(RunStatus.FAILED): QColor("#d9534f"),
+    "running": QColor("#3a87d6"),
+    str(RunStatus.RUNNING): QColor("#3a87d6"),
+    str(RunStatus.CANCELLED): QColor("#b07d12"),
+}
+#: A run with more iterations than this gets its totals cells from a worker thread.
+BIG_RUN = 2_000
+#: A node with more children than this shows them in pages of this many ("Iterations
+#: 1–1,000", ...): the view lays out only what is expanded, and a row far down is reached
+#: through its page instead of through every row above it.
+PAGE = 1_000
+_PAGE_KIND = {Run: "Iterations", Iteration: "Code blocks", CodeBlock: "Sub-calls"}
+
+
+class Page:
+    """Rows ``number * PAGE`` to ``number * PAGE + PAGE - 1`` of a node with many children."""
+
+    __slots__ = ("owner", "number")
+
+    def __init__(self, owner: Any, number: int) -> None:
+        self.owner = owner
+        self.number = number
+
+    @property
+    def parent(self) -> Any:
+        return self.owner
+
+    @property
+    def path(self) -> str:
+        return f"{getattr(self.owner, 'path', '')}#{self.number * PAGE + 1}"
+
+    def size(self, traj: Trajectory | None) -> int:
+        return max(0, min(PAGE, len(children_of(self.owner, traj)) - self.number * PAGE))
+
+    def label(self, traj: Trajectory | None) -> str:
+        start = self.number * PAGE
+        kind = next((k for t, k in _PAGE_KIND.items() if isinstance(self.owner, t)), "Rows")
+        return f"{kind} {start + 1:,}–{start + self.size(traj):,}"
+_PENDING = "…"
 
 
 class RunTreeModel(QAbstractItemModel):
+    """The view asks ~2,000 questions per repainted page (``multiData`` per cell, ``parent``,
+    ``index`` and ``rowCount`` per row and branch level), each a Python call: every answer is
+    a dictionary hit after the first (parent indexes, rows, display cells are cached until the
+    next ``grow``/reset), and a cell's roles are answered in one ``multiData`` call."""
+
+    totalsReady = Signal()  # a big run's totals arrived from the worker (tests wait on it)
+
     def __init__(self, parent: Any = None, chunk: int = CHUNK) -> None:
         super().__init__(parent)
         self.trajectory: Trajectory | None = None
         self.chunk = chunk
-        self._fetched: dict[int, int] = {}  # id(node) (0 for the root) -> rows handed out
+        # id(node) (id(None) for the root) -> rows handed out; recorded the first time the
+        # view asks (at most ``chunk``), more through fetchMore, growth through grow()
+        self._fetched: dict[int, int] = {}
         self._keep: dict[int, Any] = {}  # keeps nodes alive while their id is a key
         # per node, until the next grow/reset: (node, the five display strings); the node is
         # kept so a recycled id() is never mistaken for it
         self._cells: dict[int, tuple[Any, tuple[str, ...]]] = {}
         self._rows: dict[int, tuple[Any, int]] = {}  # node -> its row (rows only ever append)
+        self._parents: dict[int, tuple[Any, QModelIndex]] = {}  # node -> its parent's index
+        self._paged: dict[int, tuple[Any, list[Page]]] = {}  # node with > PAGE children -> its pages
+        self._totals: dict[int, tuple[Any, int, str, str]] = {}  # big run -> (run, iterations, tokens, time)
+        self._pending: set[int] = set()
+        self._generation = 0
+        self._totals_arrived.connect(self._on_totals, Qt.ConnectionType.QueuedConnection)
+
+    _totals_arrived = Signal(int, object, int, str, str)
 
     # -- content -------------------------------------------------------------------------
     def set_trajectory(self, traj: Trajectory | None) -> None:
         self.beginResetModel()
         self.trajectory = traj
+        self._generation += 1
         self._fetched.clear()
         self._keep.clear()
         self._cells.clear()
         self._rows.clear()
+        self._parents.clear()
+        self._paged.clear()
+        self._totals.clear()
+        self._pending.clear()
         self.endResetModel()
 
-    def _key(self, node: Any) -> int:
-        return 0 if node is None else id(node)
+    def _first_fetch(self, node: Any) -> int:
+        """The first time the view asks about ``node``'s rows: a node with more than ``PAGE``
+        children shows them in pages (all pages at once), a page all its rows, any other
+        node up to ``chunk`` rows (more through fetchMore)."""
+        if type(node) is Page:
+            n = node.size(self.trajectory)
+        else:
+            kids = children_of(node, self.trajectory)
+            if node is not None and len(kids) > PAGE:
+                pages = self._grow_pages(node, len(kids))
+                n = len(pages)
+            else:
+                n = min(self.chunk, len(kids))
+        self._fetched[id(node)] = n
+        if node is not None:
+            self._keep[id(node)] = node
+        return n
+
+    def _grow_pages(self, owner: Any, count: int) -> list[Page]:
+        hit = self._paged.get(id(owner))
+        pages = hit[1] if hit is not None else []
+        if hit is None:
+            self._paged[id(owner)] = (owner, pages)
+        wanted = -(-count // PAGE)
+        pages.extend(Page(owner, k) for k in range(len(pages), wanted))
+        return pages
+
+    def _total(self, node: Any) -> int:
+        """How many rows ``node`` has now (pages count as rows of their owner)."""
+        if type(node) is Page:
+            return node.size(self.trajectory)
+        paged = self._paged.get(id(node))
+        n = len(children_of(node, self.trajectory))
+        return len(self._grow_pages(node, n)) if paged is not None else n
 
     def fetched(self, node: Any) -> int:
-        return self._fetched.get(self._key(node), 0)
+        """Rows handed out below ``node`` so far (0 when the view never asked)."""
+        return self._fetched.get(id(node), 0)
+
+    def _ensure(self, node: Any) -> int:
+        """Rows below ``node``, deciding them (pages or chunks) when nobody asked yet."""
+        n = self._fetched.get(id(node))
+        return self._first_fetch(node) if n is None else n
 
     def node(self, index: Index) -> Any:
         return index.internalPointer() if index.isValid() else None
 
-    def row_of(self, node: Any) -> int:
+    def _sibling_row(self, node: Any) -> int:
+        """``node``'s place among its parent's children (pages aside)."""
         hit = self._rows.get(id(node))
         if hit is not None and hit[0] is node:
             return hit[1]
         siblings = children_of(parent_of(node), self.trajectory)
+        row = -1
         for guess in (getattr(node, "position", None), getattr(node, "index", None)):
             if isinstance(guess, int) and 0 <= guess < len(siblings) and siblings[guess] is node:
-                return guess
-        for i, s in enumerate(siblings):
-            if s is node:
-                return i
-        return -1
+                row = guess
+                break
+        else:
+            row = next((i for i, s in enumerate(siblings) if s is node), -1)
+        if row >= 0:
+            self._rows[id(node)] = (node, row)
+        return row
+
+    def model_parent(self, node: Any) -> Any:
+        """The node's parent row in the tree: its page when its parent is paged."""
+        if type(node) is Page:
+            return node.owner
+        p = parent_of(node)
+        if p is None:
+            return None
+        self._ensure(p)  # decides whether p is paged
+        paged = self._paged.get(id(p))
+        if paged is None:
+            return p
+        row = self._sibling_row(node)
+        return paged[1][row // PAGE] if row >= 0 else None
+
+    def row_of(self, node: Any) -> int:
+        """``node``'s row under its tree parent (under its page when its parent is paged)."""
+        if type(node) is Page:
+            return node.number
+        row = self._sibling_row(node)
+        p = parent_of(node)
+        if row >= 0 and p is not None and id(p) in self._paged:
+            row %= PAGE
+        return row
 
     def index_of(self, node: Any, column: int = 0) -> QModelIndex:
         """The index of ``node``, fetching the rows on its way down as needed."""
@@ -196,10 +353,11 @@ class RunTreeModel(QAbstractItemModel):
         n = node
         while n is not None:
             chain.append(n)
-            n = parent_of(n)
+            n = self.model_parent(n)
         parent_index = QModelIndex()
         parent_node = None
         for n in reversed(chain):
+            self._ensure(parent_node)
             row = self.row_of(n)
             if row < 0:
                 return QModelIndex()
@@ -216,18 +374,20 @@ class RunTreeModel(QAbstractItemModel):
         if self.trajectory is None:
             return
         self._cells.clear()  # live nodes' status and totals change
-        self._fetched.setdefault(0, 0)
+        self._parents.clear()  # lazy loading may have swapped a placeholder for the parsed node
+        self._totals.clear()
+        self._fetched.setdefault(id(None), min(self.chunk, len(self.trajectory.runs)))
         for key, count in list(self._fetched.items()):
-            node = self._keep.get(key) if key else None
-            if key and node is None:
+            node = self._keep.get(key)
+            if node is None and key != id(None):
                 continue
             parent_index = self.index_of(node) if node is not None else QModelIndex()
             if node is not None and not parent_index.isValid():
                 continue
-            kids = children_of(node, self.trajectory)
-            if len(kids) > count:
-                self.beginInsertRows(parent_index, count, len(kids) - 1)
-                self._fetched[key] = len(kids)
+            total = self._total(node)
+            if total > count:
+                self.beginInsertRows(parent_index, count, total - 1)
+                self._fetched[key] = total
                 self.endInsertRows()
             rows = self._fetched[key]
             if rows:
@@ -243,8 +403,9 @@ class RunTreeModel(QAbstractItemModel):
         idx = self.index_of(node)
         if not idx.isValid():
             return
-        key = self._key(node)
+        key = id(node)
         self._cells.pop(key, None)
+        self._parents.clear()
         have = self._fetched.get(key, 0)
         if have:
             self.beginRemoveRows(idx, 0, have - 1)
@@ -268,7 +429,7 @@ class RunTreeModel(QAbstractItemModel):
                 p = parent_of(p)
             return False
 
-        for cache in (self._rows, self._cells):
+        for cache in (self._rows, self._cells, self._parents):
             for k in [k for k, (n, _v) in cache.items() if below(n)]:
                 del cache[k]
         for k in [k for k, n in self._keep.items() if below(n)]:
@@ -277,59 +438,90 @@ class RunTreeModel(QAbstractItemModel):
 
     # -- QAbstractItemModel --------------------------------------------------------------------
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
-        pnode = self.node(parent)
-        if row < 0 or column < 0 or column >= len(COLUMNS) or row >= self.fetched(pnode):
-            return QModelIndex()
-        kids = children_of(pnode, self.trajectory)
-        if row >= len(kids):
-            return QModelIndex()
-        kid = kids[row]
-        if column == 0:
-            self._rows[id(kid)] = (kid, row)
-        return self.createIndex(row, column, kid)
+        pnode = parent.internalPointer()  # None for the root (an invalid index)
+        n = self._fetched.get(id(pnode))
+        if n is None:
+            n = self._first_fetch(pnode)
+        if 0 <= row < n and 0 <= column < _NCOL:
+            if type(pnode) is Page:
+                kids = children_of(pnode.owner, self.trajectory)
+                row += pnode.number * PAGE
+            else:
+                paged = self._paged.get(id(pnode))
+                kids = paged[1] if paged is not None else children_of(pnode, self.trajectory)
+            if row < len(kids):
+                return self.createIndex(row % PAGE if type(pnode) is Page else row, column, kids[row])
+        return QModelIndex()
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        p = parent_of(self.node(index))
-        if p is None:
-            return QModelIndex()
-        row = self.row_of(p)  # cached: a view asks for hundreds of parents per frame
-        return self.createIndex(row, 0, p) if row >= 0 else QModelIndex()
+        node = index.internalPointer()
+        hit = self._parents.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        p = self.model_parent(node) if node is not None else None
+        row = self.row_of(p) if p is not None else -1
+        pidx = self.createIndex(row, 0, p) if row >= 0 else QModelIndex()
+        if node is not None:
+            self._parents[id(node)] = (node, pidx)
+        return pidx
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
-        if parent.isValid() and parent.column() != 0:
+        if parent.column() > 0:
             return 0
-        return self.fetched(self.node(parent))
+        node = parent.internalPointer()
+        n = self._fetched.get(id(node))
+        return self._first_fetch(node) if n is None else n
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
-        return len(COLUMNS)
+        return _NCOL
 
     def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802
-        if parent.isValid() and parent.column() != 0:
+        if parent.column() > 0:
             return False
-        return bool(children_of(self.node(parent), self.trajectory))
+        node = parent.internalPointer()
+        return type(node) is Page or bool(children_of(node, self.trajectory))
 
     def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
         pnode = self.node(parent)
-        return self.fetched(pnode) < len(children_of(pnode, self.trajectory))
+        return self._ensure(pnode) < self._total(pnode)
 
     def fetchMore(self, parent: Index) -> None:  # noqa: N802
         pnode = self.node(parent)
-        kids = children_of(pnode, self.trajectory)
-        have = self.fetched(pnode)
-        n = min(self.chunk, len(kids) - have)
+        have = self._ensure(pnode)
+        n = min(self.chunk, self._total(pnode) - have)
         if n <= 0:
             return
         self.beginInsertRows(parent, have, have + n - 1)
-        key = self._key(pnode)
-        self._fetched[key] = have + n
-        if pnode is not None:
-            self._keep[key] = pnode
+        self._fetched[id(pnode)] = have + n
         self.endInsertRows()
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
+
+    def multiData(self, index: Index, roleDataSpan: Any) -> None:  # noqa: N802, N803
+        """All roles of a painted cell in one call (the delegate asks ~7): only display text,
+        the status colour and the node are answered; the rest stay empty."""
+        node = index.internalPointer()
+        if node is None:
+            return
+        col = index.column()
+        try:
+            for i in range(len(roleDataSpan)):
+                rd = roleDataSpan[i]
+                role = rd.role()
+                if role == _DISPLAY:
+                    rd.setData(self._display(node)[col])
+                elif role == _FOREGROUND:
+                    if col == 2:
+                        colour = _STATUS_COLOURS.get(self._display(node)[2])
+                        if colour is not None:
+                            rd.setData(colour)
+                elif role == _NODE:
+                    rd.setData(node)
+        except Exception:  # never let a half-built live node take the view down
+            log.exception("tree data")
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if role not in _ROLES or not index.isValid():  # a painted cell asks ~10 roles: answer most at once
@@ -342,15 +534,75 @@ class RunTreeModel(QAbstractItemModel):
 
     def _display(self, node: Any) -> tuple[str, ...]:
         """The row's five cells, computed once per node until the next ``grow``/reset
-        instead of on every paint (a run's totals walk its whole subtree)."""
+        instead of on every paint. A run's totals walk its whole subtree: for a big run
+        they come from a worker thread (the cells show "…" until then)."""
         hit = self._cells.get(id(node))
-        if hit is None or hit[0] is not node:
-            upstream = summary.is_upstream(self.trajectory) if self.trajectory is not None else False
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        if type(node) is Page:
+            cells = (node.label(self.trajectory), "", "", "", "")
+            self._cells[id(node)] = (node, cells)
+            return cells
+        upstream = summary.is_upstream(self.trajectory) if self.trajectory is not None else False
+        if isinstance(node, Run) and len(node.iterations) > BIG_RUN and RUN_TOTALS_KEY not in node.extra:
+            tok, sec = self._big_totals(node, upstream)
+        else:
             t, s = tokens(node, upstream), seconds(node)
-            cells = (label(node), str(depth(node)), status(node), f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
-            hit = (node, cells)
-            self._cells[id(node)] = hit
-        return hit[1]
+            tok, sec = (f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
+        cells = (label(node), str(depth(node)), status(node), tok, sec)
+        self._cells[id(node)] = (node, cells)
+        return cells
+
+    def _big_totals(self, run: Run, upstream: bool) -> tuple[str, str]:
+        done = self._totals.get(id(run))
+        if done is not None and done[0] is run and done[1] == len(run.iterations):
+            return done[2], done[3]
+        if id(run) not in self._pending:
+            self._pending.add(id(run))
+            self._keep[id(run)] = run
+            generation = self._generation
+            share_the_gil()
+            threading.Thread(
+                target=self._compute_totals, args=(generation, run, upstream), name="rlm-tree-totals", daemon=True
+            ).start()
+        return _PENDING, _PENDING
+
+    def _compute_totals(self, generation: int, run: Run, upstream: bool) -> None:
+        """In the worker: a root run's totals iteration by iteration (the sum of
+        ``summary.iteration_usage`` is ``summary.run_usage``), given up when the model shows
+        another trajectory meanwhile."""
+        n = len(run.iterations)
+        try:
+            if run.parent is None:
+                t, s = 0, 0.0
+                for i, it in enumerate(run.iterations[:n]):
+                    if i % 1024 == 0:
+                        time.sleep(YIELD_S)  # leave the GIL to the GUI thread for a moment
+                        if generation != self._generation:
+                            return  # cancelled: another trajectory is shown
+                    t += summary.iteration_usage(it, upstream).total_tokens
+                    s += it.iteration_time or 0.0
+            else:
+                t, s = tokens(run, upstream), seconds(run)
+        except Exception:  # a run changing under a live writer: the next grow asks again
+            t, s = None, None
+        if generation != self._generation:
+            return
+        try:
+            self._totals_arrived.emit(generation, run, n, f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
+        except RuntimeError:  # the model was deleted meanwhile
+            pass
+
+    def _on_totals(self, generation: int, run: Run, n: int, tok: str, sec: str) -> None:
+        self._pending.discard(id(run))
+        if generation != self._generation:
+            return
+        self._totals[id(run)] = (run, n, tok, sec)
+        self._cells.pop(id(run), None)
+        idx = self.index_of(run)
+        if idx.isValid():
+            self.dataChanged.emit(idx.siblingAtColumn(3), idx.siblingAtColumn(4))
+        self.totalsReady.emit()
 
     def _data(self, index: Index, role: int):
         node = self.node(index)
@@ -362,13 +614,5 @@ class RunTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return f"{names.where(node)}\nNode path (for copying): {node.path}"
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
-            from PySide6.QtGui import QColor
-
-            st = self._display(node)[2]
-            if st in ("error", "failed", str(RunStatus.FAILED)):
-                return QColor("#d9534f")
-            if st == str(RunStatus.CANCELLED):
-                return QColor("#b07d12")
-            if st in ("running", str(RunStatus.RUNNING)):
-                return QColor("#3a87d6")
+            return _STATUS_COLOURS.get(self._display(node)[2])
         return None

@@ -14,6 +14,8 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
+from rlm_desktop.ui.invisible import reveal_text
+
 from .common import is_dark, monospace_font, plain
 from .highlighter import PythonHighlighter
 
@@ -71,9 +73,12 @@ class CodeEditor(QPlainTextEdit):
     # -- API ----------------------------------------------------------------------
 
     def set_code(self, code: str) -> None:
-        if code == self.toPlainText():
+        """Show ``code`` (already cut to what is shown) with its invisible characters as
+        ``⟨U+XXXX⟩`` markers: the editor never shows other code than what ran."""
+        shown = reveal_text(plain(code))
+        if shown == self.toPlainText():
             return
-        self.setPlainText(plain(code))
+        self.setPlainText(shown)
         self.moveCursor(QTextCursor.MoveOperation.Start)
 
     def set_markers(self, lines: Iterable[int]) -> None:

@@ -13,13 +13,25 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.names import iteration_no
 
 from .code_editor import CodeEditor
-from .common import fmt_seconds, is_dark, is_loading, node_iteration, plain_label
+from .common import LINE_CAP, cap_text, fmt_seconds, is_dark, is_loading, node_iteration, plain_label
+
+#: Characters of a code block put into the editor at once; more behind "Show more".
+CODE_CAP = 200_000
+#: Each "Show more" shows this many times as much code.
+MORE_FACTOR = 4
+
+
+def _line_count(code: str) -> str:
+    if len(code) > 4 * CODE_CAP:
+        return f"{len(code):,} characters"
+    n = code.count("\n") + 1
+    return f"{n} line{'s' if n != 1 else ''}"
 
 
 def _sub_call_lines(code: str) -> list[int]:
@@ -69,6 +81,16 @@ class CodeView(QWidget):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.editor)
+        self._budget = CODE_CAP
+        self.more_bar = QWidget(self)
+        self.more_label = plain_label("", self.more_bar)
+        self.more_button = QPushButton("Show more", self.more_bar)
+        self.more_button.clicked.connect(self.show_more)
+        ml = QHBoxLayout(self.more_bar)
+        ml.setContentsMargins(4, 2, 4, 2)
+        ml.addWidget(self.more_label, 1)
+        ml.addWidget(self.more_button)
+        self.more_bar.hide()
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -79,6 +101,7 @@ class CodeView(QWidget):
         lay.addWidget(self.header)
         lay.addLayout(top)
         lay.addWidget(self.stack, 1)
+        lay.addWidget(self.more_bar)
         self.show_node(None)
 
     # -- API ----------------------------------------------------------------------
@@ -93,10 +116,18 @@ class CodeView(QWidget):
             block = node.parent
         self._iteration = it
         self._block = block
+        self._budget = CODE_CAP
         self._rebuild(reset=True)
 
     def refresh(self) -> None:
         """The shown iteration may have new blocks (live run): update, keep scroll and selection."""
+        self._rebuild(reset=False)
+
+    def show_more(self) -> None:
+        """Put ``MORE_FACTOR`` times as much of a long code block into the editor."""
+        if self._block is None or self.more_bar.isHidden():
+            return
+        self._budget *= MORE_FACTOR
         self._rebuild(reset=False)
 
     def current_block(self) -> CodeBlock | None:
@@ -142,14 +173,26 @@ class CodeView(QWidget):
                 msg = "Select an iteration or a code block to see its code."
             self.placeholder.setText(msg)
             self.stack.setCurrentWidget(self.placeholder)
+            self.more_bar.hide()
             return
         self.stack.setCurrentWidget(self.editor)
         vbar = self.editor.verticalScrollBar()
         old = vbar.value()
         self.editor.set_dark(is_dark(self))
-        self.editor.set_code(self._block.code)
+        code = self._block.code
+        # cut before anything looks at it (a block can be 300 MB); long lines too, since Qt
+        # lays out a whole line at once; "Show more" multiplies both
+        shown, cut = cap_text(code, self._budget, LINE_CAP * (self._budget // CODE_CAP))
+        self.editor.set_code(shown)
+        if cut:
+            self.more_label.setText(
+                f"Long code: showing {len(shown):,} of {len(code):,} characters (long lines cut)."
+            )
+            self.more_bar.show()
+        else:
+            self.more_bar.hide()
         self.editor.set_markers(self._markers.get(self._block.path, ()))
-        self.editor.set_highlight_lines(_sub_call_lines(self._block.code) if isinstance(self._node, SubCall) else ())
+        self.editor.set_highlight_lines(_sub_call_lines(shown) if isinstance(self._node, SubCall) else ())
         self._apply_current()
         if not reset:
             vbar.setValue(min(old, vbar.maximum()))
@@ -173,7 +216,7 @@ class CodeView(QWidget):
                     label += " ✓"
                 elif b.stderr:
                     label += " ⚠"
-                tip = f"{len(b.code.splitlines())} lines · {fmt_seconds(b.execution_time)}"
+                tip = f"{_line_count(b.code)} · {fmt_seconds(b.execution_time)}"
                 if b.sub_calls:
                     tip += f" · {len(b.sub_calls)} sub-call(s)"
                 if b.stderr:
@@ -212,6 +255,7 @@ class CodeView(QWidget):
         if self._updating or not (0 <= index < len(self._blocks)):
             return
         self._block = self._blocks[index]
+        self._budget = CODE_CAP
         self._rebuild(reset=True)
         self.blockActivated.emit(self._block)
 

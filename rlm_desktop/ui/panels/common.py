@@ -19,12 +19,20 @@ from PySide6.QtWidgets import (
 from rlm_desktop.trajectory.lazy import PLACEHOLDER_KEY
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.reader import sanitize_str
-from rlm_desktop.ui import refcount_guard  # noqa: F401  (PySide6 6.12.0 + Python 3.11 crash guard)
+from rlm_desktop.ui import (
+    invisible,
+    refcount_guard,  # noqa: F401  (PySide6 6.12.0 + Python 3.11 crash guard)
+)
 
 #: Characters put into a text widget at once; more is behind a "Show all" action.
 DEFAULT_CAP = 200_000
 #: In the capped preview, lines longer than this are cut (Qt lays out a whole line at once).
 LINE_CAP = 5_000
+#: "Show all" puts texts up to this size into the widget at once; longer ones grow by
+#: "Show more" steps (a 300 MB line in a QPlainTextEdit would hold the GUI for minutes).
+SHOW_ALL_LIMIT = 4_000_000
+#: Each "Show more" multiplies the characters shown by this.
+MORE_FACTOR = 4
 
 
 def plain(value: Any) -> str:
@@ -37,7 +45,10 @@ def plain(value: Any) -> str:
 
 
 def one_line(value: Any, limit: int = 200) -> str:
-    """A single-line preview: newlines/tabs escaped, cut to ``limit`` chars."""
+    """A single-line preview: newlines/tabs escaped, cut to ``limit`` chars (the value is cut
+    before anything else looks at it, so a 300 MB string costs what the preview shows)."""
+    if isinstance(value, str) and len(value) > limit * 4:
+        value = value[: limit * 4]
     s = plain(value)
     if len(s) > limit * 4:
         s = s[: limit * 4]
@@ -161,12 +172,17 @@ def _has_long_line(text: str, limit: int = LINE_CAP) -> bool:
 
 
 class CappedTextView(QWidget):
-    """Read-only plain text made of styled segments, capped with a "Show all" action.
+    """Read-only plain text made of styled segments, capped with "Show all" / "Show more".
 
     Segments are ``(text, style)`` with style one of ``"normal"``, ``"stderr"``,
-    ``"answer"``, ``"header"``. Text is inserted with ``insertText`` (never
-    parsed as HTML). ``refresh``-friendly: ``set_segments`` keeps the scroll
-    position (and follows the end if the view was at the end).
+    ``"answer"``, ``"header"``. The texts are kept as given and cut to what is shown before
+    anything else looks at them, so a 300 MB segment costs what is on screen; "Show all"
+    loads the rest when it is at most ``SHOW_ALL_LIMIT`` characters, otherwise "Show more"
+    shows ``MORE_FACTOR`` times as much per click. Invisible characters (bidi controls,
+    zero-width and other format/control characters) are shown as ``⟨U+XXXX⟩`` markers in
+    their own colour. Text is inserted with ``insertText`` (never parsed as HTML).
+    ``refresh``-friendly: ``set_segments`` keeps the scroll position (and follows the end
+    if the view was at the end).
     """
 
     showAllChanged = Signal(bool)
@@ -176,9 +192,11 @@ class CappedTextView(QWidget):
         self.cap = cap
         self._segments: list[tuple[str, str]] = []
         self._show_all = False
+        self._budget = cap
         self.total_chars = 0
         self.shown_chars = 0
         self.truncated = False
+        self.invisible_count = 0
         self._wrap = wrap
 
         self.edit = QPlainTextEdit(self)
@@ -216,29 +234,42 @@ class CappedTextView(QWidget):
         self.set_segments([(text, "normal")] if text else [], keep_scroll=keep_scroll)
 
     def set_segments(self, segments: list[tuple[str, str]], *, keep_scroll: bool = False) -> None:
-        changed = segments != self._segments
+        segments = [(t if isinstance(t, str) else plain(t), s) for t, s in segments]
+        changed = segments != self._segments  # equal strings are mostly the same objects: cheap
         if not changed and keep_scroll:
             return
         if not keep_scroll:
             self._show_all = False
-        self._segments = [(plain(t), s) for t, s in segments]
+            self._budget = self.cap
+        self._segments = segments
         self._render(keep_scroll)
 
     def show_all(self) -> None:
+        """Everything, when it is at most ``SHOW_ALL_LIMIT`` characters; else ``show_more``."""
         if self._show_all:
+            return
+        if self.total_chars > SHOW_ALL_LIMIT:
+            self.show_more()
             return
         self._show_all = True
         self._render(True)
         self.showAllChanged.emit(True)
 
+    def show_more(self) -> None:
+        """``MORE_FACTOR`` times as many characters as now (at most ``SHOW_ALL_LIMIT`` more)."""
+        if self._show_all or not self.truncated:
+            return
+        self._budget = min(self._budget * MORE_FACTOR, self._budget + SHOW_ALL_LIMIT)
+        self._render(True)
+
     @property
     def showing_all(self) -> bool:
-        return self._show_all
+        return self._show_all or not self.truncated
 
     def changeEvent(self, event: Any) -> None:  # noqa: N802
         # light/dark switch: the segment colours are picked per palette
         if event.type() == event.Type.PaletteChange and hasattr(self, "edit") and self._segments:
-            if any(style != "normal" for _t, style in self._segments):
+            if self.invisible_count or any(style != "normal" for _t, style in self._segments):
                 self._render(True)
         super().changeEvent(event)
 
@@ -260,6 +291,7 @@ class CappedTextView(QWidget):
         head.setForeground(role_color("muted", dark))
         head.setFontItalic(True)
         fmts["header"] = head
+        fmts["invisible"] = invisible_format(dark)
         return fmts
 
     def _render(self, keep_scroll: bool) -> None:
@@ -269,20 +301,24 @@ class CappedTextView(QWidget):
         old_v, old_h = vbar.value(), hbar.value()
 
         self.total_chars = sum(len(t) for t, _ in self._segments)
-        budget = None if self._show_all else self.cap
+        budget = None if self._show_all else self._budget
         pieces: list[tuple[str, str]] = []
         truncated = False
+        shown = 0
         for text, style in self._segments:
             if budget is not None:
                 if budget <= 0:
                     truncated = True
                     break
-                text, cut = cap_text(text, budget)
+                # cut first: O(budget), not O(len(text)); lines may grow as "Show more" does
+                text, cut = cap_text(text, budget, LINE_CAP * max(1, self._budget // max(self.cap, 1)))
                 truncated = truncated or cut
                 budget -= len(text)
-            pieces.append((text, style))
+            shown += len(text)
+            pieces.append((plain(text), style))
         self.truncated = truncated
-        self.shown_chars = sum(len(t) for t, _ in pieces)
+        self.shown_chars = shown
+        pieces, self.invisible_count = _reveal_pieces(pieces)
 
         # Word-boundary wrapping is quadratic on long lines without spaces: wrap
         # anywhere when a shown line is long.
@@ -313,6 +349,7 @@ class CappedTextView(QWidget):
                 f"Long text: showing {self.shown_chars:,} of {self.total_chars:,} characters "
                 "(long lines cut)."
             )
+            self.show_all_button.setText("Show all" if self.total_chars <= SHOW_ALL_LIMIT else "Show more")
             self.bar.show()
         else:
             self.bar.hide()
@@ -326,3 +363,33 @@ class CappedTextView(QWidget):
         else:
             vbar.setValue(0)
             hbar.setValue(0)
+
+
+def invisible_format(dark: bool) -> QTextCharFormat:
+    """How an ``⟨U+XXXX⟩`` marker of an invisible character looks: warning colour on a tint."""
+    fmt = QTextCharFormat()
+    fmt.setForeground(role_color("warn", dark))
+    fmt.setBackground(QColor("#4a3b00" if dark else "#fff3c4"))
+    fmt.setFontItalic(True)
+    return fmt
+
+
+def _reveal_pieces(pieces: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
+    """Split every piece around its invisible characters' markers (style ``"invisible"``)."""
+    out: list[tuple[str, str]] = []
+    count = 0
+    for text, style in pieces:
+        shown, spans = invisible.reveal(text)
+        if not spans:
+            out.append((text, style))
+            continue
+        count += len(spans)
+        pos = 0
+        for start, length in spans:
+            if start > pos:
+                out.append((shown[pos:start], style))
+            out.append((shown[start : start + length], "invisible"))
+            pos = start + length
+        if pos < len(shown):
+            out.append((shown[pos:], style))
+    return out, count

@@ -8,6 +8,10 @@ import re
 
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 
+from rlm_desktop.ui.invisible import MARKER
+
+from .common import invisible_format
+
 # Names the RLM REPL provides; shown in their own colour so sub-calls stand out.
 REPL_NAMES = (
     "llm_query",
@@ -95,6 +99,7 @@ class PythonHighlighter(QSyntaxHighlighter):
                 fmt.setFontWeight(QFont.Weight.Bold)
             fmt.setFontItalic(italic)
             self._formats[name] = fmt
+        self._formats["invisible"] = invisible_format(dark)
         if rehighlight:
             self.rehighlight()
 
@@ -102,6 +107,13 @@ class PythonHighlighter(QSyntaxHighlighter):
         return self._formats[style]
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt API)
+        self._highlight_syntax(text)
+        # markers of invisible characters (the editor shows them revealed) stand out last
+        fmt = self._formats["invisible"]
+        for m in MARKER.finditer(text[:20_000]):
+            self.setFormat(m.start(), m.end() - m.start(), fmt)
+
+    def _highlight_syntax(self, text: str) -> None:
         if len(text) > 20_000:  # pathological line: keep the editor responsive
             text = text[:20_000]
         for pattern, style, group in _RULES:

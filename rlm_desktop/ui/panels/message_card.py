@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
-from .common import CappedTextView, is_dark, plain, plain_label, role_color
+from rlm_desktop.ui.bounded_text import pretty
+from rlm_desktop.ui.invisible import reveal_text
+
+from .common import CappedTextView, is_dark, one_line, plain, plain_label, role_color
 
 PREVIEW_LINES = 8
 PREVIEW_CHARS = 600
@@ -43,19 +45,36 @@ class Item:
         return (self.role, self.title, self.note, self.text)
 
 
+#: A message text longer than this is kept as logged; the card cleans only what it shows.
+PLAIN_LIMIT = 1_000_000
+#: A structured message content (a list or dict) is shown as JSON text up to this size.
+CONTENT_CAP = 200_000
+
+
+def message_text(value: Any) -> str:
+    """A message's text for a card, without work proportional to a huge value: strings up to
+    ``PLAIN_LIMIT`` are made safe for Qt here, longer ones where they are shown; other values
+    become indented JSON of at most ``CONTENT_CAP`` characters (any depth, any size)."""
+    if isinstance(value, str):
+        return plain(value) if len(value) <= PLAIN_LIMIT else value
+    if value is None:
+        return ""
+    return content_text(value)
+
+
 def content_text(content: Any) -> str:
     if isinstance(content, str):
-        return plain(content)
-    try:
-        return plain(json.dumps(content, indent=2, ensure_ascii=False, default=str))
-    except (TypeError, ValueError):
-        return plain(repr(content))
+        return message_text(content)
+    text, cut = pretty(content, CONTENT_CAP)
+    if cut:
+        text += "\n… [cut: the value is longer]"
+    return plain(text)
 
 
 def messages_to_items(prompt: Any) -> list[Item]:
     """A prompt as logged: a list of {role, content}, a plain string, or a dict."""
     if isinstance(prompt, str):
-        return [Item("user", plain(prompt), "prompt")]
+        return [Item("user", message_text(prompt), "prompt")]
     if isinstance(prompt, dict) and "role" not in prompt:
         return [Item("user", content_text(prompt), "prompt (object)")]
     if isinstance(prompt, dict):
@@ -64,7 +83,7 @@ def messages_to_items(prompt: Any) -> list[Item]:
     if isinstance(prompt, list):
         for m in prompt:
             if isinstance(m, dict):
-                role = plain(m.get("role") or "?")
+                role = one_line(m.get("role") or "?", 60)
                 items.append(Item(role, content_text(m.get("content", ""))))
             else:
                 items.append(Item("?", content_text(m)))
@@ -78,9 +97,9 @@ def _preview(text: str) -> tuple[str, bool]:
     lines = head.split("\n")
     cut = len(text) > PREVIEW_CHARS or len(lines) > PREVIEW_LINES
     if not cut:
-        return text, False
+        return reveal_text(plain(text)), False
     short = "\n".join(lines[:PREVIEW_LINES])[:PREVIEW_CHARS]
-    return short.rstrip() + " …", True
+    return reveal_text(plain(short.rstrip())) + " …", True
 
 
 class MessageCard(QFrame):
@@ -171,7 +190,7 @@ class MessageCard(QFrame):
             self.body.show()
             return
         if len(self.item.text) <= LABEL_LIMIT:
-            self.body.setText(self.item.text)
+            self.body.setText(reveal_text(plain(self.item.text)))
             return
         if self.big is None:
             self.big = CappedTextView(self)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.names import call_kind, iteration_no, title
 
-from .common import is_dark, is_loading, plain, plain_label
-from .message_card import Item, MessageCard, messages_to_items
+from .common import is_dark, is_loading, plain_label
+from .message_card import Item, MessageCard, message_text, messages_to_items
 from .response_editor import ResponseEditDialog
 
 __all__ = ["Item", "MessageCard", "MessagesPanel", "messages_to_items"]
@@ -168,9 +168,9 @@ class MessagesPanel(QWidget):
             if node.running:  # "running" only once the call is really made
                 held = self._paused is not None and self._paused[0] is node and self._paused[1] == "SubCallStarted"
                 resp_note = " · not sent yet: paused before the call" if held else " · running…"
-            items.append(Item("response", plain(node.response), "response" + resp_note))
+            items.append(Item("response", message_text(node.response), "response" + resp_note))
             if node.error:
-                items.append(Item("error", plain(node.error), "error"))
+                items.append(Item("error", message_text(node.error), "error"))
             head = f"Sub-call {node.index + 1} ({kind}) · {node.model or '?'} · depth {node.depth}"
             return head, items
         if isinstance(node, CodeBlock):
@@ -185,13 +185,13 @@ class MessagesPanel(QWidget):
             items = messages_to_items(node.prompt)
             note = "EDITED in debugger" if node.edited else ""
             if node.response or not node.running:
-                items.append(Item("response", plain(node.response), "response", note))
+                items.append(Item("response", message_text(node.response), "response", note))
             else:
                 items.append(Item("response", self._pending_text(node), "response"))
             if node.edited and node.original_response is not None:
-                items.append(Item("original", plain(node.original_response), "original response (before edit)"))
+                items.append(Item("original", message_text(node.original_response), "original response (before edit)"))
             if node.final_answer is not None:
-                items.append(Item("final", plain(node.final_answer), "final answer"))
+                items.append(Item("final", message_text(node.final_answer), "final answer"))
             run = node.parent
             depth = f" · depth {run.depth}" if run is not None and run.depth else ""
             model = f" · {run.model}" if run is not None and run.model else ""

@@ -22,9 +22,13 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWid
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
+from rlm_desktop.ui.offthread import OffThread
 
+from .binning import MAX_BARS, binned
 from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label
 
+#: Runs with more iterations than this are measured in a worker thread.
+SYNC_LIMIT = 2_000
 MIN_PLOT_HEIGHT = 110
 MIN_DEPTH_PLOT_HEIGHT = 80  # four plots share the "Per depth" tab
 COLOURS = {
@@ -153,6 +157,7 @@ class MetricsPanel(QWidget):
         self._marked: Iteration | None = None
         self.metrics = RunMetrics()
         self._ticks: tuple[int, int, bool] | None = None  # (step, count, minor) of the ticks set
+        self.job = OffThread(self)  # metrics of a big run
 
         self.summary = plain_label("", self, wrap=True)
         self.summary.setContentsMargins(4, 2, 4, 2)
@@ -317,29 +322,48 @@ class MetricsPanel(QWidget):
 
     def _update(self, autorange: bool) -> None:
         run = self._run
+        if run is not None and len(run.iterations) > SYNC_LIMIT and RUN_TOTALS_KEY not in run.extra:
+            # a big run in memory: measured in a worker, the GUI goes on meanwhile
+            self.summary.setText(f"Measuring {len(run.iterations):,} iterations…")
+            self.job.start(lambda _cancelled: RunMetrics.of(run), lambda m: self._measured(run, m, autorange))
+            return
+        self.job.cancel()
+        self._apply(run, RunMetrics.of(run) if run is not None else RunMetrics(), autorange)
+
+    def _measured(self, run: Run, m: RunMetrics, autorange: bool) -> None:
+        if run is self._run:
+            self._apply(run, m, autorange)
+
+    def _apply(self, run: Run | None, m: RunMetrics, autorange: bool) -> None:
         prev_n = len(self.metrics.numbers)
         # live: keep following the newest iteration unless the user zoomed/panned away
         right = self.tokens_plot.getViewBox().viewRange()[0][1]
         following = right >= prev_n - 0.45
-        m = RunMetrics.of(run) if run is not None else RunMetrics()
         self.metrics = m
         n = len(m.numbers)
-        x = np.arange(n, dtype=float)
         rin = np.asarray(m.root_in, dtype=float)
         rout = np.asarray(m.root_out, dtype=float)
         sub = np.asarray(m.sub_tokens, dtype=float)
-        self.bars_root_in.setOpts(x=x, height=rin, y0=np.zeros(n))
-        self.bars_root_out.setOpts(x=x, height=rout, y0=rin)
-        self.bars_sub.setOpts(x=x, height=sub, y0=rin + rout)
-        self.cost_curve.setData(x, np.asarray(m.cost, dtype=float))
-        self._set_title(
-            self.cost_plot, "Cost per iteration ($)" if m.any_cost else "Cost per iteration (no cost reported)"
-        )
         repl = np.asarray(m.repl_time, dtype=float)
         total = np.asarray(m.time, dtype=float)
         lm = np.maximum(total - repl, 0.0)
-        self.bars_repl.setOpts(x=x, height=repl, y0=np.zeros(n))
-        self.bars_lm.setOpts(x=x, height=lm, y0=repl)
+        cost = np.asarray(m.cost, dtype=float)
+        # more iterations than bars a plot can draw in a frame: means of equal groups
+        x, width, (rin, rout, sub, repl, lm, cost) = binned(n, rin, rout, sub, repl, lm, cost, max_bars=MAX_BARS)
+        self.bars_root_in.setOpts(x=x, height=rin, y0=np.zeros(len(x)), width=width)
+        self.bars_root_out.setOpts(x=x, height=rout, y0=rin, width=width)
+        self.bars_sub.setOpts(x=x, height=sub, y0=rin + rout, width=width)
+        self.cost_curve.setData(x, cost)
+        self.cost_curve.setSymbol("o" if len(x) <= 300 else None)
+        grouped = f" (means of {round(width / 0.9):,})" if len(x) < n else ""
+        self._set_title(
+            self.cost_plot,
+            ("Cost per iteration ($)" if m.any_cost else "Cost per iteration (no cost reported)") + grouped,
+        )
+        self._set_title(self.tokens_plot, "Tokens per iteration" + grouped)
+        self._set_title(self.time_plot, "Time per iteration (s)" + grouped)
+        self.bars_repl.setOpts(x=x, height=repl, y0=np.zeros(len(x)), width=width)
+        self.bars_lm.setOpts(x=x, height=lm, y0=repl, width=width)
         self._set_iteration_ticks()
         dx = np.asarray(m.depths, dtype=float)
         self.bars_depth_tokens.setOpts(x=dx, height=np.asarray(m.depth_tokens, dtype=float))
@@ -378,7 +402,12 @@ class MetricsPanel(QWidget):
         shown = max(hi - lo, 1.0)
         width = max(float(self.tokens_plot.getViewBox().width()), 50.0)
         step = tick_step(shown, width, max((len(str(x)) for x in numbers), default=1))
-        major = [(i, str(num)) for i, num in enumerate(numbers) if step == 1 or num % step == 0 or i == 0]
+        n = len(numbers)
+        if n and numbers[-1] - numbers[0] == n - 1:  # consecutive numbers: only the labelled ones
+            first = numbers[0]
+            major = [(0, str(first))] + [(i, str(first + i)) for i in range((-first) % step, n, step) if i]
+        else:
+            major = [(i, str(num)) for i, num in enumerate(numbers) if step == 1 or num % step == 0 or i == 0]
         minor = [(i, "") for i in range(len(numbers))] if width / shown >= 4 and step > 1 else []
         ticks = [major, minor]
         if self._ticks == (step, len(numbers), bool(minor)):

@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, 
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall
 from rlm_desktop.trajectory.names import block_no, iteration_no, title
+from rlm_desktop.ui.bounded_text import bounded_repr
+from rlm_desktop.ui.invisible import reveal_text
 from rlm_desktop.ui.tree_model import status as node_status
 
 from .common import (
@@ -22,6 +24,9 @@ from .common import (
     plain_label,
     role_color,
 )
+
+#: The final-answer box shows at most this many characters.
+ANSWER_CAP = 100_000
 
 
 def _inside(node: Any, ancestor: Any) -> bool:
@@ -56,12 +61,19 @@ def _block_segments(block: CodeBlock, with_header: bool, paused: tuple[Any, str]
         if state:
             head += f" · {state}"
         segs.append((head + " ──\n", "header"))
+    # the texts go in as they are (no copies: an output can be 300 MB); the view cuts them
     if block.stdout:
         out = block.stdout
-        segs.append((out if out.endswith("\n") else out + "\n", "normal"))
+        segs.append((out, "normal"))
+        if not out.endswith("\n"):
+            segs.append(("\n", "normal"))
     if block.stderr:
-        err = block.stderr.lstrip("\n")  # upstream prefixes exceptions with a newline
-        segs.append((err if err.endswith("\n") else err + "\n", "stderr"))
+        err = block.stderr
+        if err.startswith("\n") and len(err) <= ANSWER_CAP:
+            err = err.lstrip("\n")  # upstream prefixes exceptions with a newline
+        segs.append((err, "stderr"))
+        if not err.endswith("\n"):
+            segs.append(("\n", "stderr"))
     if not block.stdout and not block.stderr:
         segs.append((f"({state})\n" if state else "(no output)\n", "header"))
     return segs
@@ -209,9 +221,12 @@ class OutputPanel(QWidget):
         self._set_status(status, role)
         self.view.set_segments(segs, keep_scroll=keep_scroll)
         if answer is not None:
-            text = plain(answer)
+            raw = answer if isinstance(answer, str) else bounded_repr(answer, ANSWER_CAP + 1)
+            text = reveal_text(plain(raw[:ANSWER_CAP]))  # cut before looking at it
+            if len(raw) > ANSWER_CAP:
+                text += f"\n… [cut: {len(raw):,} characters]"
             if text != self.answer.toPlainText():
-                self.answer.setPlainText(text if len(text) <= 100_000 else text[:100_000] + "\n… [cut]")
+                self.answer.setPlainText(text)
             self.answer_box.show()
         else:
             self.answer_box.hide()

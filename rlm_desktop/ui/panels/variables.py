@@ -35,9 +35,10 @@ def _previous_block(block: CodeBlock) -> CodeBlock | None:
     run = it.parent
     if run is None:
         return None
-    for prev in reversed(run.iterations[: it.position]):
-        if prev.code_blocks:
-            return prev.code_blocks[-1]
+    its = run.iterations
+    for i in range(min(it.position, len(its)) - 1, -1, -1):  # no copy of a 500,000-item list
+        if its[i].code_blocks:
+            return its[i].code_blocks[-1]
     return None
 
 
@@ -119,7 +120,7 @@ class VariablesPanel(QWidget):
         ident = (id(block), id(block.locals)) if block is not None else None
         if not reset and ident == self._shown and block is not None and block.locals is not None:
             # Same dict object; a live block may still have filled it in place.
-            if self.model.rowCount() == len(block.locals):
+            if self.model.variable_count() == len(block.locals):
                 return
         expanded = self._expanded_paths() if not reset else set()
         current = self._current_path() if not reset else None
@@ -149,10 +150,12 @@ class VariablesPanel(QWidget):
         it = block.parent
         where = f"block {block.index + 1}" + (f" of iteration {iteration_no(it)}" if it is not None else "")
         n = len(block.locals)
-        changed = sum(1 for c in self.model._root.children if c.changed)
-        text = f"Locals after {where} · {n} variable{'s' if n != 1 else ''}"
+        changed = self.model.changed_count()
+        text = f"Locals after {where} · {n:,} variable{'s' if n != 1 else ''}"
         if changed:
             text += f" · {changed} new/changed (bold)"
+        elif changed is None:
+            text += " · new/changed in bold"
         if block.running:  # "running" only while its code runs (the debugger may hold it)
             state = block_state(block, self._paused)
             text = f"Block {block.index + 1}: {state.rstrip('…')}; locals so far · {n}"
@@ -173,21 +176,20 @@ class VariablesPanel(QWidget):
             self.detail.set_text("")
             return
         item = self.model.item(self.proxy.mapToSource(current.siblingAtColumn(0)))
-        self.detail.set_text(full_text(item.value))
+        self.detail.set_text(full_text(item.value))  # a container's JSON: at most DETAIL_CAP chars
 
     # -- expanded state across live refreshes ------------------------------------------
 
     def _expanded_paths(self) -> set[tuple[str, ...]]:
         out: set[tuple[str, ...]] = set()
-
-        def walk(parent: QModelIndex) -> None:
+        stack = [QModelIndex()]  # no recursion: values nest as deep as the log does
+        while stack:
+            parent = stack.pop()
             for r in range(self.proxy.rowCount(parent)):
                 idx = self.proxy.index(r, 0, parent)
                 if self.tree.isExpanded(idx):
                     out.add(self.model.item(self.proxy.mapToSource(idx)).path())
-                    walk(idx)
-
-        walk(QModelIndex())
+                    stack.append(idx)
         return out
 
     def _current_path(self) -> tuple[str, ...] | None:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
+from itertools import islice
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont
 
+from rlm_desktop.ui.bounded_text import bounded_repr, pretty
 from rlm_desktop.ui.plain_tooltip import plain_tooltip
 
 from .common import one_line, plain
 
-BATCH = 200
+BATCH = 100
+#: Containers inside containers are previewed this many levels deep.
+MAX_NESTING = 3
+#: The detail view's text of a list or dict is cut at this many characters.
+DETAIL_CAP = 20_000
+#: With at most this many variables the header counts the new/changed ones.
+COUNT_LIMIT = 20_000
 _REPR_KIND = re.compile(r"^<(module|function|type|builtin_function_or_method|class) '")
 _OBJECT_REPR = re.compile(r"^<[\w.]+ (object at 0x|name=)|^<_io\.")
 
@@ -45,7 +52,10 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def value_preview(value: Any, limit: int = 200) -> str:
+def value_preview(value: Any, limit: int = 200, _nested: int = 0) -> str:
+    """One line for the Value column. Containers show their first few items, nested at most
+    ``MAX_NESTING`` levels deep (deeper ones as ``[…]``/``{…}``): the cost never depends on a
+    value's size or depth."""
     if isinstance(value, str):
         if _REPR_KIND.match(value) or _OBJECT_REPR.match(value):
             return one_line(value, limit)
@@ -59,31 +69,39 @@ def value_preview(value: Any, limit: int = 200) -> str:
     if isinstance(value, bool) or value is None:
         return repr(value)
     if isinstance(value, int):
-        s = str(value)
+        try:
+            s = str(value)
+        except ValueError:  # more digits than Python converts
+            return f"<int of {value.bit_length():,} bits>"
         return s if len(s) <= limit else s[: limit - 1] + "…"
     if isinstance(value, list):
-        inner = ", ".join(value_preview(v, 40) for v in value[:8])
+        if _nested >= MAX_NESTING:
+            return f"[…{len(value)}]" if value else "[]"
+        inner = ", ".join(value_preview(v, 40, _nested + 1) for v in value[:8])
         more = ", …" if len(value) > 8 else ""
         return one_line(f"[{inner}{more}]", limit)
     if isinstance(value, dict):
-        parts = [f"{one_line(k, 30)}: {value_preview(v, 40)}" for k, v in list(value.items())[:6]]
+        if _nested >= MAX_NESTING:
+            return f"{{…{len(value)}}}" if value else "{}"
+        parts = [f"{one_line(k, 30)}: {value_preview(v, 40, _nested + 1)}" for k, v in islice(value.items(), 6)]
         more = ", …" if len(value) > 6 else ""
         return one_line("{" + ", ".join(parts) + more + "}", limit)
-    return one_line(repr(value), limit)
+    return one_line(bounded_repr(value, limit), limit)
 
 
-def full_text(value: Any) -> str:
-    """The whole value as text for the detail view."""
+def full_text(value: Any, limit: int = DETAIL_CAP) -> str:
+    """The value as text for the detail view: a string as it is (the view cuts it), anything
+    else as indented JSON of at most ``limit`` characters, at any size and depth."""
     if isinstance(value, str):
-        return plain(value)
-    try:
-        return plain(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-    except (TypeError, ValueError, RecursionError):
-        return plain(repr(value))
+        return value
+    text, cut = pretty(value, limit)
+    if cut:
+        text += f"\n… [cut at {limit:,} characters]"
+    return plain(text)
 
 
 class _Item:
-    __slots__ = ("name", "value", "parent", "row", "children", "changed", "_keys")
+    __slots__ = ("name", "value", "parent", "row", "children", "changed", "_keys", "previous")
 
     def __init__(self, name: str, value: Any, parent: _Item | None, row: int, changed: str = "") -> None:
         self.name = name
@@ -93,6 +111,7 @@ class _Item:
         self.children: list[_Item] = []
         self.changed = changed  # "", "new", "changed"
         self._keys: list[Any] | None = None
+        self.previous: dict[str, Any] | None = None  # the root: the previous block's locals
 
     def expandable(self) -> bool:
         return isinstance(self.value, (list, dict)) and len(self.value) > 0
@@ -110,9 +129,11 @@ class _Item:
         elif isinstance(self.value, dict):
             if self._keys is None:
                 self._keys = list(self.value.keys())
+            prev = self.previous
             for i in range(start, end):
                 k = self._keys[i]
-                self.children.append(_Item(plain(k), self.value[k], self, i))
+                v = self.value[k]
+                self.children.append(_Item(plain(k), v, self, i, _change(prev, k, v)))
         return end - start
 
     def path(self) -> tuple[str, ...]:
@@ -134,17 +155,26 @@ class VariablesModel(QAbstractItemModel):
         self._root = _Item("", {}, None, 0)
 
     def set_locals(self, locals_: dict[str, Any] | None, previous: dict[str, Any] | None = None) -> None:
+        """Show ``locals_``; its variables are made as the view scrolls to them (``BATCH`` at
+        a time, like any container's items), so 1M variables cost what is on screen."""
         self.beginResetModel()
-        self._root = _Item("", {}, None, 0)
-        for i, (k, v) in enumerate((locals_ or {}).items()):
-            changed = ""
-            if previous is not None:
-                if k not in previous:
-                    changed = "new"
-                elif not _same(previous[k], v):
-                    changed = "changed"
-            self._root.children.append(_Item(plain(k), v, self._root, i, changed))
+        self._root = _Item("", locals_ or {}, None, 0)
+        self._root.previous = previous
+        self._root.fetch(BATCH)
         self.endResetModel()
+
+    def variable_count(self) -> int:
+        return self._root.total()
+
+    def changed_count(self) -> int | None:
+        """How many variables are new or changed since the previous block (None: too many
+        variables to count on the GUI thread)."""
+        root = self._root
+        if root.previous is None:
+            return 0
+        if root.total() > COUNT_LIMIT:
+            return None
+        return sum(1 for k, v in root.value.items() if _change(root.previous, k, v))
 
     def item(self, index: Index) -> _Item:
         if index.isValid():
@@ -184,7 +214,7 @@ class VariablesModel(QAbstractItemModel):
 
     def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
         item = self.item(parent)
-        return item is not self._root and len(item.children) < item.total()
+        return len(item.children) < item.total()
 
     def fetchMore(self, parent: Index) -> None:  # noqa: N802
         item = self.item(parent)
@@ -222,6 +252,14 @@ class VariablesModel(QAbstractItemModel):
             f.setBold(True)
             return f
         return None
+
+
+def _change(previous: dict[str, Any] | None, key: Any, value: Any) -> str:
+    if previous is None:
+        return ""
+    if key not in previous:
+        return "new"
+    return "" if _same(previous[key], value) else "changed"
 
 
 def _same(a: Any, b: Any) -> bool:
