@@ -23,6 +23,9 @@ class DemoRun:
     config: EngineConfig
     trajectory_path: Path
     expected_answer: str | None
+    #: set when the bundled demo could not use the sandbox and runs in the plain subprocess
+    #: REPL instead (its code is our own recording, not a model's): one plain sentence to show
+    isolation_note: str | None = None
 
 
 def demo_dir_default() -> Path:
@@ -37,11 +40,20 @@ def load_demo(
     manifest = json.loads((root / "demo.json").read_text(encoding="utf-8"))
     context = (root / manifest["context_file"]).read_text(encoding="utf-8")
     trajectory = root / manifest["trajectory"]
+    env = environment if environment is not None else manifest.get("environment", "sandbox")
+    note = None
+    if environment is None and env == "sandbox":
+        from rlm_desktop.engine.repl.bwrap import probe
+
+        status = probe()
+        if not status.available:
+            env = "subprocess"
+            note = f"Demo runs UNSANDBOXED (its code is the bundled recording): {status.message}"
     config = EngineConfig(
         backend=BackendConfig(kind="replay", model=manifest.get("model", ""), replay_path=str(trajectory)),
         max_depth=int(manifest.get("max_depth", 1)),
         max_iterations=int(manifest.get("max_iterations", 30)),
-        environment=environment if environment is not None else manifest.get("environment", "subprocess"),
+        environment=env,
         log_dir=log_dir,
     )
-    return DemoRun(manifest["prompt"], context, config, trajectory, manifest.get("final_answer"))
+    return DemoRun(manifest["prompt"], context, config, trajectory, manifest.get("final_answer"), note)

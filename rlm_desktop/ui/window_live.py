@@ -50,7 +50,9 @@ class LiveRunsMixin:
             self.report_error(f"Demo not available: {exc}")
             return
         self.start_run(demo.prompt, demo.context, config=demo.config, pause_at_start=pause_at_start)
-        if pause_at_start and self.session is not None and self.session.running:
+        if demo.isolation_note and self.session is not None and self.session.running:
+            self.report_error(demo.isolation_note)  # said plainly (Problems + status bar), never silently
+        elif pause_at_start and self.session is not None and self.session.running:
             self.status.showMessage(DEMO_HINT)  # one short line: how to go on from here
 
     def start_run(self, prompt: Any, context: Any, **kw: Any) -> None:
