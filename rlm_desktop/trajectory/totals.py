@@ -52,6 +52,7 @@ class RunTotals:
     sub_calls_by_depth: dict[int, int] = field(default_factory=dict)
     max_depth_reached: int = 0
     any_cost: bool = False
+    code_blocks: int = 0  # of the run's own iterations
     numbers: array = field(default_factory=lambda: array("q"))
     line_nos: array = field(default_factory=lambda: array("q"))  # 0 where not known
     root_in: array = field(default_factory=lambda: array("q"))
@@ -86,6 +87,7 @@ class RunTotals:
         t = it.iteration_time or 0.0
         self.time.append(t)
         self.repl_time.append(sum(b.execution_time or 0.0 for b in it.code_blocks))
+        self.code_blocks += len(it.code_blocks)
         self.total_time += t
         self.usage = self.usage + both
         if it.usage is not None:
