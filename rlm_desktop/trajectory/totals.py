@@ -125,12 +125,16 @@ class RunTotals:
         )
 
     @classmethod
-    def of_run(cls, run: Run, upstream: bool | None = None) -> RunTotals:
-        """The same numbers for a run held in memory."""
+    def of_run(cls, run: Run, upstream: bool | None = None,
+               cancelled: Callable[[], bool] | None = None) -> RunTotals:
+        """The same numbers for a run held in memory. ``cancelled()`` (a worker's) is polled
+        every 1,000 iterations; once it is True the walk stops (the totals are then partial)."""
         if upstream is None:
             upstream = is_upstream_run(run)
         t = cls.start(run, upstream)
-        for it in run.iterations:
+        for i, it in enumerate(run.iterations):
+            if cancelled is not None and i % 1000 == 999 and cancelled():
+                break
             t.add(it)
         if run.parent is not None:  # a child run: what its spawning call cost in all
             t.usage = summary.subtree_usage(run, upstream)

@@ -155,7 +155,8 @@ class RunSummaryHeader(QWidget):
             counting = f"Counting {len(run.iterations):,} iterations…"
             # a refresh of the same run keeps the last counts until the new ones come
             self._show_facts(heading_facts(run), self.totals.text() if self._counted is run else counting)
-            self.job.start(lambda _cancelled: run_facts(run, upstream),
+            # counted as the whole-file pass counts, yielding to the GUI thread as it goes
+            self.job.start(lambda cancelled: facts_of_totals(run, RunTotals.of_run(run, upstream, cancelled)),
                            lambda f: self._show_facts(f) if self._run is run else None)
         else:
             self.job.cancel()
