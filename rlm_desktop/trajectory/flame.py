@@ -13,12 +13,17 @@ the ``llm_query`` calls the child's REPL made, which its usage also counts). Tim
 a frame is as wide as its own time or the sum of its children, whichever is more.
 
 The result is flat lists (``Flame``) so a view can draw 10,000+ frames and hit-test with a
-bisect per row.
+bisect per row. Its size is bounded by what can be seen, not by the tree: consecutive
+children narrower than ``min_w`` (a share of the root's width) merge into one ``Merged``
+frame, at most about ``min_w`` wide, that is not laid out further; so a row holds at most
+about ``2 / min_w`` frames, whatever the number of iterations. ``cancelled()`` (optional)
+is polled every ``POLL_EVERY`` nodes, for a worker; then ``Cancelled`` is raised.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +31,25 @@ from .model import CodeBlock, Iteration, Run, SubCall
 from .summary import covered_by_parent
 
 METRICS = ("tokens", "cost", "time")
+#: Children narrower than this share of the root merge into one frame (a 5,000 px view).
+MIN_W = 2e-4
+POLL_EVERY = 2000
+
+
+class Cancelled(Exception):
+    """``layout`` was asked to stop (its ``cancelled()`` returned True)."""
+
+
+@dataclass(eq=False)
+class Merged:
+    """Consecutive siblings too thin to see, in one frame: ``nodes[0]`` .. ``nodes[-1]``."""
+
+    nodes: list[Any]
+
+    @property
+    def path(self) -> str:
+        first, last = (getattr(n, "path", "?") for n in (self.nodes[0], self.nodes[-1]))
+        return f"{len(self.nodes):,} frames merged: {first} … {last}"
 
 
 @dataclass
@@ -136,15 +160,60 @@ def _model(node: Any, inherited: str) -> str:
     return inherited
 
 
-def layout(run: Run, metric: str = "tokens", upstream: bool = True) -> Flame:
+def _spans(kids: list[Any], totals: dict[int, tuple[int, float, float]],
+           merged: dict[int, tuple[int, float, float]], pick: int, x: float, w: float, value: float,
+           min_w: float) -> list[tuple[Any, float, float]]:
+    """(child or ``Merged``, x, w) of a frame's children, left to right; runs of children
+    thinner than ``min_w`` become ``Merged`` frames of about ``min_w`` (their totals go in
+    ``merged``)."""
+    out: list[tuple[Any, float, float]] = []
+    thin: list[Any] = []
+    thin_x = thin_w = 0.0
+    tok, cost, tm = 0, 0.0, 0.0
+
+    def close() -> None:
+        m = Merged(thin)
+        merged[id(m)] = (tok, cost, tm)
+        out.append((m, thin_x, thin_w))
+
+    cx = x
+    for k in kids:
+        kt = totals[id(k)]
+        kw = w * kt[pick] / value
+        if kw < min_w:
+            if not thin:
+                thin, thin_x, thin_w, tok, cost, tm = [], cx, 0.0, 0, 0.0, 0.0
+            thin.append(k)
+            thin_w += kw
+            tok, cost, tm = tok + kt[0], cost + kt[1], tm + kt[2]
+            if thin_w >= min_w:
+                close()
+                thin = []
+        else:
+            if thin:
+                close()
+                thin = []
+            out.append((k, cx, kw))
+        cx += kw
+    if thin:
+        close()
+    return out
+
+
+def layout(run: Run, metric: str = "tokens", upstream: bool = True, min_w: float = MIN_W,
+           cancelled: Callable[[], bool] | None = None) -> Flame:
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}")
     t = _Tree(upstream)
     # post-order totals, without recursion (trees can be deep)
     totals: dict[int, tuple[int, float, float]] = {}
     stack: list[tuple[Any, bool]] = [(run, False)]
+    seen = 0
     while stack:
         node, done = stack.pop()
+        seen += 1
+        if cancelled is not None and seen % POLL_EVERY == 0 and cancelled():
+            raise Cancelled
         kids = t.children(node)
         if not done:
             stack.append((node, True))
@@ -163,8 +232,15 @@ def layout(run: Run, metric: str = "tokens", upstream: bool = True) -> Flame:
     flame = Flame(metric, total)
     # pre-order placement
     place: list[tuple[Any, int, float, float, str]] = [(run, 0, 0.0, 1.0, run.model)]
+    merged: dict[int, tuple[int, float, float]] = {}
     while place:
         node, depth, x, w, model = place.pop()
+        if isinstance(node, Merged):
+            tok, cost, tm = merged.pop(id(node))
+            flame.frames.append(Frame(node, depth, x, w, float((tok, cost, tm)[pick]), model, tok, cost, tm))
+            continue
+        if cancelled is not None and len(flame.frames) % POLL_EVERY == 0 and cancelled():
+            raise Cancelled
         tok, cost, tm = totals[id(node)]
         model = _model(node, model)
         value = (tok, cost, tm)[pick]
@@ -172,12 +248,9 @@ def layout(run: Run, metric: str = "tokens", upstream: bool = True) -> Flame:
         kids = t.children(node)
         if not kids or value <= 0:
             continue
-        cx = x
         placed = []
-        for k in kids:
-            kw = w * totals[id(k)][pick] / value
-            placed.append((k, depth + 1, cx, kw, model))
-            cx += kw
+        for k, kx, kw in _spans(kids, totals, merged, pick, x, w, value, min_w):
+            placed.append((k, depth + 1, kx, kw, model))
         place.extend(reversed(placed))
     flame.index()
     return flame

@@ -4,7 +4,9 @@
 run, like upstream's banner: the question it was asked, its final answer, its status,
 its iterations and code blocks, the sub-calls below it per depth, and its tokens, cost
 and time (``summary`` counts every LM call once). ``question_of(run)`` is also how New
-Run fills its prompt from a recording.
+Run fills its prompt from a recording. ``facts_of_totals(run, totals)`` gives the same facts
+from a ``totals.RunTotals`` already counted (a lazily opened file's whole-file pass, or a
+worker's), without walking the run's iterations: what a GUI thread may call on any run.
 """
 
 from __future__ import annotations
@@ -56,6 +58,47 @@ def question_of(run: Run) -> str | None:
     return None
 
 
+def _status(run: Any) -> str:
+    status = run.status.value if isinstance(run.status, RunStatus) else str(run.status)
+    return status.replace("_", " ")
+
+
+def heading_facts(run: Run) -> RunFacts:
+    """The facts that need no walk over the run (title, question, answer, status, the
+    number of iterations); the counts stay 0 until they are known."""
+    from .names import title, where
+
+    return RunFacts(
+        title=where(run) if run.parent is not None else title(run),
+        question=question_of(run),
+        answer=run.final_answer,
+        status=_status(run),
+        iterations=len(run.iterations),
+        code_blocks=0,
+        error=run.error,
+    )
+
+
+def facts_of_totals(run: Run, t: Any) -> RunFacts:
+    """``run_facts`` from a ``RunTotals`` of that run: its counts, the run's own title,
+    question and status (cheap: the first iteration and the run's fields only)."""
+    from .names import title, where
+
+    return RunFacts(
+        title=where(run) if run.parent is not None else title(run),
+        question=question_of(run),
+        answer=run.final_answer,
+        status=_status(run),
+        iterations=t.iterations,
+        code_blocks=t.code_blocks,
+        sub_calls_by_depth=dict(sorted(t.sub_calls_by_depth.items())),
+        tokens=t.usage.total_tokens,
+        cost=t.usage.cost,
+        seconds=t.total_time,
+        error=run.error,
+    )
+
+
 def run_facts(run: Run, upstream: bool = False) -> RunFacts:
     from .names import title, where
 
@@ -65,12 +108,11 @@ def run_facts(run: Run, upstream: bool = False) -> RunFacts:
         tokens, cost = usage.total_tokens, usage.cost
     except Exception:  # noqa: BLE001 - a half-written live node
         tokens, cost = 0, None
-    status = run.status.value if isinstance(run.status, RunStatus) else str(run.status)
     return RunFacts(
         title=where(run) if run.parent is not None else title(run),
         question=question_of(run),
         answer=run.final_answer,
-        status=status.replace("_", " "),
+        status=_status(run),
         iterations=len(run.iterations),
         code_blocks=blocks,
         sub_calls_by_depth=dict(sorted(run.sub_calls_by_depth().items())),
@@ -81,4 +123,4 @@ def run_facts(run: Run, upstream: bool = False) -> RunFacts:
     )
 
 
-__all__ = ["TASK_PREFIXES", "RunFacts", "question_of", "run_facts"]
+__all__ = ["TASK_PREFIXES", "RunFacts", "facts_of_totals", "heading_facts", "question_of", "run_facts"]

@@ -52,6 +52,7 @@ class RunTotals:
     sub_calls_by_depth: dict[int, int] = field(default_factory=dict)
     max_depth_reached: int = 0
     any_cost: bool = False
+    code_blocks: int = 0  # of the run's own iterations
     numbers: array = field(default_factory=lambda: array("q"))
     line_nos: array = field(default_factory=lambda: array("q"))  # 0 where not known
     root_in: array = field(default_factory=lambda: array("q"))
@@ -86,6 +87,7 @@ class RunTotals:
         t = it.iteration_time or 0.0
         self.time.append(t)
         self.repl_time.append(sum(b.execution_time or 0.0 for b in it.code_blocks))
+        self.code_blocks += len(it.code_blocks)
         self.total_time += t
         self.usage = self.usage + both
         if it.usage is not None:
@@ -123,12 +125,16 @@ class RunTotals:
         )
 
     @classmethod
-    def of_run(cls, run: Run, upstream: bool | None = None) -> RunTotals:
-        """The same numbers for a run held in memory."""
+    def of_run(cls, run: Run, upstream: bool | None = None,
+               cancelled: Callable[[], bool] | None = None) -> RunTotals:
+        """The same numbers for a run held in memory. ``cancelled()`` (a worker's) is polled
+        every 1,000 iterations; once it is True the walk stops (the totals are then partial)."""
         if upstream is None:
             upstream = is_upstream_run(run)
         t = cls.start(run, upstream)
-        for it in run.iterations:
+        for i, it in enumerate(run.iterations):
+            if cancelled is not None and i % 1000 == 999 and cancelled():
+                break
             t.add(it)
         if run.parent is not None:  # a child run: what its spawning call cost in all
             t.usage = summary.subtree_usage(run, upstream)

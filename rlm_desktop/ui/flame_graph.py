@@ -9,7 +9,10 @@ run goes (``refresh``, coalesced to a few times a second).
 
 Painting stays cheap on big trees: the layout is computed once per change, each paint
 draws only frames at least a pixel wide, merging runs of thinner ones into one sliver, and
-hit-testing is a bisect per row.
+hit-testing is a bisect per row. The layout itself is bounded (thin siblings merge into one
+``Merged`` frame, grey, hover text only, not selectable); a run of more than ``SYNC_LIMIT``
+iterations is laid out in a worker (``OffThread``, a newer layout cancels it), and a hidden
+panel lays out only when it is shown.
 """
 
 from __future__ import annotations
@@ -33,12 +36,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rlm_desktop.trajectory.flame import METRICS, Flame, Frame, layout
+from rlm_desktop.trajectory.flame import METRICS, Cancelled, Flame, Frame, Merged, layout
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 
+from .offthread import OffThread
 from .plain_tooltip import plain_tooltip
 
 ROW = 20
+SYNC_LIMIT = 2_000  # iterations laid out on the GUI thread; bigger runs go to a worker
+MERGED = QColor(150, 150, 150)
 PALETTE = [QColor.fromHsv(h, s, v) for h, s, v in ((24, 170, 235), (200, 120, 220), (95, 140, 210),
                                                    (340, 110, 230), (45, 160, 235), (160, 120, 200),
                                                    (270, 90, 225), (5, 130, 225), (120, 110, 205), (300, 80, 215))]
@@ -186,6 +192,9 @@ class FlameView(QWidget):
                     continue
                 left, right = max(0.0, x0), min(width, x1)
                 rect = QRectF(left, y, right - left, ROW - 1)
+                if isinstance(f.node, Merged):
+                    slivers.append(rect)
+                    continue
                 by_colour.setdefault(f.model, []).append(rect)
                 self.painted += 1
                 if right - left > 3:
@@ -198,7 +207,7 @@ class FlameView(QWidget):
             p.setBrush(self._colour(model))
             p.drawRects(rects)
         if slivers:
-            p.setBrush(QColor(150, 150, 150))
+            p.setBrush(MERGED)
             p.drawRects(slivers)
         p.setPen(QPen(QColor(255, 255, 255, 140)))
         if borders:
@@ -226,7 +235,7 @@ class FlameView(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         f = self.frame_at(event.position())
-        if f is not None:
+        if f is not None and not isinstance(f.node, Merged):
             self.selected = f.node
             self.update()
             self.nodeSelected.emit(f.node)
@@ -289,6 +298,8 @@ class FlamePanel(QWidget):
         self._live.setSingleShot(True)
         self._live.setInterval(250)
         self._live.timeout.connect(lambda: self._relayout(keep_zoom=True))
+        self.job = OffThread(self)  # the layout of a big run
+        self._stale: bool | None = None  # a layout skipped while hidden (its keep_zoom)
 
     def set_metric(self, metric: str) -> None:
         self.metric = metric
@@ -318,11 +329,44 @@ class FlamePanel(QWidget):
         if self.run is not None and not self._live.isActive():
             self._live.start()
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._stale is not None:
+            self._relayout(self._stale)
+
     def _relayout(self, keep_zoom: bool = False) -> None:
-        t0 = time.perf_counter()
-        flame = layout(self.run, self.metric, self.upstream) if self.run is not None else None
+        if not self.isVisible():  # laid out when shown
+            self.job.cancel()
+            self._stale = keep_zoom if self._stale is None else self._stale and keep_zoom
+            return
+        self._stale = None
+        run, metric, upstream = self.run, self.metric, self.upstream
+        if run is None or len(run.iterations) <= SYNC_LIMIT:
+            self.job.cancel()
+            t0 = time.perf_counter()
+            flame = layout(run, metric, upstream) if run is not None else None
+            self._laid_out(flame, keep_zoom, time.perf_counter() - t0)
+            return
+        if not keep_zoom or self.view.flame is None:
+            self.total_label.setText(f"Laying out {len(run.iterations):,} iterations…")
+
+        def work(cancelled: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                flame = layout(run, metric, upstream, cancelled=cancelled)
+            except Cancelled:
+                return None
+            return flame, time.perf_counter() - t0
+
+        def done(result: Any) -> None:
+            if result is not None and run is self.run and metric == self.metric:
+                self._laid_out(result[0], keep_zoom, result[1])
+
+        self.job.start(work, done)
+
+    def _laid_out(self, flame: Flame | None, keep_zoom: bool, seconds: float) -> None:
         # a big live tree is laid out less often: at most a fifth of the time goes to it
-        self._live.setInterval(max(250, int((time.perf_counter() - t0) * 5000)))
+        self._live.setInterval(max(250, int(seconds * 5000)))
         self.view.set_flame(flame, keep_zoom)
         if flame is None:
             self.total_label.setText("")
@@ -336,4 +380,4 @@ class FlamePanel(QWidget):
 
 def _ours(run: Run) -> bool:
     """Our own engine's runs (log or live) record each turn's usage; upstream logs never do."""
-    return any(it.usage is not None for it in run.iterations) or "rlm_desktop" in run.extra
+    return "rlm_desktop" in run.extra or any(it.usage is not None for it in run.iterations)

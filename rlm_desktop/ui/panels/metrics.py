@@ -60,6 +60,7 @@ class RunMetrics:
     depth_cost: list[float] = field(default_factory=list)
     depth_time: list[float] = field(default_factory=list)  # the run's time at its own depth, summed call times below
     total: Usage = field(default_factory=Usage)
+    loading: int | None = None  # placeholders not loaded yet, when counted off the GUI thread
 
     @classmethod
     def of(cls, run: Run) -> RunMetrics:
@@ -69,6 +70,11 @@ class RunMetrics:
         (``run.extra[RUN_TOTALS_KEY]``, set when it arrives), else of the run in memory."""
         t = run.extra.get(RUN_TOTALS_KEY)
         return cls.from_totals(t if isinstance(t, RunTotals) else RunTotals.of_run(run))
+
+    def count_loading(self, run: Run) -> RunMetrics:
+        """Count the run's iterations not loaded yet (a walk over the run: for a worker)."""
+        self.loading = sum(1 for it in run.iterations if is_loading(it))
+        return self
 
     @classmethod
     def from_totals(cls, t: RunTotals) -> RunMetrics:
@@ -325,7 +331,8 @@ class MetricsPanel(QWidget):
         if run is not None and len(run.iterations) > SYNC_LIMIT and RUN_TOTALS_KEY not in run.extra:
             # a big run in memory: measured in a worker, the GUI goes on meanwhile
             self.summary.setText(f"Measuring {len(run.iterations):,} iterations…")
-            self.job.start(lambda _cancelled: RunMetrics.of(run), lambda m: self._measured(run, m, autorange))
+            self.job.start(lambda _cancelled: RunMetrics.of(run).count_loading(run),
+                           lambda m: self._measured(run, m, autorange))
             return
         self.job.cancel()
         self._apply(run, RunMetrics.of(run) if run is not None else RunMetrics(), autorange)
@@ -364,7 +371,6 @@ class MetricsPanel(QWidget):
         self._set_title(self.time_plot, "Time per iteration (s)" + grouped)
         self.bars_repl.setOpts(x=x, height=repl, y0=np.zeros(len(x)), width=width)
         self.bars_lm.setOpts(x=x, height=lm, y0=repl, width=width)
-        self._set_iteration_ticks()
         dx = np.asarray(m.depths, dtype=float)
         self.bars_depth_tokens.setOpts(x=dx, height=np.asarray(m.depth_tokens, dtype=float))
         self.bars_depth_calls.setOpts(x=dx, height=np.asarray(m.depth_calls, dtype=float))
@@ -390,6 +396,7 @@ class MetricsPanel(QWidget):
             (self.depth_time_plot, float(max(m.depth_time, default=0))),
         ):
             p.setYRange(0, (top or 1.0) * 1.08, padding=0)
+        self._set_iteration_ticks()  # for the x range just set
         self._update_summary(run, m)
         self.mark_iteration(self._marked)
 
@@ -401,7 +408,7 @@ class MetricsPanel(QWidget):
         lo, hi = self.tokens_plot.getViewBox().viewRange()[0]
         shown = max(hi - lo, 1.0)
         width = max(float(self.tokens_plot.getViewBox().width()), 50.0)
-        step = tick_step(shown, width, max((len(str(x)) for x in numbers), default=1))
+        step = tick_step(shown, width, max(len(str(min(numbers))), len(str(max(numbers)))) if numbers else 1)
         n = len(numbers)
         if n and numbers[-1] - numbers[0] == n - 1:  # consecutive numbers: only the labelled ones
             first = numbers[0]
@@ -431,10 +438,10 @@ class MetricsPanel(QWidget):
             f"{len(m.numbers)} iteration{'s' if len(m.numbers) != 1 else ''}",
             f"tokens {fmt_int(t.input_tokens)} in / {fmt_int(t.output_tokens)} out",
             f"cost {fmt_cost(t.cost)}",
-            f"time {fmt_seconds(run.total_time())}",
+            f"time {fmt_seconds(sum(m.time))}",  # the run's total_time(), without walking the run
             f"max depth {max(m.depths) if m.depths else run.depth}",
         ]
-        loading = sum(1 for it in run.iterations if is_loading(it))
+        loading = m.loading if m.loading is not None else sum(1 for it in run.iterations if is_loading(it))
         if loading:
             parts.append(f"{loading} not loaded yet")
         if not any(m.root_in) and not any(m.root_out) and run.iterations:

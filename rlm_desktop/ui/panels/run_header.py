@@ -3,6 +3,10 @@
 Like upstream's banner: the question, the final answer (large, selectable, with a Copy
 button), the status, and one line of totals (iterations, code blocks, sub-calls per depth,
 tokens, cost, time) from ``trajectory.run_card``. Everything from the log is plain text.
+
+The GUI thread never walks a big run: a lazily opened file's run takes its counts from the
+whole-file totals (``run.extra[RUN_TOTALS_KEY]``), a run of more than ``SYNC_LIMIT``
+iterations in memory is counted in a worker (``OffThread``) while the header shows the rest.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from rlm_desktop.trajectory.model import EXTRA_KEY
-from rlm_desktop.trajectory.run_card import RunFacts, run_facts
+from rlm_desktop.trajectory.run_card import RunFacts, facts_of_totals, heading_facts, run_facts
+from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
 from rlm_desktop.ui.elided_label import ElidedLabel
+from rlm_desktop.ui.offthread import OffThread
 
 from .common import (
     fmt_cost,
@@ -36,6 +42,7 @@ from .common import (
     role_color,
 )
 
+SYNC_LIMIT = 2_000  # iterations counted on the GUI thread; more go to a worker
 ANSWER_CHARS = 20_000  # what the answer box holds at most (Copy copies all of it)
 STATUS_ROLES = {"finished": "ok", "failed": "error", "cancelled": "warn", "incomplete": "warn",
                 "max iterations": "warn", "running": "accent"}
@@ -64,6 +71,8 @@ class RunSummaryHeader(QWidget):
         self.setObjectName("runSummary")
         self._run: Any = None
         self._answer = ""
+        self.job = OffThread(self)  # the facts of a big run
+        self._counted: Any = None  # the run whose counts the totals line shows
         self.title = plain_label("", self)
         bold = QFont(self.title.font())
         bold.setBold(True)
@@ -131,11 +140,30 @@ class RunSummaryHeader(QWidget):
             self.question.setText("Open a trajectory or start a run; the selected run is summarised here.")
             self._set_answer(None, "")
             self.totals.setText("")
+            self._counted = None
+            self.job.cancel()
             return
         root = run
         while root.parent is not None and root.parent.run is not None:
             root = root.parent.run
-        f = run_facts(run, upstream=EXTRA_KEY not in root.metadata)  # our logs mark their metadata
+        upstream = EXTRA_KEY not in root.metadata  # our logs mark their metadata
+        t = run.extra.get(RUN_TOTALS_KEY) if isinstance(run.extra, dict) else None
+        if isinstance(t, RunTotals):
+            self.job.cancel()
+            self._show_facts(facts_of_totals(run, t))
+        elif len(run.iterations) > SYNC_LIMIT:
+            counting = f"Counting {len(run.iterations):,} iterations…"
+            # a refresh of the same run keeps the last counts until the new ones come
+            self._show_facts(heading_facts(run), self.totals.text() if self._counted is run else counting)
+            # counted as the whole-file pass counts, yielding to the GUI thread as it goes
+            self.job.start(lambda cancelled: facts_of_totals(run, RunTotals.of_run(run, upstream, cancelled)),
+                           lambda f: self._show_facts(f) if self._run is run else None)
+        else:
+            self.job.cancel()
+            self._show_facts(run_facts(run, upstream))
+
+    def _show_facts(self, f: RunFacts, totals: str | None = None) -> None:
+        run = self._run
         model = f" · {run.model}" if run.model else ""
         self.title.setText(one_line(f.title + model, 300))
         self.status.setText(f.status)
@@ -152,7 +180,9 @@ class RunSummaryHeader(QWidget):
             self._set_answer(None, "(no final answer yet: the run is going on)")
         else:
             self._set_answer(None, "(no final answer)")
-        self.totals.setText(totals_line(f))
+        self.totals.setText(totals if totals is not None else totals_line(f))
+        if totals is None:
+            self._counted = run
 
     def _set_answer(self, answer: str | None, placeholder: str) -> None:
         self._answer = plain(answer) if answer is not None else ""
@@ -163,4 +193,4 @@ class RunSummaryHeader(QWidget):
         self.copy_button.setEnabled(bool(self._answer))
 
 
-__all__ = ["RunSummaryHeader", "totals_line"]
+__all__ = ["SYNC_LIMIT", "RunSummaryHeader", "totals_line"]
