@@ -49,7 +49,7 @@ def test_keys_walk_the_divergences_and_panes_show_both_sides(qtbot, pairs):
     a_view, b_view = cw.trees.views
     assert a_view.currentIndex().data(NodeRole) is b_view.currentIndex().data(NodeRole)
     assert a_view.currentIndex().siblingAtColumn(0).data() == "+ (only in B)"
-    assert b_view.currentIndex().siblingAtColumn(0).data().startswith("+ i1  Let me look.")
+    assert b_view.currentIndex().siblingAtColumn(0).data().startswith("+ Iteration 2  Let me look.")
     code = cw.panes.panes["code"].edits
     assert code[0].toPlainText() == "(not in A)" and "one more look" in code[1].toPlainText()
     a_view.setFocus()

@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
 )
 
 from rlm_desktop.trajectory.flame import METRICS, Cancelled, Flame, Frame, Merged, layout
-from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.model import Run, SubCall
+from rlm_desktop.trajectory.names import title
 
 from .offthread import OffThread
 from .plain_tooltip import plain_tooltip
@@ -65,15 +66,10 @@ def root_run(node: Any) -> Run | None:
 
 
 def frame_label(node: Any) -> str:
-    if isinstance(node, Run):
-        return f"{node.path}  {node.model}"
-    if isinstance(node, Iteration):
-        return f"i{node.position}"
-    if isinstance(node, CodeBlock):
-        return f"b{node.index}"
-    if isinstance(node, SubCall):
-        return f"c{node.index} {node.model}" + (" (rlm)" if node.child is not None else "")
-    return ""
+    name = title(node)  # the one 1-based numbering for people (trajectory.names)
+    if isinstance(node, (Run, SubCall)):
+        return f"{name}  {node.model}"
+    return name
 
 
 def hover_text(f: Frame, flame: Flame) -> str:

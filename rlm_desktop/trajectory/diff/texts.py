@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.names import title
 
 from .fields import message_list, messages_text, value_text
 
@@ -66,12 +67,13 @@ def label(node: Any) -> str:
             s = ""
         return s if len(s) <= 60 else s[:60] + "…"
 
+    name = title(node)  # the one 1-based numbering for people (trajectory.names)
     if isinstance(node, Run):
-        return f"{node.path.rsplit('/', 1)[-1]}  run {node.model or '?'} [{node.status.value}]"
+        return f"{name}  {node.model or '?'} [{node.status.value}]"
     if isinstance(node, Iteration):
-        return f"i{node.position}  {first(node.response)}"
+        return f"{name}  {first(node.response)}"
     if isinstance(node, CodeBlock):
-        return f"b{node.index}  {first(node.code)}"
+        return f"{name}  {first(node.code)}"
     if isinstance(node, SubCall):
-        return f"c{node.index}  {'rlm' if node.child is not None else 'llm'} {node.model}"
-    return ""
+        return f"{name}  {node.model}"
+    return name
