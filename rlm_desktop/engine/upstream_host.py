@@ -201,6 +201,10 @@ class UpstreamProgram:
         """Let the program go on without us (the app closes): its channels close, it stops
         waiting at checkpoints, and ``run`` returns without waiting for it to end."""
         self.detached = True
+        self._shut_channels()
+
+    def _shut_channels(self) -> list[Any]:
+        """Shut every process's channel down (its reader sees the end); returns them."""
         with self._lock:
             conns = list(self._conns)
         for c in conns:
@@ -208,6 +212,7 @@ class UpstreamProgram:
                 c.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        return conns
 
     def completion(self, prompt: Any = None, context: Any = None) -> ProgramResult:
         return self.run()
@@ -332,13 +337,7 @@ class UpstreamProgram:
             self._notice(f"process {c.pid} is still running after the program ended: it goes on without the debugger")
 
     def _close_all(self) -> None:
-        with self._lock:
-            conns = list(self._conns)
-        for c in conns:
-            try:
-                c.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        conns = self._shut_channels()
         for c in conns:
             for p in list(c.proxies.values()):
                 p.join(0.5)
