@@ -25,7 +25,10 @@ releases them all. ``stop()`` wakes every waiting thread with
 ``RunCancelledError`` and cancels the engine (REPL processes end).
 
 Listeners are plain callbacks, called outside the lock on the thread that
-caused the change (an engine thread, or the thread that gave a command).
+caused the change (an engine thread, or the thread that gave a command). So two
+announcements can reach a listener in the other order than they happened: every
+state is numbered (``DebugState.seq``) under the lock, and a listener drops a
+state older than the last one it saw (as debugpy orders its notifications).
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class DebugController:
         self._listeners: list[Callable[[DebugState], Any]] = []
         self._cancel_fn: Callable[[], Any] | None = None
         self._edits: list[tuple[NodeTarget, str]] = []  # scheduled response edits
+        self._seq = 0  # the number of the last state made (under the lock)
         self.last_event: ev.Event | None = None
 
     # -- wiring ---------------------------------------------------------------------------
@@ -164,14 +168,15 @@ class DebugController:
             return self._state_locked()
 
     def _state_locked(self) -> DebugState:
+        self._seq += 1
         threads = tuple(w.info for w in self._waiters.values())
         if threads:
             sel = self._waiters.get(self._selected) if self._selected is not None else None
             info = sel.info if sel else threads[0]
             return DebugState(PAUSED, info.event, info.breakpoint, info.reason, threads,
-                              info.thread_id, self._cancelled)
+                              info.thread_id, self._cancelled, self._seq)
         state = FINISHED if self._finished else RUNNING
-        return DebugState(state, self.last_event, None, "", (), None, self._cancelled)
+        return DebugState(state, self.last_event, None, "", (), None, self._cancelled, self._seq)
 
     def _announce(self, state: DebugState) -> None:
         with self._cond:
@@ -313,8 +318,10 @@ class DebugController:
                 w.released = True
             self._cond.notify_all()
             had = bool(self._waiters)
+            self._seq += 1  # the released threads leave ``_waiters`` later, on their own
+            state = DebugState(RUNNING, self.last_event, cancelled=self._cancelled, seq=self._seq)
         if had:
-            self._announce(DebugState(RUNNING, self.last_event))
+            self._announce(state)
         return had
 
     def resume(self) -> None:

@@ -34,3 +34,4 @@ class DebugState:
     threads: tuple[PausedThread, ...] = ()
     selected: int | None = None  # thread_id of the selected paused thread
     cancelled: bool = False
+    seq: int = 0  # numbered under the controller's lock: a lower number is an older state

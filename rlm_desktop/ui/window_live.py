@@ -139,14 +139,7 @@ class LiveRunsMixin:
 
     def _update_debug_state(self) -> None:
         has = self.session is not None and bool(self.session.running)
-        state = getattr(self.session, "state", None)
-        if has:
-            # the controller's own state, not the last message: a resume notice can arrive
-            # after the pause that followed it (both are announced outside its lock)
-            try:
-                state = self.session.controller.state()
-            except Exception:
-                pass
+        state = getattr(self.session, "state", None)  # in order: the session drops stale states
         st = getattr(state, "state", FINISHED)
         self.debug.update(st if has else FINISHED, has_session=self.session is not None)
         self.debug.toggle_bp.setEnabled(self.session is not None)
