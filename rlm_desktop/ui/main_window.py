@@ -74,6 +74,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
 
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        self._make_load_cancel()
         self._make_session()
         self._make_docks()
         self._make_actions()
