@@ -71,6 +71,10 @@ class Job:
             except Exception:  # noqa: BLE001 - cancelling must not raise into the GUI
                 log.exception("cancelling %s failed", self.name)
 
+    def set_cancel(self, fn: Callable[[], Any] | None) -> None:
+        """What ``cancel()`` also calls (a worker's own stop)."""
+        self._on_cancel = fn
+
     def discard(self) -> None:
         """Nobody wants this job's messages any more (queued ones are dropped too)."""
         self._discarded = True

@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
     QTimer,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.ui.bridge import Bridge
 
 from .breakpoint_editor import KINDS, BreakpointEditor, describe
 from .common import CappedTextView, is_dark, node_iteration, plain, plain_label, role_color
@@ -43,23 +43,21 @@ FIELDS = ("kind", "iteration", "depth", "pattern", "regex", "condition", "one_sh
 Index = QModelIndex | QPersistentModelIndex
 
 
-class _Relay(QObject):
-    """Manager callbacks (any thread) -> Qt signals (delivered in the GUI thread)."""
+class _Relay:
+    """Manager callbacks (any thread) -> the panel's bridge (delivered in the GUI thread).
+    ``alive`` False: a replaced manager's callbacks go nowhere."""
 
-    changed = Signal()
-    logged = Signal(str)
-
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
         self.alive = True
 
     def on_change(self) -> None:
         if self.alive:
-            self.changed.emit()
+            self.bridge.post("changed", None)
 
     def on_log(self, message: Any) -> None:
         if self.alive:
-            self.logged.emit(str(getattr(message, "line", getattr(message, "text", message))))
+            self.bridge.post("logged", str(getattr(message, "line", getattr(message, "text", message))))
 
 
 def bp_fields(bp: Any) -> dict[str, Any]:
@@ -157,6 +155,7 @@ class BreakpointsPanel(QWidget):
         self.setObjectName("breakpointsPanel")
         self.manager = None
         self._relay: _Relay | None = None
+        self._bridge = Bridge(self._on_bridge, self)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(30)  # coalesce bursts of hit-count changes
@@ -225,6 +224,12 @@ class BreakpointsPanel(QWidget):
 
     # -- API ----------------------------------------------------------------------
 
+    def _on_bridge(self, _job: Any, kind: str, payload: Any) -> None:
+        if kind == "changed":
+            self._refresh_timer.start()
+        elif kind == "logged":
+            self.add_log_message(payload)
+
     def set_manager(self, manager: Any) -> None:
         """Show ``manager``'s breakpoints and follow its changes and logpoint messages."""
         if self._relay is not None:
@@ -233,10 +238,7 @@ class BreakpointsPanel(QWidget):
         self._relay = None
         self.clear_log()
         if manager is not None:
-            relay = _Relay()
-            relay.setParent(self)
-            relay.changed.connect(self._refresh_timer.start)
-            relay.logged.connect(self.add_log_message)
+            relay = _Relay(self._bridge)
             if hasattr(manager, "on_change"):
                 manager.on_change(relay.on_change)
             if hasattr(manager, "on_log"):
