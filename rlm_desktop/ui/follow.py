@@ -52,7 +52,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from rlm_desktop.trajectory.model import RunStatus, Trajectory
 from rlm_desktop.trajectory.run_summary import RUNNING_WINDOW_S, RunSummary
-from rlm_desktop.trajectory.tail import FileTailer, Notice, TailBatch, TailUpdate
+from rlm_desktop.trajectory.tail import FileTailer, Notice, NoticeKind, TailBatch, TailUpdate
 from rlm_desktop.trajectory.tail_follow import Follower, ListingUpdate
 
 from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
@@ -94,6 +94,7 @@ class FollowController(QObject):
         self._job: Job | None = None  # the folder follower's (its listings are tagged with it)
         self._file_followers: dict[str, Follower] = {}  # live files outside the followed folder
         self._file_jobs: dict[str, Job] = {}
+        self._deleted: set[str] = set()  # followed files that were deleted (see is_deleted)
         self._queue: deque[TailBatch] = deque()
         self._drain_timer = QTimer(self)
         self._drain_timer.setSingleShot(True)
@@ -260,7 +261,20 @@ class FollowController(QObject):
                 self.trajectory_updated.emit(s.path, TailUpdate(s.path, tailer.trajectory))
 
     def _on_notice(self, notice: Notice) -> None:
+        """A deleted file's run is no longer running (nothing can write to it); it is
+        ``is_deleted`` until a file of that name comes back."""
+        path = notice.path
+        if notice.kind == NoticeKind.DELETED:
+            self._deleted.add(path)
+            tailer = self._tailer(path)
+            if tailer is not None and tailer.set_stale():
+                self.trajectory_updated.emit(path, TailUpdate(path, tailer.trajectory))
+        elif notice.kind == NoticeKind.REPLACED:
+            self._deleted.discard(path)
         self.notice.emit(notice)
+
+    def is_deleted(self, path: str) -> bool:
+        return os.path.abspath(path) in self._deleted
 
     def _on_batch(self, batch: TailBatch) -> None:
         self._queue.append(batch)

@@ -162,6 +162,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.follow_ctl = FollowController(self)
             self.follow_ctl.trajectory_updated.connect(self._live_file_updated)
             self.follow_ctl.error.connect(self.report_error)
+            self.follow_ctl.notice.connect(self._live_notice)
             panel = klass(self.follow_ctl)
             panel.run_activated.connect(self.open_live_run)
             return panel
@@ -324,10 +325,14 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
     def open_live_run(self, path: str) -> None:
         if self.follow_ctl is None:
             return
+        if self.live_path == path and self.trajectory is not None \
+                and self.trajectory is self.follow_ctl.live_trajectory(path):
+            return  # already shown (a second click): keep the user's place
         if self.live_path and self.live_path != path:
             self.follow_ctl.close_live(self.live_path)
         self.live_path = path
         self.show_trajectory(self.follow_ctl.open_live(path), path)
+        self._mark_deleted()
 
     def _live_file_updated(self, path: str, update: Any) -> None:
         if path != self.live_path:
@@ -336,6 +341,19 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.show_trajectory(self.follow_ctl.live_trajectory(path), path)
         else:
             self._schedule_live_refresh()
+        self._mark_deleted()
+
+    def _live_notice(self, notice: Any) -> None:
+        if notice.path == self.live_path:
+            self._mark_deleted()
+            self.status.showMessage(f"{os.path.basename(notice.path)}: {notice.message}", 8000)
+
+    def _mark_deleted(self) -> None:
+        """The shown followed file was deleted: its runs say so, not "running"."""
+        gone = bool(self.live_path) and self.follow_ctl.is_deleted(self.live_path) \
+            and self.path == self.live_path
+        self.tree.model.set_status_note("deleted" if gone else None)
+        self._refresh_documents()
 
     # -- selection / status ----------------------------------------------------------------------
     def _selection_changed(self, node: Any) -> None:

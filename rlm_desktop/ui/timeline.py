@@ -153,6 +153,8 @@ class Timeline(QWidget):
         try:
             if it is not None and run is not None:
                 row = next((i for i, x in enumerate(run.iterations) if x is it), -1)
+                if row >= self.model.rowCount():
+                    self.model.grow()  # a live run's new iteration, selected before the refresh
                 if row >= 0:
                     idx = self.model.index(row)
                     self.view.setCurrentIndex(idx)

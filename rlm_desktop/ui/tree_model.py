@@ -155,16 +155,29 @@ class RunTreeModel(QAbstractItemModel):
         # kept so a recycled id() is never mistaken for it
         self._cells: dict[int, tuple[Any, tuple[str, ...]]] = {}
         self._rows: dict[int, tuple[Any, int]] = {}  # node -> its row (rows only ever append)
+        # nodes the view was told have no children: when a live node gains its first ones,
+        # ``grow`` announces them, or a collapsed node would never show its expand arrow
+        self._childless: dict[int, Any] = {}
+        # shown instead of "running"/"incomplete" for unfinished runs (a deleted followed file)
+        self.status_note: str | None = None
 
     # -- content -------------------------------------------------------------------------
     def set_trajectory(self, traj: Trajectory | None) -> None:
         self.beginResetModel()
         self.trajectory = traj
+        self.status_note = None
         self._fetched.clear()
         self._keep.clear()
         self._cells.clear()
         self._rows.clear()
+        self._childless.clear()
         self.endResetModel()
+
+    def set_status_note(self, note: str | None) -> None:
+        """Unfinished runs show ``note`` (e.g. "deleted") as their status, or their own."""
+        if note != self.status_note:
+            self.status_note = note
+            self.grow()
 
     def _key(self, node: Any) -> int:
         return 0 if node is None else id(node)
@@ -217,6 +230,18 @@ class RunTreeModel(QAbstractItemModel):
             return
         self._cells.clear()  # live nodes' status and totals change
         self._fetched.setdefault(0, 0)
+        for key, node in list(self._childless.items()):
+            kids = children_of(node, self.trajectory)
+            if not kids or self._fetched.get(key, 0):
+                continue
+            del self._childless[key]
+            idx = self.index_of(node)
+            if idx.isValid():  # rows under a collapsed parent: the view now draws its arrow
+                n = min(self.chunk, len(kids))
+                self.beginInsertRows(idx, 0, n - 1)
+                self._fetched[key] = n
+                self._keep[key] = node
+                self.endInsertRows()
         for key, count in list(self._fetched.items()):
             node = self._keep.get(key) if key else None
             if key and node is None:
@@ -306,7 +331,11 @@ class RunTreeModel(QAbstractItemModel):
     def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802
         if parent.isValid() and parent.column() != 0:
             return False
-        return bool(children_of(self.node(parent), self.trajectory))
+        node = self.node(parent)
+        has = bool(children_of(node, self.trajectory))
+        if not has and node is not None:
+            self._childless[id(node)] = node
+        return has
 
     def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
         pnode = self.node(parent)
@@ -347,7 +376,10 @@ class RunTreeModel(QAbstractItemModel):
         if hit is None or hit[0] is not node:
             upstream = summary.is_upstream(self.trajectory) if self.trajectory is not None else False
             t, s = tokens(node, upstream), seconds(node)
-            cells = (label(node), str(depth(node)), status(node), f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
+            st = status(node)
+            if self.status_note and isinstance(node, Run) and st in (RunStatus.RUNNING, RunStatus.INCOMPLETE):
+                st = self.status_note
+            cells = (label(node), str(depth(node)), st, f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
             hit = (node, cells)
             self._cells[id(node)] = hit
         return hit[1]

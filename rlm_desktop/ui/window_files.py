@@ -188,7 +188,9 @@ class FilesMixin:
             out.append(("live", "", "Live run" + (" (running)" if session.running else "")))
         live_path = getattr(self, "live_path", None)
         if live_path:
-            out.append(("follow", live_path, f"{os.path.basename(live_path)} (following)"))
+            ctl = getattr(self, "follow_ctl", None)
+            how = "deleted" if ctl is not None and ctl.is_deleted(live_path) else "following"
+            out.append(("follow", live_path, f"{os.path.basename(live_path)} ({how})"))
         return out
 
     def _refresh_documents(self) -> None:

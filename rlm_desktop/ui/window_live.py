@@ -126,8 +126,12 @@ class LiveRunsMixin:
 
     def _refresh_live(self) -> None:
         traj = self.trajectory
-        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.tree.model.rowCount() == 0:
+        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.selection.node is None:
+            # opened before its first run was read (a followed file, a run just started):
+            # show it as if it had been there (its run selected, metrics on it)
             self.show_trajectory(traj, self.path)
+            if self.live_path:
+                self._mark_deleted()
         self.tree.refresh()
         self.timeline.refresh()
         if self.session_link is None or self.live_path:
