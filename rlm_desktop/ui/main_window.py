@@ -79,6 +79,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self._make_docks()
         self._make_actions()
         self._make_menus()
+        self._restore_breakpoints()
         self.status.bad_lines_clicked.connect(self.show_problems)
         self.problems.changed.connect(lambda _n: self.status.set_bad_lines(len(self.problems.bad_lines)))
         self.layout_keeper = LayoutKeeper(self)
@@ -454,6 +455,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             sys.excepthook = hook[1]
         self._error_hook = None
         self._live_timer.stop()
+        store = getattr(self, "breakpoint_store", None)
+        if store is not None:
+            store.save()  # a change still queued would be lost
         if self.session is not None:
             self.session.shutdown()
         if self.follow_ctl is not None:

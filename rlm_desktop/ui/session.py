@@ -124,6 +124,7 @@ class DebugSession(QObject):
         return self.recorder  # type: ignore[return-value]
 
     def _begin(self) -> Job:
+        self.breakpoints.reset_hits()  # "the Nth hit" and "until ... is hit" are per run
         self.result = None
         self.engine = None
         self.recorder = LiveRecorder()

@@ -158,6 +158,21 @@ class LiveRunsMixin:
             label = st_text.replace("_", " ").capitalize() if st_text else "Ready"
         self.status.set_state(label)
 
+    def _restore_breakpoints(self) -> None:
+        """Breakpoints of the last session come back (``ui.breakpoint_store``)."""
+        if self.session is None:
+            return
+        from .breakpoint_store import BreakpointStore
+
+        self.breakpoint_store = BreakpointStore(self.session.breakpoints, self)
+        problem = self.breakpoint_store.restore()
+        self.session.breakpoints_changed.connect(self.breakpoint_store.save)
+        if problem:
+            self.report_error(problem)
+        panel = self.panels.get("breakpoints")
+        if panel is not None and not isinstance(panel, Placeholder):
+            panel.refresh()
+
     # -- replay-then-fork (ui.fork) -----------------------------------------------------------
     def fork_target(self, node: Any = None) -> Any:
         return self.forks.target(node)

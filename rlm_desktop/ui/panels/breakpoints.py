@@ -36,10 +36,11 @@ from PySide6.QtWidgets import (
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.ui.bridge import Bridge
 
-from .breakpoint_editor import KINDS, BreakpointEditor, describe
+from .breakpoint_editor import KINDS, BreakpointEditor, describe, hit_text
 from .common import CappedTextView, is_dark, node_iteration, plain, plain_label, role_color
 
-FIELDS = ("kind", "iteration", "depth", "pattern", "regex", "condition", "one_shot", "log_message")
+FIELDS = ("kind", "iteration", "depth", "pattern", "regex", "condition", "one_shot", "log_message",
+          "hit_condition", "wait_for")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -117,13 +118,18 @@ class BreakpointTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 1:
                 text = describe(f)
+                after = self.panel.manager.get(f["wait_for"]) if f.get("wait_for") is not None else None
+                if after is not None:
+                    waiting = "" if getattr(self.rows[index.row()], "armed", True) else ", waiting"
+                    text += f" (after {describe(bp_fields(after))}{waiting})"
                 return plain(("log: " if f["log_message"] else "") + text)
             if col == 2:
                 if f["error"]:
                     return plain(f"⚠ {f['error']}" + (f" ({f['condition']})" if f["condition"] else ""))
                 return plain(f["condition"] or "")
             if col == 3:
-                return str(f["hit_count"])
+                cond = hit_text(f.get("hit_condition"))
+                return f"{f['hit_count']} · stop on {cond}" if cond else str(f["hit_count"])
             if col == 5:
                 return plain(f["log_message"] or "")
         if role == Qt.ItemDataRole.ToolTipRole and col in (1, 2):
@@ -275,8 +281,15 @@ class BreakpointsPanel(QWidget):
         self._changed()
         return bp
 
+    def _others(self, but: Any = None) -> list[tuple[int, str]]:
+        """(id, description) of the breakpoints one can wait for (not the app's own)."""
+        if self.manager is None:
+            return []
+        return [(b.id, describe(bp_fields(b))) for b in self.manager.breakpoints()
+                if b is not but and not getattr(b, "transient", False)]
+
     def add_interactive(self, fields: dict[str, Any] | None = None) -> Any:
-        dlg = BreakpointEditor(self, fields)
+        dlg = BreakpointEditor(self, fields, self._others())
         if dlg.exec() != BreakpointEditor.DialogCode.Accepted:
             return None
         return self.add(**dlg.fields())
@@ -295,7 +308,7 @@ class BreakpointsPanel(QWidget):
         bp = self.selected()
         if bp is None:
             return
-        dlg = BreakpointEditor(self, bp_fields(bp))
+        dlg = BreakpointEditor(self, bp_fields(bp), self._others(bp))
         if dlg.exec() == BreakpointEditor.DialogCode.Accepted:
             self.manager.update(bp.id, **{k: v for k, v in dlg.fields().items() if k in FIELDS})
             self._changed()
