@@ -207,15 +207,19 @@ class DebugController:
             out.append(RunThread(tid, lane.name, e.run_id, e.depth, e, state, reason, bp, lane_label(lane.origin)))
         return tuple(out)
 
-    def _track(self, tid: int, name: str, event: ev.Event) -> None:
-        """Under the lock: the thread's lane (a parallel call's thread, or the root's)."""
+    def _track(self, tid: int, name: str, event: ev.Event) -> bool:
+        """Under the lock: the thread's lane (a parallel call's thread, or the root's).
+        True when a lane began or ended (the Threads panel is told)."""
         lane = self._lanes.get(tid)
+        began = False
         if self._root_thread is None and event.depth == 0 and isinstance(event, ev.RunStarted):
             self._root_thread = tid
         if lane is None or (lane.finished and tid != self._root_thread):
             origin = event if tid != self._root_thread and isinstance(event, ev.SubCallStarted) else None
             lane = self._lanes[tid] = _Lane(name, origin, event)
+            began = origin is not None
         lane.last = event
+        was = lane.finished
         o = lane.origin
         if isinstance(o, ev.SubCallStarted) and isinstance(event, ev.SubCallFinished) and \
                 (event.run_id, event.iteration, event.block_index, event.call_index) == \
@@ -223,6 +227,7 @@ class DebugController:
             lane.finished = True  # its call returned: the thread goes back to the pool
         if tid == self._root_thread and isinstance(event, ev.TERMINAL_EVENTS) and event.depth == 0:
             lane.finished = True
+        return began or (lane.finished and not was and tid != self._root_thread)
 
     def _announce(self, state: DebugState) -> None:
         with self._cond:
@@ -244,7 +249,7 @@ class DebugController:
         me = threading.current_thread()
         with self._cond:
             self.last_event = event
-            self._track(me.ident or 0, me.name, event)
+            lanes_changed = self._track(me.ident or 0, me.name, event)
             cancelled = self._cancelled
             if not cancelled and self._edits and isinstance(event, ev.LMResponse):
                 for i, (target, text) in enumerate(self._edits):
@@ -295,6 +300,10 @@ class DebugController:
         if not reason:
             if finished:
                 self._announce(state)
+            elif lanes_changed:
+                with self._cond:
+                    state = self._state_locked()
+                self._announce(state)  # a parallel call began or returned
             return None
         self._announce(state)
         with self._cond:

@@ -130,6 +130,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self._dock("breakpoints", "Breakpoints",
                    make_panel("Breakpoints", "rlm_desktop.ui.panels.breakpoints", "BreakpointsPanel",
                               lambda k: k(bps)))
+        self._dock("threads", "Threads", make_panel("Threads", "rlm_desktop.ui.panels.threads", "ThreadsPanel",
+                                                    lambda k: k(self.session)))
         self._dock("runs", "Runs", self._make_runs_panel())
         self._dock("search", "Search", self.search)
         self._dock("problems", "Problems", self.problems)
@@ -146,7 +148,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.tabifyDockWidget(d["metrics"], d["flame"])
         self.tabifyDockWidget(d["metrics"], d["watches"])
         d["metrics"].raise_()
-        for other in ("breakpoints", "search", "problems"):
+        for other in ("breakpoints", "threads", "search", "problems"):
             self.tabifyDockWidget(d["runs"], d[other])
         d["breakpoints"].raise_()  # a debugger shows its breakpoints; Runs is for followed folders
         d["output"].raise_()
@@ -188,6 +190,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
                 self.selection.changed.connect(p.show_node)
         self.selection.changed.connect(self._selection_changed)
         self.search.jumped.connect(self._show_hit)
+        threads = self.panels["threads"]
+        if not isinstance(threads, Placeholder):
+            threads.nodeSelected.connect(self.selection.select)
 
     def _make_actions(self) -> None:
         self.debug = DebugActions(self)

@@ -239,6 +239,11 @@ class DebugSession(QObject):
             return False
         return True
 
+    @Slot(int)
+    def continue_thread(self, thread_id: int) -> bool:
+        """Continue only this paused thread (the others stay paused); False if it is not paused."""
+        return self.controller.continue_thread(thread_id)
+
     @Slot(str)
     def edit_response(self, text: str) -> bool:
         """While paused at an LM response: run ``text`` instead (applied on continue/step).

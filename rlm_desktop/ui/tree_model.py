@@ -160,6 +160,7 @@ class RunTreeModel(QAbstractItemModel):
         self._childless: dict[int, Any] = {}
         # shown instead of "running"/"incomplete" for unfinished runs (a deleted followed file)
         self.status_note: str | None = None
+        self.paused_runs: frozenset[str] = frozenset()  # run ids a debugger thread is paused in
 
     # -- content -------------------------------------------------------------------------
     def set_trajectory(self, traj: Trajectory | None) -> None:
@@ -177,6 +178,13 @@ class RunTreeModel(QAbstractItemModel):
         """Unfinished runs show ``note`` (e.g. "deleted") as their status, or their own."""
         if note != self.status_note:
             self.status_note = note
+            self.grow()
+
+    def set_paused_runs(self, run_ids: Any) -> None:
+        """Runs the debugger is paused in show "paused" (a running child is not "running")."""
+        ids = frozenset(run_ids)
+        if ids != self.paused_runs:
+            self.paused_runs = ids
             self.grow()
 
     def _key(self, node: Any) -> int:
@@ -379,6 +387,9 @@ class RunTreeModel(QAbstractItemModel):
             st = status(node)
             if self.status_note and isinstance(node, Run) and st in (RunStatus.RUNNING, RunStatus.INCOMPLETE):
                 st = self.status_note
+            elif isinstance(node, Run) and node.run_id and node.run_id in self.paused_runs \
+                    and st == RunStatus.RUNNING:
+                st = "paused"
             cells = (label(node), str(depth(node)), st, f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
             hit = (node, cells)
             self._cells[id(node)] = hit
@@ -403,4 +414,6 @@ class RunTreeModel(QAbstractItemModel):
                 return QColor("#b07d12")
             if st in ("running", str(RunStatus.RUNNING)):
                 return QColor("#3a87d6")
+            if st == "paused":
+                return QColor("#c77700")
         return None

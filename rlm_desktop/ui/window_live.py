@@ -80,15 +80,22 @@ class LiveRunsMixin:
 
     def _session_started(self, recorder: Any) -> None:
         self.status.clearMessage()  # the last run's "Run finished — answer: …" is not this run's
+        self._threads_shown = False
         self.show_trajectory(recorder.trajectory, None)
         self.setWindowTitle("Live run — RLM Desktop")
 
-    def _session_paused(self, _state: Any) -> None:
-        """A pause brings the live run back into view (the user may be looking at a file)."""
+    def _session_paused(self, state: Any) -> None:
+        """A pause brings the live run back into view (the user may be looking at a file);
+        with parallel threads at work the Threads panel comes to the front."""
         rec = self.session.recorder if self.session is not None else None
         if rec is not None and self.trajectory is not rec.trajectory:
             self.show_trajectory(rec.trajectory, None)
             self.setWindowTitle("Live run — RLM Desktop")
+        active = [t for t in getattr(state, "runs", ()) if t.state != FINISHED]
+        if len(active) > 1 and "threads" in self.docks and not getattr(self, "_threads_shown", False):
+            self._threads_shown = True  # once per run: the user may go back to another tab
+            self.docks["threads"].show()
+            self.docks["threads"].raise_()
 
     def _session_finished(self, result: Any) -> None:
         """The end of a live run: the answer (or what went wrong) is shown in the window."""
@@ -146,6 +153,8 @@ class LiveRunsMixin:
         state = getattr(self.session, "state", None)  # in order: the session drops stale states
         st = getattr(state, "state", FINISHED)
         self.debug.update(st if has else FINISHED, has_session=self.session is not None)
+        paused = {t.run_id for t in getattr(state, "threads", ())} if has and st == PAUSED else set()
+        self.tree.model.set_paused_runs(paused)  # each child's row says what it is doing
         self.debug.toggle_bp.setEnabled(self.session is not None)
         label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
         if st == PAUSED:
