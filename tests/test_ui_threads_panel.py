@@ -41,12 +41,16 @@ def test_threads_panel_lists_parallel_children_and_steps_the_picked_one(qtbot, w
     # the tree says the same: the children are paused, not "running"
     rec = s.recorder
     checked = 0
+    from rlm_desktop.ui.panels.wiring import node_for_event
+
     for t in panel.runs:
-        run = rec.run(t.run_id) if t.state == "paused" else None
-        if run is not None and run.depth == 1:
-            assert window.tree.model.index_of(run, 2).data() == "paused"
+        if t.state == "paused":
+            node = node_for_event(rec.run, t.event)  # the child run, or the sibling's sub-call
+            assert window.tree.model.index_of(node, 2).data() == "paused"
             checked += 1
-    assert checked >= 1
+    assert checked == 3
+    root = window.tree.model.index_of(rec.trajectory.runs[0], 2)
+    assert root.data() == "running"  # its own thread waits in the batch
     # pick another paused child: the steps apply to it, its node is selected everywhere
     i = next(i for i, r in enumerate(got) if r[1] == "paused (all-stop)")
     tid = panel.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole + 1)

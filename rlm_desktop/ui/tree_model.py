@@ -160,7 +160,7 @@ class RunTreeModel(QAbstractItemModel):
         self._childless: dict[int, Any] = {}
         # shown instead of "running"/"incomplete" for unfinished runs (a deleted followed file)
         self.status_note: str | None = None
-        self.paused_runs: frozenset[str] = frozenset()  # run ids a debugger thread is paused in
+        self.paused_nodes: frozenset[int] = frozenset()  # id() of nodes a debugger thread is paused at
 
     # -- content -------------------------------------------------------------------------
     def set_trajectory(self, traj: Trajectory | None) -> None:
@@ -180,11 +180,12 @@ class RunTreeModel(QAbstractItemModel):
             self.status_note = note
             self.grow()
 
-    def set_paused_runs(self, run_ids: Any) -> None:
-        """Runs the debugger is paused in show "paused" (a running child is not "running")."""
-        ids = frozenset(run_ids)
-        if ids != self.paused_runs:
-            self.paused_runs = ids
+    def set_paused_nodes(self, nodes: Any) -> None:
+        """Nodes the debugger's threads are paused at (runs, sub-calls, iterations, blocks)
+        show "paused" instead of "running" (the caller keeps the nodes alive)."""
+        ids = frozenset(id(n) for n in nodes if n is not None)
+        if ids != self.paused_nodes:
+            self.paused_nodes = ids
             self.grow()
 
     def _key(self, node: Any) -> int:
@@ -387,8 +388,7 @@ class RunTreeModel(QAbstractItemModel):
             st = status(node)
             if self.status_note and isinstance(node, Run) and st in (RunStatus.RUNNING, RunStatus.INCOMPLETE):
                 st = self.status_note
-            elif isinstance(node, Run) and node.run_id and node.run_id in self.paused_runs \
-                    and st == RunStatus.RUNNING:
+            elif id(node) in self.paused_nodes and st == RunStatus.RUNNING:
                 st = "paused"
             cells = (label(node), str(depth(node)), st, f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
             hit = (node, cells)

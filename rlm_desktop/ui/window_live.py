@@ -153,8 +153,14 @@ class LiveRunsMixin:
         state = getattr(self.session, "state", None)  # in order: the session drops stale states
         st = getattr(state, "state", FINISHED)
         self.debug.update(st if has else FINISHED, has_session=self.session is not None)
-        paused = {t.run_id for t in getattr(state, "threads", ())} if has and st == PAUSED else set()
-        self.tree.model.set_paused_runs(paused)  # each child's row says what it is doing
+        rec = getattr(self.session, "recorder", None)
+        paused = []
+        if has and st == PAUSED and rec is not None:
+            from .panels.wiring import node_for_event
+
+            paused = [node_for_event(rec.run, t.event) for t in getattr(state, "threads", ())]
+        self._paused_nodes = paused  # kept alive while their id() is in the model
+        self.tree.model.set_paused_nodes(paused)  # each child's row says what it is doing
         self.debug.toggle_bp.setEnabled(self.session is not None)
         label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
         if st == PAUSED:
