@@ -104,6 +104,8 @@ def test_a_fork_replays_what_the_dialog_read(qtbot, window, monkeypatch):
     qtbot.waitUntil(lambda: window.status.state_label.text() == "Paused (fork point)", timeout=20000)
     assert seen["recorded"] is not None and seen["recorded"].runs
     assert reads == []
+    window.session.stop()
+    qtbot.waitUntil(lambda: not window.session.running, timeout=20000)
 
 
 def test_new_run_fill_from_recording_in_a_worker(qtbot, big_log, held):

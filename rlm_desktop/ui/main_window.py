@@ -469,6 +469,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.follow_ctl.shutdown()
         self.loader.shutdown()
         self.lazy_docs.shutdown()
+        self.html_export.shutdown()
         self.search.shutdown()
         self.comparisons.shutdown()
 
