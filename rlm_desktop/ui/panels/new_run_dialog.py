@@ -88,6 +88,8 @@ class NewRunDialog(QDialog):
         self.backend.load(self.settings)
         self._prefill_demo()
         self.inputs.changed.connect(self._update_state)
+        self.prompt_edit.textChanged.connect(self._typed)
+        self.context_edit.textChanged.connect(self._typed)
         self.backend.changed.connect(self._update_state)
         self.backend.backend_combo.currentIndexChanged.connect(self._prefill_demo)
         self.backend.fill_requested.connect(self.fill_from_recording)
@@ -152,9 +154,21 @@ class NewRunDialog(QDialog):
         self.recording_read.start(path, getattr(self, "run_index", 0))
         return True
 
+    def _typed(self, *_: object) -> None:
+        """The user types the inputs: a prefill still being read must not overwrite them."""
+        if self.recording_read.reading and not self._filling:
+            self.recording_read.cancel()
+            self._update_state()
+
+    _filling = False
+
     def _recording_read(self, _path: str, traj: Any, rec: RecordedInputs) -> None:
         self.recorded = traj
-        self.inputs.set_inputs(rec.prompt, rec.context)
+        self._filling = True
+        try:
+            self.inputs.set_inputs(rec.prompt, rec.context)
+        finally:
+            self._filling = False
         self.options.set_limits(rec.max_iterations, rec.max_depth)
         self._update_state()
 

@@ -110,10 +110,14 @@ class RecordingRead(QWidget):
         job.start(lambda j: read_inputs(j, path, run_index))
 
     def cancel(self) -> None:
+        """Stop reading now: the worker stops at its next line, nothing of it is used."""
         job = self._job
-        if job is not None:
-            job.cancel()  # "cancelled" follows (or the result, if it was already on its way)
-            self.cancel_button.setEnabled(False)
+        if job is None:
+            return
+        self._drop()
+        self.hide()
+        self.busy_changed.emit(False)
+        self.stopped.emit(job.data)
 
     def _drop(self) -> None:
         job, self._job = self._job, None
