@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     names = args.only.split(",") if args.only else list(cases)
     app = QApplication.instance() or QApplication([])
-    from rlm_desktop.ui.offthread import share_the_gil
+    from rlm_desktop.ui.bridge import share_the_gil
 
     share_the_gil()  # what the app does at start (ui.app.make_app)
     app.setOrganizationName("rlm-desktop-bench")

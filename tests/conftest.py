@@ -38,10 +38,13 @@ def window(qtbot, qapp):
     from rlm_desktop.ui.main_window import MainWindow
 
     w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
     w.show()
     yield w
+    # shut down (stopping a run a failed test left paused) before closing, so closing never
+    # asks "Stop it and quit?" in a modal box nobody answers
     w.shutdown()
+    w.close()
+    w.deleteLater()
 
 
 @pytest.fixture(autouse=True)

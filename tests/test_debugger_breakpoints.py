@@ -143,3 +143,48 @@ def test_serialisation_round_trip_and_bad_entries():
         m2.update(loaded[0].id, kind="nope")
     m2.update(loaded[0].id, pattern="(", regex=True)
     assert "regular expression" in (m2.get(loaded[0].id).error or "")
+
+
+def test_hit_conditions_stop_on_the_nth_and_every_nth_hit():
+    from rlm_desktop.debugger.breakpoints import BreakpointManager
+    from tests.debugger_streams import run_stream
+
+    events = [e for e in run_stream("root", 0, iterations=7) if e.kind == "IterationStarted"]
+
+    def stops(**fields):
+        m = BreakpointManager()
+        bp = m.add(kind="condition", condition='kind == "IterationStarted"', **fields)
+        return [e.iteration for e in events if m.check(e) is bp]
+
+    assert stops() == [1, 2, 3, 4, 5, 6, 7]
+    assert stops(hit_condition="3") == [3]
+    assert stops(hit_condition="==2") == [2]
+    assert stops(hit_condition="%3") == [3, 6]
+    assert stops(hit_condition=">=6") == [6, 7]
+    assert stops(hit_condition=">5") == [6, 7]
+    m = BreakpointManager()
+    bad = m.add(kind="iteration", iteration=1, hit_condition="every other")
+    assert bad.error and "hit condition" in bad.error and m.check(events[0]) is None
+
+
+def test_disabled_until_another_breakpoint_is_hit_and_saved_by_position():
+    from rlm_desktop.debugger.breakpoints import BreakpointManager
+    from tests.debugger_streams import run_stream
+
+    events = run_stream("root", 0, iterations=4)
+    m = BreakpointManager()
+    later = m.add(kind="condition", condition='kind == "LMResponse"')
+    trigger = m.add(kind="iteration", iteration=3)
+    m.update(later.id, wait_for=trigger.id)
+    hits = [(e.kind, e.iteration) for e in events if m.check(e) is not None]
+    assert hits == [("IterationStarted", 3), ("LMResponse", 3), ("LMResponse", 4)]
+    m.reset_hits()  # a new run: it waits again
+    assert not later.armed and m.check(events[2]) is None  # LMResponse of iteration 1
+    temp = m.add(kind="final", transient=True)
+    saved = m.to_list()
+    assert len(saved) == 2 and saved[0]["wait_for"] == 1 and saved[1]["wait_for"] is None
+    m2 = BreakpointManager()
+    m2.add(kind="final")  # ids differ in the new manager
+    loaded = m2.load(saved)
+    assert loaded[0].wait_for == loaded[1].id and loaded[0].kind == "condition"
+    assert temp.transient and all(not b.transient for b in m2.breakpoints())

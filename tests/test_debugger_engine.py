@@ -183,3 +183,36 @@ def test_stop_with_parallel_children_paused(tmp_path):
     r.join(10)
     assert not r.is_alive() and r.result.status == RunStatus.CANCELLED
     assert ctl.paused_threads() == []
+
+
+def test_threads_of_a_parallel_batch_and_continuing_one(tmp_path):
+    """Every parallel child's thread is listed with its state; one can be continued alone
+    while the others stay paused (all-stop holds for them)."""
+    from rlm_desktop.debugger.state import PAUSED, RUNNING
+
+    eng, ctl, _ = debug(BATCH, tmp_path, max_depth=2, max_iterations=3, max_parallel=3)
+    bp = ctl.breakpoints.add(kind="depth", depth=1, one_shot=True)
+    r = go(eng)
+    paused_at(ctl)
+    wait_for(lambda: len(ctl.paused_threads()) == 3)
+    st = ctl.state()
+    lanes = {t.thread_id: t for t in st.runs}
+    assert len(lanes) == 4  # the root's thread and one per batched call
+    root = [t for t in st.runs if t.label == "root run"]
+    assert len(root) == 1 and root[0].state == RUNNING  # it waits in the batch, not at a boundary
+    kids = [t for t in st.runs if t.label != "root run"]
+    assert sorted(t.label for t in kids) == [f"rlm_query #{c} (iteration 1, block 1)" for c in (1, 2, 3)]
+    assert all(t.state == PAUSED for t in kids)
+    hit = [t for t in kids if t.breakpoint is not None]
+    assert len(hit) == 1 and hit[0].breakpoint.id == bp.id and hit[0].reason == "breakpoint"
+    one = kids[0]
+    assert ctl.continue_thread(one.thread_id)
+    from rlm_desktop.debugger.state import FINISHED as DONE
+
+    wait_for(lambda: {t.thread_id: t.state for t in ctl.state().runs}[one.thread_id] == DONE)
+    st = ctl.state()
+    assert st.state == PAUSED and len(st.threads) == 2 and one.thread_id not in {t.thread_id for t in st.threads}
+    assert not ctl.continue_thread(one.thread_id)  # not paused any more
+    res = done(ctl, r)
+    assert res.status == RunStatus.FINISHED and res.response == "A+B+C"
+    assert all(t.state == DONE for t in ctl.state().runs)

@@ -74,3 +74,53 @@ def test_random_commands(commands, bp_iteration, stop_at):
         else:
             assert f.passed == f.events
     assert ctl.paused_threads() == []
+
+
+def test_states_are_numbered_in_the_order_they_happened():
+    """3,000 step cycles with a tiny switch interval: announcements race (RUNNING is
+    announced by the commanding thread, PAUSED by the engine thread), but ordered by
+    their number they alternate exactly, and a listener that keeps the newest number
+    (as ui.session does) ends every cycle on the state the controller is really in."""
+    import sys
+    import threading
+
+    from rlm_desktop.debugger.state import PAUSED, RUNNING
+    from tests.debugger_streams import run_stream, wait_for
+
+    cycles = 3000
+    ctl = DebugController()
+    arrived: list = []
+    lock = threading.Lock()
+    newest = [None]
+
+    def listener(st):
+        with lock:
+            arrived.append(st)
+            if newest[0] is None or st.seq > newest[0].seq:
+                newest[0] = st
+
+    ctl.add_listener(listener)
+    events = run_stream("root", 0, iterations=cycles // 5)
+    ctl.pause()
+    feeder = Feeder(ctl, events)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        feeder.start()
+        for _ in range(cycles):
+            wait_for(lambda: ctl.is_paused)
+            wait_for(lambda: newest[0] is not None and newest[0].state == PAUSED)
+            ctl.step_into()
+        wait_for(lambda: ctl.is_paused)
+        ctl.breakpoints.clear()
+        ctl.resume()
+        feeder.join(10)
+    finally:
+        sys.setswitchinterval(old)
+    assert not feeder.is_alive() and feeder.error is None
+    seqs = [st.seq for st in arrived]
+    assert len(set(seqs)) == len(seqs), "two states with one number"
+    ordered = [st.state for st in sorted(arrived, key=lambda st: st.seq)]
+    lifecycle = [s for s in ordered if s in (PAUSED, RUNNING)]
+    assert lifecycle[: 2 * cycles] == [PAUSED, RUNNING] * cycles
+    assert newest[0].state == "finished"

@@ -33,9 +33,9 @@ def engine(tmp_path, script=FULL):
 def session(qtbot):
     s = DebugSession()
     yield s
-    thread = s._thread
+    job = s._job
     assert s.shutdown()
-    assert s._thread is None and (thread is None or not thread.is_alive())
+    assert s._job is None and (job is None or not job.running)
 
 
 def start(s, tmp_path, **kw):
@@ -124,11 +124,12 @@ def test_shutdown_while_paused_leaves_no_thread(qtbot, tmp_path):
     s.breakpoints.add(kind="depth", depth=1)
     with qtbot.waitSignal(s.paused, timeout=T):
         start(s, tmp_path)
-    thread = s._thread
-    assert thread is not None and thread.is_alive()
+    job = s._job
+    assert job is not None and job.running
+    tid = s.paused_threads[0].thread_id
     assert s.shutdown()
-    assert not thread.is_alive() and not s.running
-    assert not s.edit_response("x") and not s.select_thread(thread.ident)
+    assert not job.running and not s.running
+    assert not s.edit_response("x") and not s.select_thread(tid)
 
 
 def test_a_second_run_after_the_first(qtbot, session, tmp_path):

@@ -38,7 +38,13 @@ def _dialog(qtbot, tmp_path, kr=None):
     store = keystore.KeyStore(kr, use_system=False)
     d = NewRunDialog(settings=settings, keystore=store)
     qtbot.addWidget(d)
+    prefilled(qtbot, d)
     return d, settings
+
+
+def prefilled(qtbot, d):
+    """The recording is read off the GUI thread: wait for the inputs it fills in."""
+    qtbot.waitUntil(lambda: not d.recording_read.reading, timeout=10000)
 
 
 def test_default_is_replay_demo_and_valid(qtbot, tmp_path):
@@ -182,6 +188,8 @@ def test_replay_recording_prefills_prompt_and_context(qtbot, tmp_path):
     d = NewRunDialog(settings=settings, keystore=keystore.KeyStore(None, use_system=False))
     qtbot.addWidget(d)
     assert d.backend_id() == "replay"
+    assert d.recording_read.reading and "Reading" in d.validation_error()  # not on the GUI thread
+    prefilled(qtbot, d)
     assert d.prompt() == "Summarise the parts." and d.context() == "some context text"
     assert not d.model_combo.isEnabled() and d.replay_fill.isEnabled()
     d.replay_check.setChecked(True)

@@ -59,6 +59,7 @@ def test_demo_run_is_logged_in_open_recent_and_can_be_forked(qtbot, window, monk
 
     def fake_exec(dlg):
         seen["dialog"] = dlg
+        qtbot.waitUntil(lambda: not dlg.recording_read.reading, timeout=10000)  # read in a worker
         dlg.accept()
         return dlg.result()
 

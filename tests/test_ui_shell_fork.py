@@ -32,10 +32,11 @@ def open_demo_at(qtbot, w, position):
 
 
 @pytest.fixture
-def accept_defaults(monkeypatch):
+def accept_defaults(monkeypatch, qtbot):
     seen = {}
 
     def fake_exec(dlg):
+        qtbot.waitUntil(lambda: not dlg.recording_read.reading, timeout=10000)  # read in a worker
         seen["dialog"] = dlg
         seen["backend"] = dlg.backend_id()
         seen["error"] = dlg.validation_error()
@@ -160,6 +161,7 @@ def test_fork_dialog_live_backend_plan_and_no_saved_settings(qtbot, tmp_path):
     it = read_file(str(copy)).runs[0].iterations[3]
     dlg = ForkDialog(str(copy), it, upstream=True)
     qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: not dlg.recording_read.reading, timeout=10000)  # read in a worker
     try:
         assert dlg.fork_at == "r0/i3" and dlg.run_index == 0 and not dlg.check_prompts
         assert dlg.context() == load_demo().context  # found in the recorded locals

@@ -207,3 +207,38 @@ def test_a_line_corrupted_in_its_middle_is_found_by_the_totals_pass(qtbot, windo
         [i.line_no for i in r.iterations] for r in reference.runs]
     assert [b.line_no for b in traj.bad_lines] == [5] and [b.line_no for b in window.problems.bad_lines] == [5]
     assert traj is window.documents[str(p)] and traj.lazy is not None
+
+
+def test_cancel_loading_button_stops_the_read(qtbot, window, big_log, monkeypatch):
+    """The status bar's "Cancel loading" stops the worker mid-file: nothing of the file
+    stays on screen or in the documents, and the worker thread ends."""
+    hold = threading.Event()
+    real_scan = loader_mod.scan_totals
+
+    def scan(path, progress=None, cancel=None, **kw):
+        def report(fraction):
+            if progress is not None:
+                progress(fraction)
+            if fraction > 0.3:
+                hold.wait(20)  # the user clicks Cancel while the file is half read
+
+        return real_scan(path, progress=report, cancel=cancel, **kw)
+
+    monkeypatch.setattr(loader_mod, "scan_totals", scan)
+    cancelled = []
+    window.loader.cancelled.connect(cancelled.append)
+    window.open_files([big_log])
+    button = window.load_cancel
+    qtbot.waitUntil(button.isVisible, timeout=5000)
+    qtbot.waitUntil(lambda: window.previewing == big_log, timeout=10000)
+    job = window.loader._job
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    hold.set()
+    qtbot.waitUntil(lambda: cancelled == [big_log], timeout=10000)
+    assert job.join(5) and not job.running
+    assert not button.isVisible() and not window.loader.busy
+    assert big_log not in window.documents and window.previewing is None
+    assert window.trajectory is None and window.tree.model.rowCount() == 0
+    assert "Stopped loading" in window.status.currentMessage()
+    window.open_files([big_log])  # and it can be opened again
+    qtbot.waitUntil(lambda: big_log in window.documents, timeout=30000)

@@ -22,8 +22,15 @@ breakpoint then does not stop).
 A breakpoint with a ``log_message`` is a logpoint: when it matches it records the
 message (``{expression}`` parts are evaluated like conditions) and never stops.
 ``hit_count`` counts matches; a ``one_shot`` breakpoint disables itself after its
-first hit. ``to_dict``/``from_dict`` (and the manager's ``to_list``/``load``)
-serialise them for the UI's settings.
+first hit. A ``hit_condition`` says which hits stop (or log): ``"3"`` or ``"==3"``
+the third only, ``">=3"`` from the third on, ``"%3"`` every third (as in
+debugpy/VS Code). ``wait_for`` (another breakpoint's id) keeps a breakpoint
+dormant until that one has been hit (its hit condition held; VS Code's triggered
+breakpoints);
+``reset_hits`` makes it wait again. ``to_dict``/``from_dict`` (and the manager's
+``to_list``/``load``, which map ``wait_for`` to list positions) serialise them for
+the UI's settings; a ``transient`` breakpoint (the app's own, e.g. a fork point) is
+never saved.
 """
 
 from __future__ import annotations
@@ -61,6 +68,33 @@ MAX_LOG_VALUE = 500  # characters of one {expression} in a log message
 
 class ConditionError(ValueError):
     """A condition that cannot be used (syntax or a forbidden name)."""
+
+
+_HIT = re.compile(r"^\s*(==|>=|>|%)?\s*(\d+)\s*$")
+
+
+def parse_hit_condition(text: str | None) -> tuple[str, int] | None:
+    """``"3"``/``"==3"``, ``">=3"``, ``">3"``, ``"%3"`` -> (operator, N); None for none.
+    Raises ``ConditionError`` for anything else (or N < 1)."""
+    if text is None or not str(text).strip():
+        return None
+    m = _HIT.match(str(text))
+    if m is None or int(m.group(2)) < 1:
+        raise ConditionError(f"hit condition {text!r}: use N, ==N, >=N, >N or %N with N >= 1")
+    return (m.group(1) or "==", int(m.group(2)))
+
+
+def hit_condition_holds(cond: tuple[str, int] | None, hits: int) -> bool:
+    if cond is None:
+        return True
+    op, n = cond
+    if op == "==":
+        return hits == n
+    if op == ">=":
+        return hits >= n
+    if op == ">":
+        return hits > n
+    return hits % n == 0
 
 
 def compile_expression(source: str) -> Any:
@@ -111,14 +145,19 @@ class Breakpoint:
     enabled: bool = True
     one_shot: bool = False
     log_message: str | None = None
+    hit_condition: str | None = None  # which hits stop: "3", "==3", ">=3", ">3", "%3"
+    wait_for: int | None = None  # id of the breakpoint that must stop first
+    transient: bool = False  # the app's own (a fork point): never saved
     id: int = 0
     hit_count: int = 0
+    armed: bool = False  # ``wait_for`` has been hit: this one is active
     error: str | None = None  # last problem with the condition/pattern/message (shown in the UI)
     _code: Any = field(default=None, repr=False, compare=False)
     _rx: Any = field(default=None, repr=False, compare=False)
+    _hit: Any = field(default=None, repr=False, compare=False)
 
     SAVED = ("kind", "iteration", "depth", "pattern", "regex", "condition", "enabled", "one_shot",
-             "log_message")
+             "log_message", "hit_condition", "wait_for")
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -134,6 +173,11 @@ class Breakpoint:
         self.error = None
         self._code = None
         self._rx = None
+        self._hit = None
+        try:
+            self._hit = parse_hit_condition(self.hit_condition)
+        except ConditionError as exc:
+            self.error = str(exc)
         if self.kind == "condition" and not (self.condition or "").strip():
             self.error = "a condition breakpoint needs a condition"
         if (self.condition or "").strip():
@@ -189,7 +233,7 @@ class Breakpoint:
 
     def matches(self, event: ev.Event) -> bool:
         """Kind and condition; a failing condition sets ``error`` and does not match."""
-        if not self.enabled or not self.matches_kind(event):
+        if not self.enabled or (self.hit_condition and self._hit is None) or not self.matches_kind(event):
             return False
         if self._code is None:
             return not (self.condition or "").strip()
@@ -304,7 +348,7 @@ class BreakpointManager:
 
     def add(self, bp: Breakpoint | None = None, **fields: Any) -> Breakpoint:
         if bp is None:
-            bp = Breakpoint(**{k: v for k, v in fields.items() if k in Breakpoint.SAVED})
+            bp = Breakpoint(**{k: v for k, v in fields.items() if k in Breakpoint.SAVED or k == "transient"})
         with self._lock:
             bp.id = next(self._ids)
             self._bps[bp.id] = bp
@@ -335,40 +379,64 @@ class BreakpointManager:
         self._changed()
 
     def reset_hits(self) -> None:
+        """A new run: hit counts start again, ``wait_for`` breakpoints wait again."""
         with self._lock:
             for bp in self._bps.values():
                 bp.hit_count = 0
+                bp.armed = False
         self._changed()
 
     def to_list(self) -> list[dict[str, Any]]:
+        """The saved form (transient ones left out; ``wait_for`` as a list position)."""
         with self._lock:
-            return [bp.to_dict() for bp in self._bps.values()]
+            kept = [bp for bp in self._bps.values() if not bp.transient]
+            pos = {bp.id: i for i, bp in enumerate(kept)}
+            out = []
+            for bp in kept:
+                d = bp.to_dict()
+                d["wait_for"] = pos.get(bp.wait_for) if bp.wait_for is not None else None
+                out.append(d)
+            return out
 
     def load(self, items: list[dict[str, Any]]) -> list[Breakpoint]:
-        """Add saved breakpoints (bad entries are skipped and logged)."""
-        out = []
+        """Add saved breakpoints (``to_list``'s form; bad entries are skipped and logged)."""
+        out: list[Breakpoint | None] = []
         for d in items:
             try:
-                bp = Breakpoint.from_dict(d)
+                bp = Breakpoint.from_dict({**d, "wait_for": None})
             except (TypeError, ValueError) as exc:
                 log.warning("skipping a saved breakpoint: %s", exc)
+                out.append(None)
                 continue
             out.append(self.add(bp))
-        return out
+        with self._lock:
+            for d, bp in zip(items, out, strict=True):
+                w = d.get("wait_for") if isinstance(d, dict) else None
+                if bp is not None and isinstance(w, int) and 0 <= w < len(out) and out[w] not in (None, bp):
+                    bp.wait_for = out[w].id  # type: ignore[union-attr]
+        if any(bp is not None and bp.wait_for is not None for bp in out):
+            self._changed()
+        return [bp for bp in out if bp is not None]
 
     # -- the check ----------------------------------------------------------------------
 
     def check(self, event: ev.Event) -> Breakpoint | None:
         """Count hits, record logpoint messages; the first breakpoint that stops, or None."""
         stop: Breakpoint | None = None
+        fired: list[int] = []  # stopped, logged, or would have stopped (a second match)
         messages: list[LogMessage] = []
         changed = False
         with self._lock:
             for bp in list(self._bps.values()):
                 error_before = bp.error
+                if bp.wait_for is not None and not bp.armed and bp.wait_for in self._bps:
+                    continue  # dormant until the other one has stopped the run
                 if bp.matches(event):
                     bp.hit_count += 1
                     changed = True
+                    if not hit_condition_holds(bp._hit, bp.hit_count):
+                        continue
+                    fired.append(bp.id)
                     if bp.is_logpoint:
                         messages.append(LogMessage(bp.id, bp.format_message(event), event, time.time()))
                     elif stop is None:
@@ -379,6 +447,9 @@ class BreakpointManager:
                         bp.enabled = False
                 elif bp.error != error_before:
                     changed = True
+            for other in self._bps.values():  # "disabled until another breakpoint is hit"
+                if other.wait_for in fired and not other.armed:
+                    other.armed = True
             if messages:
                 self.messages.extend(messages)
                 if len(self.messages) > self.MAX_MESSAGES:

@@ -25,7 +25,10 @@ releases them all. ``stop()`` wakes every waiting thread with
 ``RunCancelledError`` and cancels the engine (REPL processes end).
 
 Listeners are plain callbacks, called outside the lock on the thread that
-caused the change (an engine thread, or the thread that gave a command).
+caused the change (an engine thread, or the thread that gave a command). So two
+announcements can reach a listener in the other order than they happened: every
+state is numbered (``DebugState.seq``) under the lock, and a listener drops a
+state older than the last one it saw (as debugpy orders its notifications).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from typing import Any
 from rlm_desktop.engine import events as ev
 
 from .breakpoints import BreakpointManager
-from .state import FINISHED, PAUSED, RUNNING, DebugState, PausedThread
+from .state import FINISHED, PAUSED, RUNNING, DebugState, PausedThread, RunThread, lane_label
 from .targets import (
     NodeTarget,
     call_coords,
@@ -50,6 +53,16 @@ from .targets import (
 )
 
 log = logging.getLogger(__name__)
+
+@dataclass
+class _Lane:
+    """What one engine thread is doing (for ``DebugState.runs``)."""
+
+    name: str
+    origin: ev.Event | None  # the SubCallStarted it was started for (None: the root thread)
+    last: ev.Event
+    finished: bool = False
+
 
 @dataclass
 class _Waiter:
@@ -95,6 +108,10 @@ class DebugController:
         self._listeners: list[Callable[[DebugState], Any]] = []
         self._cancel_fn: Callable[[], Any] | None = None
         self._edits: list[tuple[NodeTarget, str]] = []  # scheduled response edits
+        self._seq = 0  # the number of the last state made (under the lock)
+        self._lanes: dict[int, _Lane] = {}  # by thread id, in the order they were first seen
+        self._root_thread: int | None = None
+        self._free: set[int] = set()  # threads continued on their own: all-stop lets them run
         self.last_event: ev.Event | None = None
 
     # -- wiring ---------------------------------------------------------------------------
@@ -128,6 +145,9 @@ class DebugController:
             self._root_id = None
             self._selected = None
             self._edits = []
+            self._lanes = {}
+            self._root_thread = None
+            self._free = set()
             self.last_event = None
 
     def begin_completion(self) -> None:
@@ -164,14 +184,50 @@ class DebugController:
             return self._state_locked()
 
     def _state_locked(self) -> DebugState:
-        threads = tuple(w.info for w in self._waiters.values())
+        self._seq += 1
+        threads = tuple(w.info for w in self._waiters.values() if not w.released)
+        runs = self._runs_locked()
         if threads:
             sel = self._waiters.get(self._selected) if self._selected is not None else None
-            info = sel.info if sel else threads[0]
+            info = sel.info if sel and not sel.released else threads[0]
             return DebugState(PAUSED, info.event, info.breakpoint, info.reason, threads,
-                              info.thread_id, self._cancelled)
+                              info.thread_id, self._cancelled, self._seq, runs)
         state = FINISHED if self._finished else RUNNING
-        return DebugState(state, self.last_event, None, "", (), None, self._cancelled)
+        return DebugState(state, self.last_event, None, "", (), None, self._cancelled, self._seq, runs)
+
+    def _runs_locked(self) -> tuple[RunThread, ...]:
+        out = []
+        for tid, lane in self._lanes.items():
+            w = self._waiters.get(tid)
+            if w is not None and not w.released:
+                state, reason, bp = PAUSED, w.info.reason, w.info.breakpoint
+            else:
+                state, reason, bp = (FINISHED if lane.finished or self._finished else RUNNING), "", None
+            e = lane.last
+            out.append(RunThread(tid, lane.name, e.run_id, e.depth, e, state, reason, bp, lane_label(lane.origin)))
+        return tuple(out)
+
+    def _track(self, tid: int, name: str, event: ev.Event) -> bool:
+        """Under the lock: the thread's lane (a parallel call's thread, or the root's).
+        True when a lane began or ended (the Threads panel is told)."""
+        lane = self._lanes.get(tid)
+        began = False
+        if self._root_thread is None and event.depth == 0 and isinstance(event, ev.RunStarted):
+            self._root_thread = tid
+        if lane is None or (lane.finished and tid != self._root_thread):
+            origin = event if tid != self._root_thread and isinstance(event, ev.SubCallStarted) else None
+            lane = self._lanes[tid] = _Lane(name, origin, event)
+            began = origin is not None
+        lane.last = event
+        was = lane.finished
+        o = lane.origin
+        if isinstance(o, ev.SubCallStarted) and isinstance(event, ev.SubCallFinished) and \
+                (event.run_id, event.iteration, event.block_index, event.call_index) == \
+                (o.run_id, o.iteration, o.block_index, o.call_index):
+            lane.finished = True  # its call returned: the thread goes back to the pool
+        if tid == self._root_thread and isinstance(event, ev.TERMINAL_EVENTS) and event.depth == 0:
+            lane.finished = True
+        return began or (lane.finished and not was and tid != self._root_thread)
 
     def _announce(self, state: DebugState) -> None:
         with self._cond:
@@ -190,8 +246,10 @@ class DebugController:
             with self._cond:
                 self._root_id = event.run_id
         scheduled: ev.ResponseEdit | None = None
+        me = threading.current_thread()
         with self._cond:
             self.last_event = event
+            lanes_changed = self._track(me.ident or 0, me.name, event)
             cancelled = self._cancelled
             if not cancelled and self._edits and isinstance(event, ev.LMResponse):
                 for i, (target, text) in enumerate(self._edits):
@@ -202,7 +260,6 @@ class DebugController:
         if cancelled:
             return self._after_cancel(event, terminal)
         bp = self.breakpoints.check(event)  # outside our lock: logpoint listeners may run
-        me = threading.current_thread()
         with self._cond:
             reason = ""
             if self._cancelled:
@@ -211,7 +268,7 @@ class DebugController:
                 reason = "breakpoint"
             elif self._step is not None and self._step.wants(event, self._root_id):
                 reason = "step" if self._step.kind != "run-to" else "run-to"
-            elif self._halt:
+            elif self._halt and me.ident not in self._free:
                 reason = self._halt_reason
             if reason == "cancelled":
                 pass
@@ -234,7 +291,8 @@ class DebugController:
                 )
                 self._waiters[waiter.info.thread_id] = waiter
                 current = self._waiters.get(self._selected) if self._selected is not None else None
-                if current is None or (current.info.reason == "all-stop" and reason != "all-stop"):
+                if current is None or current.released or (current.info.reason == "all-stop"
+                                                           and reason != "all-stop"):
                     self._selected = waiter.info.thread_id
                 state = self._state_locked()
         if reason == "cancelled":
@@ -242,6 +300,10 @@ class DebugController:
         if not reason:
             if finished:
                 self._announce(state)
+            elif lanes_changed:
+                with self._cond:
+                    state = self._state_locked()
+                self._announce(state)  # a parallel call began or returned
             return None
         self._announce(state)
         with self._cond:
@@ -290,6 +352,7 @@ class DebugController:
             self._halt = True
             self._halt_reason = "pause"
             self._step = None
+            self._free.clear()
 
     def _release(self, step: _Step | None, thread_id: int | None) -> bool:
         """Release every paused thread; ``step`` is bound to the selected one."""
@@ -309,17 +372,37 @@ class DebugController:
                     step = None
             self._step = step
             self._halt = False
+            self._free.clear()
             for w in self._waiters.values():
                 w.released = True
             self._cond.notify_all()
             had = bool(self._waiters)
+            self._seq += 1  # the released threads leave ``_waiters`` later, on their own
+            state = DebugState(RUNNING, self.last_event, cancelled=self._cancelled, seq=self._seq)
         if had:
-            self._announce(DebugState(RUNNING, self.last_event))
+            self._announce(state)
         return had
 
     def resume(self) -> None:
         """Continue until a breakpoint (or the end)."""
         self._release(None, None)
+
+    def continue_thread(self, thread_id: int) -> bool:
+        """Continue only this paused thread: the others stay paused (all-stop holds), it runs
+        until a breakpoint or its end; False when it is not paused (any more)."""
+        with self._cond:
+            w = self._waiters.get(thread_id)
+            if w is None or w.released:
+                return False
+            w.released = True
+            self._free.add(thread_id)
+            if self._selected == thread_id:
+                rest = [t for t, x in self._waiters.items() if not x.released]
+                self._selected = rest[0] if rest else None
+            self._cond.notify_all()
+            state = self._state_locked()
+        self._announce(state)
+        return True
 
     continue_ = resume
 

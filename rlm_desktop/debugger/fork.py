@@ -120,6 +120,7 @@ class ForkPlan:
     edited_response: str | None = None
     run_index: int = 0
     check_prompts: bool = True
+    recorded: Any = None  # the recording's Trajectory when already read (not read again)
 
     def validate(self, replay: ReplayClient) -> Iteration:
         if self.live is None and self.edited_response is None:
@@ -156,11 +157,14 @@ def fork_engine(
     """An engine set up for the fork; its gate is ``controller`` (new or given, reset here)."""
     from rlm_desktop.engine.rlm import RLMEngine
 
-    replay = ReplayClient(plan.recording, run_index=plan.run_index, check_prompts=plan.check_prompts)
+    replay = ReplayClient(plan.recording, run_index=plan.run_index, check_prompts=plan.check_prompts,
+                          trajectory=plan.recorded)
     plan.validate(replay)
     live = plan.live
     if isinstance(live, BackendConfig):
-        live = make_client(live)
+        same = live.resolved_kind() == "replay" and live.replay_path and \
+            os.path.realpath(live.replay_path) == os.path.realpath(str(plan.recording))
+        live = make_client(live, recorded=replay.trajectory if same else None)  # not read twice
     client = ForkClient(replay, live, plan.fork_at, replay_fork_turn=plan.edited_response is not None)
     meta = replay.run.metadata or {}
     base = config or EngineConfig()

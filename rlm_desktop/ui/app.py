@@ -36,7 +36,7 @@ def make_app(argv: Sequence[str] = ()) -> QApplication:
     app.setApplicationName(APP)
     app.setApplicationDisplayName(APP)
     from rlm_desktop import __version__
-    from rlm_desktop.ui.offthread import share_the_gil
+    from rlm_desktop.ui.bridge import share_the_gil
 
     share_the_gil()  # worker threads (loader, follower, totals) must not starve the GUI thread
 

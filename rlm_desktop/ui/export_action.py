@@ -4,12 +4,13 @@ written off the GUI thread; the result is reported in the status bar (errors in 
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
+
+from .bridge import Bridge, Job
 
 
 class HtmlExport(QObject):
@@ -18,7 +19,8 @@ class HtmlExport(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
-        self.thread: threading.Thread | None = None
+        self.bridge = Bridge(self._on_bridge, self)
+        self.job: Job | None = None  # the export being written
         self.action = QAction("Export as &HTML…", window)
         self.action.setObjectName("action.export_html")
         self.action.setShortcut(QKeySequence("Ctrl+Shift+E"))
@@ -48,16 +50,19 @@ class HtmlExport(QObject):
             return
         traj, title = w.trajectory, os.path.basename(w.path or "") or None
 
-        def work() -> None:
-            try:
-                write_html(traj, path, title)
-            except Exception as exc:  # noqa: BLE001 - reported in the window
-                self.done.emit(path, f"{type(exc).__name__}: {exc}")
-            else:
-                self.done.emit(path, "")
+        job = self.job = self.bridge.job("rlm-html-export")
+        job.data = path
+        job.start(lambda _j: write_html(traj, path, title))
 
-        self.thread = threading.Thread(target=work, name="html-export", daemon=True)
-        self.thread.start()
+    def _on_bridge(self, job: Job | None, kind: str, payload: Any) -> None:
+        if job is None or kind not in ("done", "error", "cancelled"):
+            return
+        if job is self.job:
+            self.job = None
+        self.done.emit(job.data, "" if kind == "done" else str(payload or "cancelled"))
+
+    def shutdown(self) -> None:
+        self.bridge.shutdown()
 
     def _done(self, path: str, error: str) -> None:
         if error:

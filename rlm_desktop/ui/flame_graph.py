@@ -40,7 +40,7 @@ from rlm_desktop.trajectory.flame import METRICS, Cancelled, Flame, Frame, Merge
 from rlm_desktop.trajectory.model import Run, SubCall
 from rlm_desktop.trajectory.names import title
 
-from .offthread import OffThread
+from .bridge import OffThread
 from .plain_tooltip import plain_tooltip
 
 ROW = 20

@@ -2,7 +2,8 @@
 
 ``FollowController`` owns a ``trajectory.tail_follow.Follower`` (watchdog or
 polling, on its own worker thread). The worker does all I/O and JSON parsing;
-its callbacks only emit private signals, which Qt queues to the GUI thread.
+its callbacks only post to a ``ui.bridge.Bridge`` (one queued signal to the GUI
+thread); each follower is a bridge job, so stopping one is cancelling it.
 There the parsed records are fed into each live ``Trajectory`` in slices of at
 most ``APPLY_BUDGET_S`` per event-loop turn, so a burst of big records never
 stalls the GUI, and every slice is announced with ``trajectory_updated``.
@@ -45,15 +46,17 @@ import logging
 import os
 import time
 from collections import deque
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from rlm_desktop.trajectory.model import RunStatus, Trajectory
 from rlm_desktop.trajectory.run_summary import RUNNING_WINDOW_S, RunSummary
-from rlm_desktop.trajectory.tail import FileTailer, Notice, TailBatch, TailUpdate
+from rlm_desktop.trajectory.tail import FileTailer, Notice, NoticeKind, TailBatch, TailUpdate
 from rlm_desktop.trajectory.tail_follow import Follower, ListingUpdate
 
 from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
+from .bridge import Bridge, Job
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +72,6 @@ class FollowController(QObject):
     notice = Signal(object)  # Notice (truncated / replaced / deleted / error)
     following_changed = Signal(str)  # the followed path, "" when stopped
     error = Signal(str)  # following could not start
-
-    # worker thread -> GUI thread (queued)
-    _listing_q = Signal(object)
-    _side_listing_q = Signal(object)  # listings of live files outside the followed folder
-    _batch_q = Signal(object)
-    _notice_q = Signal(object)
 
     def __init__(
         self,
@@ -92,18 +89,17 @@ class FollowController(QObject):
             "running_window": running_window,
             "safety_interval": safety_interval,
         }
+        self.bridge = Bridge(self._on_bridge, self)  # the followers' threads -> GUI thread
         self._follower: Follower | None = None
-        self._generation = 0
+        self._job: Job | None = None  # the folder follower's (its listings are tagged with it)
         self._file_followers: dict[str, Follower] = {}  # live files outside the followed folder
+        self._file_jobs: dict[str, Job] = {}
+        self._deleted: set[str] = set()  # followed files that were deleted (see is_deleted)
         self._queue: deque[TailBatch] = deque()
         self._drain_timer = QTimer(self)
         self._drain_timer.setSingleShot(True)
         self._drain_timer.setInterval(0)
         self._drain_timer.timeout.connect(self._drain)
-        self._listing_q.connect(self._on_listing, Qt.ConnectionType.QueuedConnection)
-        self._side_listing_q.connect(self._settle_live, Qt.ConnectionType.QueuedConnection)
-        self._batch_q.connect(self._on_batch, Qt.ConnectionType.QueuedConnection)
-        self._notice_q.connect(self._on_notice, Qt.ConnectionType.QueuedConnection)
 
     # -- following ------------------------------------------------------------------
 
@@ -115,20 +111,30 @@ class FollowController(QObject):
     def follower(self) -> Follower | None:
         return self._follower
 
-    def _make(self, path: str, recursive: bool, listing: bool = True) -> Follower:
+    def _make(self, path: str, recursive: bool, job: Job | None = None) -> Follower:
+        """A follower whose callbacks post to the bridge. Listings of the folder follower
+        are tagged with its ``job``: once another folder is followed they are dropped on
+        arrival; a single live file's listings only settle its run."""
+        post = self.bridge.post
         return Follower(
             path,
             recursive=recursive,
-            on_listing=self._tagged(self._generation) if listing else self._side_listing_q.emit,
-            on_lines=self._batch_q.emit,
-            on_notice=self._notice_q.emit,
+            on_listing=(lambda u: job.emit("listing", u)) if job is not None else (lambda u: post("side", u)),
+            on_lines=lambda b: post("batch", b),
+            on_notice=lambda n: post("notice", n),
             **self._opts,
         )
 
-    def _tagged(self, generation: int):
-        """Listing callback that says which ``follow()`` it belongs to: updates still queued
-        from a folder that is no longer followed are dropped on arrival."""
-        return lambda update: self._listing_q.emit((generation, update))
+    def _adopt_file(self, path: str) -> Follower | None:
+        own = self._make(path, False)
+        try:
+            own.start()
+        except OSError as exc:
+            self.error.emit(f"Cannot follow {path}: {exc.strerror or exc}")
+            return None
+        self._file_followers[path] = own
+        self._file_jobs[path] = self.bridge.adopt("rlm-follow-file", own.stop)
+        return own
 
     def follow(self, path: str | os.PathLike[str], recursive: bool = True) -> bool:
         """Follow a folder (its ``.jsonl`` files, recursively by default) or a single file.
@@ -136,14 +142,16 @@ class FollowController(QObject):
         Returns False (and emits ``error``) when the path cannot be followed.
         """
         self.stop_following()
-        self._generation += 1
-        follower = self._make(os.fspath(path), recursive)
+        job = self.bridge.job("rlm-follow")
+        follower = self._make(os.fspath(path), recursive, job)
         try:
             follower.start()
         except OSError as exc:
+            self.bridge.forget(job)
             self.error.emit(f"Cannot follow {os.fspath(path)}: {exc.strerror or exc}")
             return False
-        self._follower = follower
+        job.set_cancel(follower.stop)
+        self._follower, self._job = follower, job
         self.following_changed.emit(follower.target)
         return True
 
@@ -151,30 +159,28 @@ class FollowController(QObject):
         """Stop following the folder; runs open live from it go on updating (each one is
         handed to a follower of its own, with its offset and model)."""
         follower, self._follower = self._follower, None
+        job, self._job = self._job, None
         if follower is None:
             return
-        follower.stop()
+        if job is not None:
+            job.discard()  # its listings still queued are dropped
+            job.cancel()  # follower.stop()
+            self.bridge.forget(job)
         for path, tailer in follower.tailed().items():
             if path in self._file_followers:
                 continue
-            own = self._make(path, False, listing=False)
-            try:
-                own.start()
-            except OSError:
-                continue
-            own.tail(path, tailer)
-            self._file_followers[path] = own
+            own = self._adopt_file(path)
+            if own is not None:
+                own.tail(path, tailer)
         self._queue = deque(b for b in self._queue if self.live_trajectory(b.path) is not None)
         self.following_changed.emit("")
 
     def shutdown(self) -> None:
         """Stop every thread (call from the main window's closeEvent)."""
-        follower, self._follower = self._follower, None
-        if follower is not None:
-            follower.stop()
-        for f in self._file_followers.values():
-            f.stop()
+        self._follower = self._job = None
+        self.bridge.shutdown()  # cancels (stops) and forgets every follower
         self._file_followers.clear()
+        self._file_jobs.clear()
         self._queue.clear()
 
     def summary(self, path: str) -> RunSummary | None:
@@ -199,19 +205,19 @@ class FollowController(QObject):
         path = os.path.abspath(os.fspath(path))
         owner = self._owner(path)
         if owner is None:
-            owner = self._make(path, False, listing=False)
-            try:
-                owner.start()
-            except OSError as exc:
-                self.error.emit(f"Cannot follow {path}: {exc.strerror or exc}")
+            owner = self._adopt_file(path)
+            if owner is None:
                 return Trajectory(path=path)
-            self._file_followers[path] = owner
         return owner.tail(path).trajectory
 
     def close_live(self, path: str | os.PathLike[str]) -> None:
         path = os.path.abspath(os.fspath(path))
         f = self._file_followers.pop(path, None)
-        if f is not None:
+        job = self._file_jobs.pop(path, None)
+        if job is not None:
+            job.cancel()  # f.stop()
+            self.bridge.forget(job)
+        elif f is not None:
             f.stop()
         elif self._follower is not None:
             self._follower.untail(path)
@@ -232,12 +238,17 @@ class FollowController(QObject):
 
     # -- GUI-thread slots ---------------------------------------------------------
 
-    def _on_listing(self, tagged: tuple[int, ListingUpdate]) -> None:
-        generation, update = tagged
-        if generation != self._generation:
-            return
-        self._settle_live(update)
-        self.listing_changed.emit(update)
+    def _on_bridge(self, job: Job | None, kind: str, payload: Any) -> None:
+        if kind == "listing":
+            if job is self._job:  # not a folder followed before
+                self._settle_live(payload)
+                self.listing_changed.emit(payload)
+        elif kind == "side":
+            self._settle_live(payload)
+        elif kind == "batch":
+            self._on_batch(payload)
+        elif kind == "notice":
+            self._on_notice(payload)
 
     def _settle_live(self, update: ListingUpdate) -> None:
         """A live file whose summary is no longer "running" (its writer stopped): its
@@ -250,7 +261,20 @@ class FollowController(QObject):
                 self.trajectory_updated.emit(s.path, TailUpdate(s.path, tailer.trajectory))
 
     def _on_notice(self, notice: Notice) -> None:
+        """A deleted file's run is no longer running (nothing can write to it); it is
+        ``is_deleted`` until a file of that name comes back."""
+        path = notice.path
+        if notice.kind == NoticeKind.DELETED:
+            self._deleted.add(path)
+            tailer = self._tailer(path)
+            if tailer is not None and tailer.set_stale():
+                self.trajectory_updated.emit(path, TailUpdate(path, tailer.trajectory))
+        elif notice.kind == NoticeKind.REPLACED:
+            self._deleted.discard(path)
         self.notice.emit(notice)
+
+    def is_deleted(self, path: str) -> bool:
+        return os.path.abspath(path) in self._deleted
 
     def _on_batch(self, batch: TailBatch) -> None:
         self._queue.append(batch)

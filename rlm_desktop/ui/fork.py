@@ -133,7 +133,8 @@ class Forks(QObject):
 
         w = self.window
         self.clear()
-        self.bp = w.session.breakpoints.add(kind="condition", condition=fork_condition(iteration), one_shot=True)
+        self.bp = w.session.breakpoints.add(kind="condition", condition=fork_condition(iteration), one_shot=True,
+                                            transient=True)  # never saved
         try:
             w.session.start_fork(plan, config)
         except Exception:

@@ -32,7 +32,6 @@ from rlm_desktop.trajectory.model import Iteration
 from .panels.common import plain_label
 from .panels.keystore import KeyStore
 from .panels.new_run_dialog import NewRunDialog
-from .panels.new_run_options import PREFILL_MAX_BYTES
 
 REPLAY_LABEL = "Replay the recording (no key needed)"
 
@@ -96,13 +95,13 @@ class ForkDialog(NewRunDialog):
             w.setToolTip("The recording's limit is used (the prompts mention it)")
         self.run_button.setText("Fork")
         self._fork_ready = True
+        self.recorded: Any = None  # the recording, once read (the fork replays it without a re-read)
+        self.prompt_edit.textChanged.connect(self._update_state)  # a fork needs a prompt
         self.backend_combo.setCurrentIndex(i)
-        try:
-            small = os.path.getsize(self.recording) <= PREFILL_MAX_BYTES
-        except OSError:
-            small = False
-        if small:
-            self.fill_from_recording()  # the recorded prompt and context (exact for the demo)
+        if os.path.isfile(self.recording):
+            # the recorded prompt and context (exact for the demo), read in a worker with
+            # progress and Cancel; the fork reuses what was read
+            self.fill_from_recording()
         self._update_state()
 
     # -- results ---------------------------------------------------------------------
@@ -122,11 +121,14 @@ class ForkDialog(NewRunDialog):
             live=self.live_backend(),
             run_index=self.run_index,
             check_prompts=self.check_prompts,
+            recorded=self.recorded,
         )
 
     def validation_error(self) -> str | None:
         if not getattr(self, "_fork_ready", False):
             return super().validation_error()
+        if self.recording_read.reading:
+            return "Reading the recording… (Cancel to fill in the inputs yourself)"
         if not os.path.isfile(self.recording):
             return "The recording file does not exist any more."
         if not self.prompt().strip():

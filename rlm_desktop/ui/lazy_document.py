@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from rlm_desktop.trajectory.lazy import is_placeholder
 from rlm_desktop.trajectory.model import Iteration, Run, Trajectory
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, FileTotals
+from rlm_desktop.ui.bridge import Bridge
 
 
 def top_iteration(node: Any) -> Iteration | None:
@@ -37,21 +38,13 @@ def top_iteration(node: Any) -> Iteration | None:
     return None
 
 
-class _Signals(QObject):
-    parsed = Signal(object, int, int, int, object)  # trajectory, run, position, generation, Iteration
-
-
-class _ParseJob(QRunnable):
-    def __init__(self, traj: Trajectory, run: int, pos: int, gen: int, signals: _Signals) -> None:
-        super().__init__()
-        self.traj, self.run_index, self.pos, self.gen, self.signals = traj, run, pos, gen, signals
-
-    def run(self) -> None:
-        try:
-            it = self.traj.lazy.parse_iteration(self.run_index, self.pos)
-        except Exception as exc:  # a reader bug: say so on the placeholder
-            it = Iteration(number=0, extra={"error": f"{type(exc).__name__}: {exc}"})
-        self.signals.parsed.emit(self.traj, self.run_index, self.pos, self.gen, it)
+def parse_job(traj: Trajectory, run: int, pos: int, gen: int) -> tuple[Trajectory, int, int, int, Iteration]:
+    """The worker: one iteration's line, parsed."""
+    try:
+        it = traj.lazy.parse_iteration(run, pos)
+    except Exception as exc:  # a reader bug: say so on the placeholder
+        it = Iteration(number=0, extra={"error": f"{type(exc).__name__}: {exc}"})
+    return traj, run, pos, gen, it
 
 
 class LazyDocuments(QObject):
@@ -64,10 +57,7 @@ class LazyDocuments(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.w = window
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.parsed.connect(self._parsed)
+        self.bridge = Bridge(lambda _job, kind, payload: self._parsed(*payload) if kind == "done" else None, self)
         self._wanted: tuple[int, int, int] | None = None  # (id of trajectory, run, position) in flight
         window.selection.changed.connect(self._selected)
         window.loader.totals.connect(self._totals)
@@ -89,7 +79,8 @@ class LazyDocuments(QObject):
         if want == self._wanted:
             return
         self._wanted = want
-        self.pool.start(_ParseJob(traj, it.parent.index, it.position, traj.extra_generation, self._signals))
+        run, pos, gen = it.parent.index, it.position, traj.extra_generation
+        self.bridge.job("rlm-parse").start(lambda _j: parse_job(traj, run, pos, gen))
 
     def _parsed(self, traj: Trajectory, run_index: int, pos: int, gen: int, parsed: Iteration) -> None:
         if self._wanted == (id(traj), run_index, pos):
@@ -174,5 +165,4 @@ class LazyDocuments(QObject):
                 metrics.refresh()
 
     def shutdown(self, msecs: int = 5000) -> None:
-        self.pool.clear()
-        self.pool.waitForDone(msecs)
+        self.bridge.shutdown(msecs / 1000)

@@ -1,7 +1,9 @@
 """Reading trajectory files off the GUI thread.
 
-``Loader.load(path)`` reads in a QThreadPool worker; results come back in the GUI thread
-through signals. The GUI thread never touches the file.
+``Loader.load(path)`` reads in a ``ui.bridge`` job (one file at a time, in the order
+asked); results come back in the GUI thread through signals. ``cancel()`` stops the read
+in progress (checked between index steps and lines) and the queued ones: ``cancelled(path)``
+for each. The GUI thread never touches the file.
 
 * A small file (under ``PREVIEW_BYTES``) is read whole (``reader.read_file``): ``loaded``.
 * A big file is opened **lazily** (``trajectory.lazy.LazyTrajectory``): the worker indexes
@@ -21,15 +23,18 @@ through signals. The GUI thread never touches the file.
 from __future__ import annotations
 
 import os
-import threading
+from collections import deque
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from rlm_desktop.trajectory.lazy import LazyTrajectory
 from rlm_desktop.trajectory.model import Trajectory
 from rlm_desktop.trajectory.reader import read_file, sanitize_str
-from rlm_desktop.trajectory.totals import Cancelled, FileTotals, scan_totals
+from rlm_desktop.trajectory.totals import Cancelled as TotalsCancelled
+from rlm_desktop.trajectory.totals import FileTotals, scan_totals
+
+from .bridge import Bridge, Cancelled, Job
 
 #: files this big or bigger are opened lazily (smaller ones are read whole: every panel and
 #: search then has the full model at once, at a memory cost of about the file's size)
@@ -73,55 +78,31 @@ def split_matches(totals: FileTotals, doc: LazyTrajectory) -> bool:
     return [[s.line_no for s in r.iterations] for r in snap.runs] == [list(t.line_nos) for t in totals.runs]
 
 
-class _Signals(QObject):
-    done = Signal(str, object, str)  # path, trajectory or None, error message
-    preview = Signal(str, object)
-    indexed = Signal(str, object)
-    progress = Signal(str, float)
-    totals = Signal(str, object)  # path, FileTotals
-
-
-class _ReadJob(QRunnable):
-    def __init__(self, path: str, signals: _Signals, cancel: threading.Event) -> None:
-        super().__init__()
-        self.path = path
-        self.signals = signals
-        self.cancel = cancel
-
-    def run(self) -> None:
-        totals = None
-        try:
-            if os.path.getsize(self.path) < PREVIEW_BYTES:
-                self.signals.done.emit(self.path, read_small(self.path), "")
-                return
-            doc, traj = open_lazy(self.path)
-            self.signals.preview.emit(self.path, traj)
-            while doc.index_step():
-                if self.cancel.is_set():
-                    return
-                self.signals.progress.emit(self.path, doc.snapshot().progress * INDEX_SHARE)
-            self.signals.indexed.emit(self.path, traj)
-
-            def progress(f: float) -> None:
-                self.signals.progress.emit(self.path, INDEX_SHARE + (1 - INDEX_SHARE) * f)
-
-            try:  # the one streaming pass: totals, and a check of what the index peeked
-                totals = scan_totals(self.path, progress=progress, cancel=self.cancel.is_set)
-            except Cancelled:
-                return
-            if not split_matches(totals, doc):  # a line corrupted in its middle: re-split
-                doc.index_all(validate=True)
-            doc.totals = totals
-        except Exception as exc:  # OSError, MemoryError, a reader bug: shown in the UI
-            self.signals.done.emit(self.path, None, sanitize_str(f"{type(exc).__name__}: {exc}"))
-            return
-        self.signals.done.emit(self.path, traj, "")
-        self.signals.totals.emit(self.path, totals)
+def read_job(job: Job, path: str) -> tuple[Trajectory, FileTotals | None]:
+    """The loader's worker (see the module doc): (trajectory, its totals or None)."""
+    if os.path.getsize(path) < PREVIEW_BYTES:
+        return read_small(path), None
+    doc, traj = open_lazy(path)
+    job.emit("preview", traj)
+    while doc.index_step():
+        job.check()
+        job.emit("progress", doc.snapshot().progress * INDEX_SHARE)
+    job.emit("indexed", traj)
+    try:  # the one streaming pass: totals, and a check of what the index peeked
+        totals = scan_totals(path, progress=lambda f: job.emit("progress", INDEX_SHARE + (1 - INDEX_SHARE) * f),
+                             cancel=lambda: job.cancelled)
+    except TotalsCancelled:
+        raise Cancelled(job.name) from None
+    if not split_matches(totals, doc):  # a line corrupted in its middle: re-split
+        doc.index_all(validate=True)
+    doc.totals = totals
+    return traj, totals
 
 
 class Loader(QObject):
     loaded = Signal(str, object)
     failed = Signal(str, str)
+    cancelled = Signal(str)  # a read stopped by ``cancel()``
     busy_changed = Signal(bool)
     preview = Signal(str, object)  # a big file's lazy document with its first iteration, before ``loaded``
     indexed = Signal(str, object)  # the same document, now with every run and iteration (placeholders)
@@ -130,40 +111,72 @@ class Loader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._done)
-        self._signals.preview.connect(self.preview)
-        self._signals.indexed.connect(self._indexed)
-        self._signals.progress.connect(self.progress)
-        self._signals.totals.connect(self.totals)
-        self._cancel = threading.Event()
-        self.pending = 0
+        self.bridge = Bridge(self._on_bridge, self)
+        self._queue: deque[str] = deque()
+        self._job: Job | None = None
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue) + (self._job is not None)
+
+    @property
+    def busy(self) -> bool:
+        return self.pending > 0
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        self.pending += 1
-        if self.pending == 1:
+        self._queue.append(os.fspath(path))
+        if self._job is None:
             self.busy_changed.emit(True)
-        self.pool.start(_ReadJob(os.fspath(path), self._signals, self._cancel))
+            self._next()
 
-    def _done(self, path: str, traj: Any, error: str) -> None:
-        self.pending -= 1
-        if self.pending == 0:
+    def cancel(self) -> None:
+        """Stop the read in progress and forget the queued ones (``cancelled`` for each)."""
+        queued, self._queue = list(self._queue), deque()
+        for path in queued:
+            self.cancelled.emit(path)
+        if self._job is not None:
+            self._job.cancel()  # its "cancelled" (or a result already on its way) follows
+
+    def _next(self) -> None:
+        if not self._queue:
+            self._job = None
             self.busy_changed.emit(False)
-        if traj is None:
-            self.failed.emit(path, error)
             return
-        doc = traj.lazy
-        if doc is not None and not doc.sync(traj):  # re-split by the check: a fresh set of shells
-            traj = doc.trajectory()
-        self.loaded.emit(path, traj)
+        path = self._queue.popleft()
+        job = self._job = self.bridge.job("rlm-load")
+        job.data = path
+        job.start(lambda j: read_job(j, path))
 
-    def _indexed(self, path: str, traj: Any) -> None:
-        if traj.lazy.sync(traj):  # every run and iteration, before the totals pass
-            self.indexed.emit(path, traj)
+    def _on_bridge(self, job: Job | None, kind: str, payload: Any) -> None:
+        if job is None or job is not self._job:
+            return
+        path = job.data
+        if kind == "preview":
+            self.preview.emit(path, payload)
+        elif kind == "indexed":
+            if payload.lazy.sync(payload):  # every run and iteration, before the totals pass
+                self.indexed.emit(path, payload)
+        elif kind == "progress":
+            self.progress.emit(path, payload)
+        elif kind in ("done", "error", "cancelled"):
+            job.join(1.0)
+            self._job = None
+            if kind == "done":
+                traj, totals = payload
+                doc = traj.lazy
+                if doc is not None and not doc.sync(traj):  # re-split by the check: fresh shells
+                    traj = doc.trajectory()
+                self.loaded.emit(path, traj)
+                if totals is not None:
+                    self.totals.emit(path, totals)
+            elif kind == "error":
+                self.failed.emit(path, sanitize_str(payload))  # OSError, MemoryError, a reader bug
+            else:
+                self.cancelled.emit(path)
+            if self._job is None:
+                self._next()
 
     def shutdown(self, msecs: int = 5000) -> None:
-        self._cancel.set()
-        self.pool.clear()
-        self.pool.waitForDone(msecs)
+        self._queue.clear()
+        self.bridge.shutdown(msecs / 1000)
+        self._job = None

@@ -74,10 +74,12 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
 
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        self._make_load_cancel()
         self._make_session()
         self._make_docks()
         self._make_actions()
         self._make_menus()
+        self._restore_breakpoints()
         self.status.bad_lines_clicked.connect(self.show_problems)
         self.problems.changed.connect(lambda _n: self.status.set_bad_lines(len(self.problems.bad_lines)))
         self.layout_keeper = LayoutKeeper(self)
@@ -128,6 +130,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self._dock("breakpoints", "Breakpoints",
                    make_panel("Breakpoints", "rlm_desktop.ui.panels.breakpoints", "BreakpointsPanel",
                               lambda k: k(bps)))
+        self._dock("threads", "Threads", make_panel("Threads", "rlm_desktop.ui.panels.threads", "ThreadsPanel",
+                                                    lambda k: k(self.session)))
         self._dock("runs", "Runs", self._make_runs_panel())
         self._dock("search", "Search", self.search)
         self._dock("problems", "Problems", self.problems)
@@ -144,7 +148,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.tabifyDockWidget(d["metrics"], d["flame"])
         self.tabifyDockWidget(d["metrics"], d["watches"])
         d["metrics"].raise_()
-        for other in ("breakpoints", "search", "problems"):
+        for other in ("breakpoints", "threads", "search", "problems"):
             self.tabifyDockWidget(d["runs"], d[other])
         d["breakpoints"].raise_()  # a debugger shows its breakpoints; Runs is for followed folders
         d["output"].raise_()
@@ -161,6 +165,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.follow_ctl = FollowController(self)
             self.follow_ctl.trajectory_updated.connect(self._live_file_updated)
             self.follow_ctl.error.connect(self.report_error)
+            self.follow_ctl.notice.connect(self._live_notice)
             panel = klass(self.follow_ctl)
             panel.run_activated.connect(self.open_live_run)
             return panel
@@ -185,6 +190,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
                 self.selection.changed.connect(p.show_node)
         self.selection.changed.connect(self._selection_changed)
         self.search.jumped.connect(self._show_hit)
+        threads = self.panels["threads"]
+        if not isinstance(threads, Placeholder):
+            threads.nodeSelected.connect(self.selection.select)
 
     def _make_actions(self) -> None:
         self.debug = DebugActions(self)
@@ -323,10 +331,14 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
     def open_live_run(self, path: str) -> None:
         if self.follow_ctl is None:
             return
+        if self.live_path == path and self.trajectory is not None \
+                and self.trajectory is self.follow_ctl.live_trajectory(path):
+            return  # already shown (a second click): keep the user's place
         if self.live_path and self.live_path != path:
             self.follow_ctl.close_live(self.live_path)
         self.live_path = path
         self.show_trajectory(self.follow_ctl.open_live(path), path)
+        self._mark_deleted()
 
     def _live_file_updated(self, path: str, update: Any) -> None:
         if path != self.live_path:
@@ -335,6 +347,19 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.show_trajectory(self.follow_ctl.live_trajectory(path), path)
         else:
             self._schedule_live_refresh()
+        self._mark_deleted()
+
+    def _live_notice(self, notice: Any) -> None:
+        if notice.path == self.live_path:
+            self._mark_deleted()
+            self.status.showMessage(f"{os.path.basename(notice.path)}: {notice.message}", 8000)
+
+    def _mark_deleted(self) -> None:
+        """The shown followed file was deleted: its runs say so, not "running"."""
+        gone = bool(self.live_path) and self.follow_ctl.is_deleted(self.live_path) \
+            and self.path == self.live_path
+        self.tree.model.set_status_note("deleted" if gone else None)
+        self._refresh_documents()
 
     # -- selection / status ----------------------------------------------------------------------
     def _selection_changed(self, node: Any) -> None:
@@ -431,12 +456,16 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             sys.excepthook = hook[1]
         self._error_hook = None
         self._live_timer.stop()
+        store = getattr(self, "breakpoint_store", None)
+        if store is not None:
+            store.save()  # a change still queued would be lost
         if self.session is not None:
             self.session.shutdown()
         if self.follow_ctl is not None:
             self.follow_ctl.shutdown()
         self.loader.shutdown()
         self.lazy_docs.shutdown()
+        self.html_export.shutdown()
         self.search.shutdown()
         self.comparisons.shutdown()
 

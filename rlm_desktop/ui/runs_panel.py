@@ -8,8 +8,10 @@ keeps the scroll position anchored on the row at the top of the view when
 rows are inserted or move above it.
 
 Signals: ``run_selected(path)`` when the current row changes,
-``run_activated(path)`` on double-click / Enter (the main window opens the run,
-e.g. with ``FollowController.open_live(path)``).
+``run_activated(path)`` on a click, double-click or Enter (the main window opens
+the run, e.g. with ``FollowController.open_live(path)``). A new run is also
+activated by itself when it is the only one in the list, or when "Open newest"
+is checked (kept in QSettings).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
+    QSettings,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -29,6 +32,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -63,6 +67,7 @@ from .runs_model import (  # noqa: F401 - re-exported for callers and tests
     RunsTableModel,
 )
 
+NEWEST_KEY = "runs/open_newest"
 DRAIN_BUDGET_S = 0.008  # GUI time per slice of queued listing updates
 DRAIN_STEP = 4  # rows added between two looks at the clock
 
@@ -98,6 +103,12 @@ class RunsPanel(QWidget):
         self.filter_edit.setPlaceholderText("Filter runs…")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.newest_check = QCheckBox("Open newest")
+        self.newest_check.setObjectName("runs.openNewest")
+        self.newest_check.setToolTip("Open each new run of the folder as soon as it appears")
+        self.newest_check.setChecked(QSettings().value(NEWEST_KEY, False, type=bool))
+        self.newest_check.toggled.connect(lambda on: QSettings().setValue(NEWEST_KEY, bool(on)))
+        self._opened: str | None = None  # the run this panel last activated
 
         self.notice_bar = QFrame()
         self.notice_bar.setObjectName("NoticeBar")
@@ -139,10 +150,12 @@ class RunsPanel(QWidget):
         for col, width in ((COL_FILE, 260), (COL_STATUS, 150), (COL_ITERS, 70), (COL_CALLS, 70)):
             header.resizeSection(col, width)
         self.view.activated.connect(self._on_activated)
+        self.view.clicked.connect(self._on_activated)  # one click opens a run
         self.view.selectionModel().currentRowChanged.connect(self._on_current)
 
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        top.addWidget(self.newest_check)
         top.addWidget(self.count_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -199,6 +212,7 @@ class RunsPanel(QWidget):
 
     def _on_following(self, target: str) -> None:
         self.title.setText(f"Following {sanitize_str(target)}" if target else "Not following a folder")
+        self._opened = None
         if target and self.model.rowCount():
             self._replace_model()
 
@@ -241,10 +255,12 @@ class RunsPanel(QWidget):
         in time, not in rows, is what keeps every turn short)."""
         deadline = time.perf_counter() + DRAIN_BUDGET_S
         self._remember_anchor()
+        new: list[RunSummary] = []
         while self._pending:
             n = min(len(self._pending), DRAIN_STEP)
             paths = list(itertools.islice(self._pending, n))
             items = [(p, self._pending.pop(p)) for p in paths]
+            new += [s for _, s in items if s is not None and self.model.row_of(s.path) is None]
             self.model.apply(
                 ListingUpdate(
                     changed=[s for _, s in items if s is not None], removed=[p for p, s in items if s is None]
@@ -256,6 +272,22 @@ class RunsPanel(QWidget):
         self.count_label.setText(f"{self.model.rowCount()} runs")
         if self._pending:
             self._drain_timer.start()
+        if new:
+            self._open_new(new)
+
+    def _open_new(self, new: list[RunSummary]) -> None:
+        """A new run opens by itself when it is the only one, or with "Open newest"."""
+        if self.newest_check.isChecked():
+            newest = max(new, key=lambda s: s.modified)
+            if newest.path != self._opened:
+                self._activate(newest.path)
+        elif self.model.rowCount() == 1 and self._opened is None and not self._pending:
+            self._activate(new[0].path)
+
+    def _activate(self, path: str) -> None:
+        self._opened = path
+        self.select_path(path)
+        self.run_activated.emit(path)
 
     def add_notice(self, notice: Notice) -> None:
         self.notices.append(notice)
@@ -274,6 +306,7 @@ class RunsPanel(QWidget):
     def _on_activated(self, index: QModelIndex) -> None:
         path = index.siblingAtColumn(0).data(PATH_ROLE)
         if path:
+            self._opened = path
             self.run_activated.emit(path)
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -1,18 +1,17 @@
 """Find in the whole tree (Ctrl+F): code, REPL output and messages of every node.
 
-The walk runs in a QThreadPool worker (a big tree is never scanned in the GUI thread);
+The walk runs in a ``ui.bridge`` job (a new search cancels the last one) (a big tree is never scanned in the GUI thread);
 results arrive in the GUI thread as one list. Enter / F3 jumps to the next hit and
 selects its node everywhere; Shift+F3 goes back.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -28,6 +27,8 @@ from rlm_desktop.trajectory.grep import matching_iterations
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.names import where
 from rlm_desktop.trajectory.reader import sanitize_str
+
+from .bridge import Bridge, Job
 
 MAX_HITS = 5000
 
@@ -112,26 +113,6 @@ def search_lazy(traj: Any, text: str, case_sensitive: bool = False, cancel: Any 
     return hits
 
 
-class _Signals(QObject):
-    done = Signal(int, object)
-
-
-class _Job(QRunnable):
-    def __init__(self, gen: int, traj: Any, text: str, case: bool, signals: _Signals, cancel: threading.Event):
-        super().__init__()
-        self.gen, self.traj, self.text, self.case, self.signals, self.cancel = gen, traj, text, case, signals, cancel
-
-    def run(self) -> None:
-        try:
-            if getattr(self.traj, "lazy", None) is not None:  # a big file: stream it, not the shells
-                hits = search_lazy(self.traj, self.text, self.case, self.cancel.is_set)
-            else:
-                hits = search_nodes(list(self.traj.walk()), self.text, self.case, self.cancel.is_set)
-        except Exception:  # a live tree changed under us: report what we have (nothing)
-            hits = []
-        self.signals.done.emit(self.gen, hits)
-
-
 class SearchPanel(QWidget):
     finished = Signal(int)  # number of hits
     jumped = Signal(object, str)  # (Hit, query) after its node was selected
@@ -143,12 +124,8 @@ class SearchPanel(QWidget):
         self.trajectory: Any = None
         self.hits: list[Hit] = []
         self.pos = -1
-        self._gen = 0
-        self._cancel = threading.Event()
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._done)
+        self.bridge = Bridge(self._on_bridge, self)
+        self._job: Job | None = None  # the search in progress; an older one is cancelled
 
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("Find in code, output and messages…")
@@ -186,15 +163,32 @@ class SearchPanel(QWidget):
         if text is not None:
             self.edit.setText(text)
         text = self.edit.text()
-        self._cancel.set()
-        self._cancel = threading.Event()
-        self._gen += 1
+        if self._job is not None:
+            self._job.discard()
+            self._job.cancel()
+            self._job = None
         self._query = text
         if not text or self.trajectory is None:
-            self._done(self._gen, [])
+            self._done([])
             return
         self.status.setText("Searching…")
-        self.pool.start(_Job(self._gen, self.trajectory, text, self.case.isChecked(), self._signals, self._cancel))
+        traj, case = self.trajectory, self.case.isChecked()
+
+        def work(job: Job) -> list[Hit]:
+            try:
+                if getattr(traj, "lazy", None) is not None:  # a big file: stream it, not the shells
+                    return search_lazy(traj, text, case, lambda: job.cancelled)
+                return search_nodes(list(traj.walk()), text, case, lambda: job.cancelled)
+            except Exception:  # a live tree changed under us: report what we have (nothing)
+                return []
+
+        self._job = self.bridge.job("rlm-search").start(work)
+
+    def _on_bridge(self, job: Job | None, kind: str, payload: Any) -> None:
+        if job is not self._job or kind not in ("done", "error", "cancelled"):
+            return
+        self._job = None
+        self._done(payload if kind == "done" else [])
 
     def _enter(self) -> None:
         if self.hits and getattr(self, "_query", None) == self.edit.text():
@@ -202,9 +196,7 @@ class SearchPanel(QWidget):
         else:
             self.start()
 
-    def _done(self, gen: int, hits: list[Hit]) -> None:
-        if gen != self._gen:
-            return
+    def _done(self, hits: list[Hit]) -> None:
         self.hits = hits
         self.pos = -1
         self.results.blockSignals(True)
@@ -237,5 +229,5 @@ class SearchPanel(QWidget):
             self.jump((self.pos - 1) % len(self.hits))
 
     def shutdown(self) -> None:
-        self._cancel.set()
-        self.pool.waitForDone(5000)
+        self._job = None
+        self.bridge.shutdown()

@@ -8,12 +8,13 @@
     session.step_into(); session.resume(); session.stop(); ...
     session.shutdown()                              # stop + join (window close, tests)
 
-The completion runs in a plain Python thread (the engine is not Qt code and
-blocks on the debugger's condition variable while paused). Everything the engine
-thread(s) report goes through ONE private signal connected with a queued
-connection to a slot of this object, so every public signal is emitted in the
-GUI thread, in the order the engine reported it, and the GUI thread never waits
-on the engine (``shutdown`` is the only join, after the run was cancelled).
+The completion runs in a ``ui.bridge`` job (a plain Python thread: the engine is
+not Qt code and blocks on the debugger's condition variable while paused).
+Everything the engine thread(s) report goes through the bridge's one queued
+signal, so every public signal is emitted in the GUI thread, in the order the
+engine reported it, and the GUI thread never waits on the engine (``shutdown``
+is the only join, after the run was cancelled). The controller numbers its
+states; one that arrives after a newer one is dropped (``DebugState.seq``).
 
 A ``LiveRecorder`` (``engine.recorder``) turns the events into model objects in
 the GUI thread (``session.recorder.trajectory``), so panels show a live run the
@@ -23,14 +24,15 @@ same way as a file. Breakpoints (``session.breakpoints``) outlive runs.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from rlm_desktop.debugger.breakpoints import BreakpointManager, LogMessage
 from rlm_desktop.debugger.controller import FINISHED, PAUSED, RUNNING, DebugController, DebugState
 from rlm_desktop.engine.recorder import LiveRecorder
+
+from .bridge import Bridge, Job
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +48,26 @@ class DebugSession(QObject):
     log_message = Signal(str)  # a logpoint fired
     breakpoints_changed = Signal()
 
-    _bridge = Signal(str, object)  # engine threads -> GUI thread (queued)
-
     def __init__(self, parent: QObject | None = None, breakpoints: BreakpointManager | None = None) -> None:
         super().__init__(parent)
         self.breakpoints = breakpoints if breakpoints is not None else BreakpointManager()
         self.controller = DebugController(self.breakpoints)
-        self.controller.add_listener(lambda st: self._bridge.emit("state", st))
-        self.breakpoints.on_log(lambda m: self._bridge.emit("log", m))
-        self.breakpoints.on_change(lambda: self._bridge.emit("bps", None))
-        self._bridge.connect(self._on_bridge, Qt.ConnectionType.QueuedConnection)
+        self.bridge = Bridge(self._on_bridge, self)  # engine threads -> GUI thread (queued)
+        self.controller.add_listener(lambda st: self.bridge.post("state", st))
+        self.breakpoints.on_log(lambda m: self.bridge.post("log", m))
+        self.breakpoints.on_change(lambda: self.bridge.post("bps"))
         self.recorder: LiveRecorder | None = None
         self.engine: Any = None
         self.result: Any = None
         self.state: DebugState = DebugState(FINISHED)
-        self._thread: threading.Thread | None = None
-        self._generation = 0  # messages of an earlier run are dropped
+        self._job: Job | None = None  # the run in progress (its messages; older runs' are dropped)
+        self._seq = 0  # the newest controller state seen: older ones arriving late are dropped
 
     # -- starting ------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._job is not None
 
     def start(
         self,
@@ -77,94 +77,109 @@ class DebugSession(QObject):
         config: Any = None,
         engine: Any = None,
         pause_at_start: bool = False,
-        _prepared: bool = False,
     ) -> LiveRecorder:
         """Start a completion with ``engine`` (or a new ``RLMEngine(config)``)."""
-        if self._thread is not None:
+        if self._job is not None:
             raise RuntimeError("a run is already in progress")
         if engine is None:
             from rlm_desktop.engine.rlm import RLMEngine
 
             engine = RLMEngine(config)
-        self._generation += 1
-        gen = self._generation
-        self.engine = engine
-        self.result = None
-        self.recorder = LiveRecorder()
-        if not _prepared:
-            self.controller.reset()
-            self.controller.attach(engine)
-        engine.add_observer(lambda e: self._bridge.emit("event", (gen, e)))
+        self.controller.reset()
+        self.controller.attach(engine)
         if pause_at_start:
             self.controller.pause()
-        self.state = DebugState(RUNNING)
-        self._thread = threading.Thread(
-            target=self._work, args=(gen, engine, prompt, context), name="rlm-engine", daemon=True
-        )
-        self.started.emit(self.recorder)
-        self.state_changed.emit(self.state)
-        self._thread.start()
-        return self.recorder
+        job = self._begin()
+
+        def work(job: Job) -> Any:
+            engine.add_observer(lambda e: job.emit("event", e))
+            self.engine = engine
+            return engine.completion(prompt, context)
+
+        self.engine = engine
+        job.start(work)
+        return self.recorder  # type: ignore[return-value]
 
     def start_fork(self, plan: Any, config: Any = None, *, pause_at_start: bool = False) -> LiveRecorder:
         """Replay-then-fork (``debugger.fork.ForkPlan``): the recording is replayed up to the
-        fork point, then the run goes live; breakpoints and steps work as in any run."""
-        if self._thread is not None:
+        fork point, then the run goes live; breakpoints and steps work as in any run. The
+        recording is read in the engine thread (``plan.recorded`` saves the read), so a
+        failure to read it arrives as ``failed``."""
+        if self._job is not None:
             raise RuntimeError("a run is already in progress")
         from rlm_desktop.debugger.fork import fork_engine
 
-        fork = fork_engine(plan, config, controller=self.controller)
-        return self.start(
-            plan.prompt, plan.context, engine=fork.engine, pause_at_start=pause_at_start, _prepared=True
-        )
+        job = self._begin()
 
-    def _work(self, gen: int, engine: Any, prompt: Any, context: Any) -> None:
-        try:
-            result = engine.completion(prompt, context)
-        except BaseException as exc:  # noqa: BLE001 - reported to the GUI
-            log.exception("the completion failed")
-            self._bridge.emit("error", (gen, f"{type(exc).__name__}: {exc}"))
-        else:
-            self._bridge.emit("done", (gen, result))
+        def work(job: Job) -> Any:
+            fork = fork_engine(plan, config, controller=self.controller)  # reads; resets the controller
+            if pause_at_start:
+                self.controller.pause()
+            fork.engine.add_observer(lambda e: job.emit("event", e))
+            job.check()  # stopped while the recording was read
+            self.engine = fork.engine
+            return fork.run()
+
+        job.start(work)
+        return self.recorder  # type: ignore[return-value]
+
+    def _begin(self) -> Job:
+        self.breakpoints.reset_hits()  # "the Nth hit" and "until ... is hit" are per run
+        self.result = None
+        self.engine = None
+        self.recorder = LiveRecorder()
+        self._job = job = self.bridge.job("rlm-engine", on_cancel=self.controller.stop)
+        self.state = DebugState(RUNNING, seq=self._seq)
+        self.started.emit(self.recorder)
+        self.state_changed.emit(self.state)
+        return job
 
     # -- the GUI side of the bridge ---------------------------------------------------------
 
-    @Slot(str, object)
-    def _on_bridge(self, what: str, payload: Any) -> None:
-        if what == "event":
-            gen, event = payload
-            if gen != self._generation or self.recorder is None:
-                return
-            try:
-                node = self.recorder.apply(event)
-            except Exception:  # noqa: BLE001 - a recorder bug must not lose the event
-                log.exception("live recorder failed on %s", event.kind)
-                node = None
-            self.event_applied.emit(event, node)
-        elif what == "state":
+    def _on_bridge(self, job: Job | None, what: str, payload: Any) -> None:
+        if what == "state":
             self._state(payload)
         elif what == "log":
             msg: LogMessage = payload
             self.log_message.emit(msg.text)
         elif what == "bps":
             self.breakpoints_changed.emit()
-        elif what in ("done", "error"):
-            gen, value = payload
-            if gen != self._generation:
+        elif job is not self._job or job is None:
+            return  # a message of an earlier run
+        elif what == "event":
+            if self.recorder is None:
                 return
+            try:
+                node = self.recorder.apply(payload)
+            except Exception:  # noqa: BLE001 - a recorder bug must not lose the event
+                log.exception("live recorder failed on %s", payload.kind)
+                node = None
+            self.event_applied.emit(payload, node)
+        elif what in ("done", "error", "cancelled"):
             self._join()
             if what == "done":
-                self.result = value
-                self.state = DebugState(FINISHED, cancelled=self.controller.cancelled)
+                self.result = payload
+                self.state = DebugState(FINISHED, cancelled=self.controller.cancelled, seq=self._seq)
                 self.state_changed.emit(self.state)
-                self.finished.emit(value)
+                self.finished.emit(payload)
+            elif what == "cancelled":  # stopped before the engine ran (a fork's recording was read)
+                from rlm_desktop.engine.rlm import CompletionResult
+                from rlm_desktop.trajectory.model import RunStatus
+
+                self.result = CompletionResult(None, RunStatus.CANCELLED, "", error="cancelled before it started")
+                self.state = DebugState(FINISHED, cancelled=True, seq=self._seq)
+                self.state_changed.emit(self.state)
+                self.finished.emit(self.result)
             else:
-                self.state = DebugState(FINISHED)
+                self.state = DebugState(FINISHED, seq=self._seq)
                 self.state_changed.emit(self.state)
-                self.failed.emit(value)
+                self.failed.emit(payload)
 
     def _state(self, st: DebugState) -> None:
-        if self._thread is None:
+        if st.seq <= self._seq:
+            return  # announced before a state already shown (the announcements race)
+        self._seq = st.seq
+        if self._job is None:
             return  # a late message of a finished run
         if st.state == FINISHED:
             return  # reported with the result
@@ -177,14 +192,13 @@ class DebugSession(QObject):
             self.resumed.emit()
 
     def _join(self, timeout: float = 5.0) -> bool:
-        t = self._thread
-        if t is None:
+        job = self._job
+        if job is None:
             return True
-        t.join(timeout)
-        if t.is_alive():
+        if not job.join(timeout):
             log.error("the engine thread did not end within %.0f s", timeout)
             return False
-        self._thread = None
+        self._job = None
         return True
 
     # -- commands (GUI thread) -----------------------------------------------------------------
@@ -225,6 +239,11 @@ class DebugSession(QObject):
             return False
         return True
 
+    @Slot(int)
+    def continue_thread(self, thread_id: int) -> bool:
+        """Continue only this paused thread (the others stay paused); False if it is not paused."""
+        return self.controller.continue_thread(thread_id)
+
     @Slot(str)
     def edit_response(self, text: str) -> bool:
         """While paused at an LM response: run ``text`` instead (applied on continue/step).
@@ -239,15 +258,16 @@ class DebugSession(QObject):
     @Slot()
     def stop(self) -> None:
         """Cancel the run (non-blocking); ``finished`` follows with a cancelled result."""
-        if self._thread is not None:
-            self.controller.stop()
+        if self._job is not None:
+            self._job.cancel()  # controller.stop(); a fork still reading stops at its next check
 
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Stop a running run and wait for its thread (window close, tests). True when it ended."""
-        if self._thread is None:
+        job = self._job
+        if job is None:
             return True
-        self.controller.stop()
-        self._generation += 1  # what is still queued for this run is dropped
+        job.discard()  # what is still queued for this run is dropped
+        job.cancel()  # controller.stop()
         ok = self._join(timeout)
         self.state = DebugState(FINISHED, cancelled=True)
         return ok

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
 from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.model import Usage
-from rlm_desktop.ui.offthread import OffThread
+from rlm_desktop.ui.bridge import OffThread
 
 from .elided_label import ElidedLabel
 from .plain_tooltip import plain_tooltip

@@ -169,6 +169,8 @@ class Timeline(QWidget):
                 row = it.position if 0 <= it.position < len(its) and its[it.position] is it else -1
                 if row < 0:
                     row = next((i for i, x in enumerate(its) if x is it), -1)
+                if row >= self.model.rowCount():
+                    self.model.grow()  # a live run's new iteration, selected before the refresh
                 if row >= 0:
                     idx = self.model.index(row)
                     self.view.setCurrentIndex(idx)

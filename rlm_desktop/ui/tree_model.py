@@ -9,7 +9,6 @@ call (``beginInsertRows``) and refreshes the status/tokens/time cells.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -21,8 +20,8 @@ from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, S
 from rlm_desktop.trajectory.reader import sanitize_str
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY
 from rlm_desktop.ui.bounded_text import bounded_repr
+from rlm_desktop.ui.bridge import YIELD_S, Bridge, Job, share_the_gil
 from rlm_desktop.ui.invisible import reveal_text
-from rlm_desktop.ui.offthread import YIELD_S, share_the_gil
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
@@ -82,12 +81,14 @@ def label(node: Any) -> str:
     if isinstance(node, SubCall):
         prompt = node.prompt if isinstance(node.prompt, str) else bounded_repr(node.prompt, LABEL_SCAN)
         what = " (child run)" if names.call_kind(node) == "rlm_query" else ""
-        return reveal_text(sanitize_str(f"{names.title(node)}{what}: {' '.join(prompt[:LABEL_SCAN].split())[:50]}"))
+        return reveal_text(
+            sanitize_str(f"{names.title(node)}{what}: {' '.join(prompt[:LABEL_SCAN].split())[:50]}")
+        )
     return ""
 
 
 def _stopped(node: Any) -> str | None:
-    """"cancelled"/"failed" for a node cut short by the end of its run, else None."""
+    """ "cancelled"/"failed" for a node cut short by the end of its run, else None."""
     it = node if isinstance(node, Iteration) else getattr(node, "parent", None)
     while it is not None and not isinstance(it, Iteration):
         it = getattr(it, "parent", None)
@@ -127,7 +128,9 @@ def tokens(node: Any, upstream: bool = False) -> int | None:
     try:
         if isinstance(node, Run):
             t = node.extra.get(RUN_TOTALS_KEY)  # a lazily opened file's run: the whole-file pass
-            return t.usage.total_tokens if t is not None else summary.subtree_usage(node, upstream).total_tokens
+            return (
+                t.usage.total_tokens if t is not None else summary.subtree_usage(node, upstream).total_tokens
+            )
         if isinstance(node, Iteration):
             return summary.iteration_usage(node, upstream).total_tokens
         if isinstance(node, CodeBlock):
@@ -176,6 +179,7 @@ _STATUS_COLOURS = {
     "running": QColor("#3a87d6"),
     str(RunStatus.RUNNING): QColor("#3a87d6"),
     str(RunStatus.CANCELLED): QColor("#b07d12"),
+    "paused": QColor("#c77700"),
 }
 #: A run with more iterations than this gets its totals cells from a worker thread.
 BIG_RUN = 2_000
@@ -210,6 +214,8 @@ class Page:
         start = self.number * PAGE
         kind = next((k for t, k in _PAGE_KIND.items() if isinstance(self.owner, t)), "Rows")
         return f"{kind} {start + 1:,}–{start + self.size(traj):,}"
+
+
 _PENDING = "…"
 
 
@@ -238,15 +244,26 @@ class RunTreeModel(QAbstractItemModel):
         self._totals: dict[int, tuple[Any, int, str, str]] = {}  # big run -> (run, iterations, tokens, time)
         self._pending: set[int] = set()
         self._generation = 0
-        self._totals_arrived.connect(self._on_totals, Qt.ConnectionType.QueuedConnection)
-
-    _totals_arrived = Signal(int, object, int, str, str)
+        self._bridge = Bridge(self._on_totals, self)  # big runs' totals, from workers
+        # nodes the view was told have no children: when a live node gains its first ones,
+        # ``grow`` announces them, or a collapsed node would never show its expand arrow
+        self._childless: dict[int, Any] = {}
+        # a block's sub-call rows as handed out: a live recorder inserts parallel calls in
+        # call order, so a late first call lands in the middle (``grow`` finds where)
+        self._shown: dict[int, tuple[Any, list[Any]]] = {}
+        # shown instead of "running"/"incomplete" for unfinished runs (a deleted followed file)
+        self.status_note: str | None = None
+        self.paused_nodes: frozenset[int] = frozenset()  # id() of nodes a debugger thread is paused at
 
     # -- content -------------------------------------------------------------------------
     def set_trajectory(self, traj: Trajectory | None) -> None:
         self.beginResetModel()
         self.trajectory = traj
         self._generation += 1
+        for job in self._bridge.jobs:  # totals of the trajectory shown before
+            job.discard()
+            job.cancel()
+        self.status_note = None
         self._fetched.clear()
         self._keep.clear()
         self._cells.clear()
@@ -255,7 +272,23 @@ class RunTreeModel(QAbstractItemModel):
         self._paged.clear()
         self._totals.clear()
         self._pending.clear()
+        self._childless.clear()
+        self._shown.clear()
         self.endResetModel()
+
+    def set_status_note(self, note: str | None) -> None:
+        """Unfinished runs show ``note`` (e.g. "deleted") as their status, or their own."""
+        if note != self.status_note:
+            self.status_note = note
+            self.grow()
+
+    def set_paused_nodes(self, nodes: Any) -> None:
+        """Nodes the debugger's threads are paused at (runs, sub-calls, iterations, blocks)
+        show "paused" instead of "running" (the caller keeps the nodes alive)."""
+        ids = frozenset(id(n) for n in nodes if n is not None)
+        if ids != self.paused_nodes:
+            self.paused_nodes = ids
+            self.grow()
 
     def _first_fetch(self, node: Any) -> int:
         """The first time the view asks about ``node``'s rows: a node with more than ``PAGE``
@@ -270,10 +303,16 @@ class RunTreeModel(QAbstractItemModel):
                 n = len(pages)
             else:
                 n = min(self.chunk, len(kids))
-        self._fetched[id(node)] = n
+        self._set_rows(node, n)
         if node is not None:
             self._keep[id(node)] = node
         return n
+
+    def _set_rows(self, node: Any, n: int) -> None:
+        """``node`` has ``n`` rows in the view now (a block's are remembered by identity)."""
+        self._fetched[id(node)] = n
+        if type(node) is CodeBlock and id(node) not in self._paged:
+            self._shown[id(node)] = (node, node.sub_calls[:n])
 
     def _grow_pages(self, owner: Any, count: int) -> list[Page]:
         hit = self._paged.get(id(owner))
@@ -307,9 +346,15 @@ class RunTreeModel(QAbstractItemModel):
     def _sibling_row(self, node: Any) -> int:
         """``node``'s place among its parent's children (pages aside)."""
         hit = self._rows.get(id(node))
+        siblings = None
         if hit is not None and hit[0] is node:
-            return hit[1]
-        siblings = children_of(parent_of(node), self.trajectory)
+            if not isinstance(node, SubCall):
+                return hit[1]
+            siblings = children_of(parent_of(node), self.trajectory)
+            if hit[1] < len(siblings) and siblings[hit[1]] is node:  # calls can be inserted
+                return hit[1]
+        if siblings is None:
+            siblings = children_of(parent_of(node), self.trajectory)
         row = -1
         for guess in (getattr(node, "position", None), getattr(node, "index", None)):
             if isinstance(guess, int) and 0 <= guess < len(siblings) and siblings[guess] is node:
@@ -354,7 +399,7 @@ class RunTreeModel(QAbstractItemModel):
         while n is not None:
             chain.append(n)
             n = self.model_parent(n)
-        parent_index = QModelIndex()
+        parent_index = index = QModelIndex()
         parent_node = None
         for n in reversed(chain):
             self._ensure(parent_node)
@@ -365,9 +410,11 @@ class RunTreeModel(QAbstractItemModel):
                 self.fetchMore(parent_index)
             if self.fetched(parent_node) <= row:
                 return QModelIndex()
-            parent_index = self.index(row, 0, parent_index)
+            parent_index, index = index, self.index(row, 0, index)
             parent_node = n
-        return parent_index.siblingAtColumn(column) if column else parent_index
+        # the column from the parent found here, not through parent(): its cache is only
+        # renewed by grow(), and a live run may have moved on since
+        return self.index(index.row(), column, parent_index) if column else index
 
     def grow(self) -> None:
         """Announce rows a live run appended (below already-fetched parents) and refresh cells."""
@@ -377,6 +424,13 @@ class RunTreeModel(QAbstractItemModel):
         self._parents.clear()  # lazy loading may have swapped a placeholder for the parsed node
         self._totals.clear()
         self._fetched.setdefault(id(None), min(self.chunk, len(self.trajectory.runs)))
+        for key, node in list(self._childless.items()):
+            if key in self._fetched:  # the view asked for its rows since: the loop below has it
+                del self._childless[key]
+            elif children_of(node, self.trajectory):  # its first children: announced below
+                del self._childless[key]
+                self._fetched[key] = 0
+                self._keep[key] = node
         for key, count in list(self._fetched.items()):
             node = self._keep.get(key)
             if node is None and key != id(None):
@@ -385,15 +439,43 @@ class RunTreeModel(QAbstractItemModel):
             if node is not None and not parent_index.isValid():
                 continue
             total = self._total(node)
-            if total > count:
+            if total > count and type(node) is CodeBlock and key in self._shown:
+                self._insert_calls(node, parent_index)
+            elif total > count:
                 self.beginInsertRows(parent_index, count, total - 1)
-                self._fetched[key] = total
+                self._set_rows(node, total)
                 self.endInsertRows()
             rows = self._fetched[key]
             if rows:
                 self.dataChanged.emit(
                     self.index(0, 0, parent_index), self.index(rows - 1, len(COLUMNS) - 1, parent_index)
                 )
+
+    def _insert_calls(self, block: CodeBlock, parent_index: QModelIndex) -> None:
+        """Announce ``block``'s new sub-calls where they are, the handed-out rows being a
+        subsequence of ``block.sub_calls`` (calls are only ever inserted)."""
+        kids = block.sub_calls
+        shown = self._shown[id(block)][1]
+        for kid in kids:
+            self._rows.pop(id(kid), None)  # rows below an insertion moved
+        j = 0
+        for old in shown:
+            k = j
+            while k < len(kids) and kids[k] is not old:
+                k += 1
+            if k == len(kids):  # not a subsequence after all: hand out every row again
+                self.reload_children(block)
+                return
+            if k > j:
+                self.beginInsertRows(parent_index, j, k - 1)
+                self._fetched[id(block)] += k - j
+                self.endInsertRows()
+            j = k + 1
+        if len(kids) > j:
+            self.beginInsertRows(parent_index, j, len(kids) - 1)
+            self._fetched[id(block)] += len(kids) - j
+            self.endInsertRows()
+        self._set_rows(block, len(kids))
 
     def reload_children(self, node: Any) -> None:
         """``node``'s children were replaced in place (a lazily loaded iteration was filled, or
@@ -409,13 +491,13 @@ class RunTreeModel(QAbstractItemModel):
         have = self._fetched.get(key, 0)
         if have:
             self.beginRemoveRows(idx, 0, have - 1)
-            self._fetched[key] = 0
+            self._set_rows(node, 0)
             self._forget_below(node)  # the old rows' nodes must not be kept alive here
             self.endRemoveRows()
         n = min(self.chunk, len(children_of(node, self.trajectory)))
         if n:
             self.beginInsertRows(idx, 0, n - 1)
-            self._fetched[key] = n
+            self._set_rows(node, n)
             self._keep[key] = node
             self.endInsertRows()
         self.dataChanged.emit(idx, idx.siblingAtColumn(len(COLUMNS) - 1))
@@ -435,6 +517,7 @@ class RunTreeModel(QAbstractItemModel):
         for k in [k for k, n in self._keep.items() if below(n)]:
             del self._keep[k]
             self._fetched.pop(k, None)
+            self._shown.pop(k, None)
 
     # -- QAbstractItemModel --------------------------------------------------------------------
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
@@ -479,7 +562,13 @@ class RunTreeModel(QAbstractItemModel):
         if parent.column() > 0:
             return False
         node = parent.internalPointer()
-        return type(node) is Page or bool(children_of(node, self.trajectory))
+        if type(node) is Page:
+            return True
+        if children_of(node, self.trajectory):
+            return True
+        if node is not None:
+            self._childless[id(node)] = node
+        return False
 
     def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
         pnode = self.node(parent)
@@ -492,7 +581,7 @@ class RunTreeModel(QAbstractItemModel):
         if n <= 0:
             return
         self.beginInsertRows(parent, have, have + n - 1)
-        self._fetched[id(pnode)] = have + n
+        self._set_rows(pnode, have + n)
         self.endInsertRows()
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
@@ -549,7 +638,12 @@ class RunTreeModel(QAbstractItemModel):
         else:
             t, s = tokens(node, upstream), seconds(node)
             tok, sec = (f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
-        cells = (label(node), str(depth(node)), status(node), tok, sec)
+        st = status(node)
+        if self.status_note and isinstance(node, Run) and st in (RunStatus.RUNNING, RunStatus.INCOMPLETE):
+            st = self.status_note
+        elif id(node) in self.paused_nodes and st == RunStatus.RUNNING:
+            st = "paused"
+        cells = (label(node), str(depth(node)), st, tok, sec)
         self._cells[id(node)] = (node, cells)
         return cells
 
@@ -562,12 +656,11 @@ class RunTreeModel(QAbstractItemModel):
             self._keep[id(run)] = run
             generation = self._generation
             share_the_gil()
-            threading.Thread(
-                target=self._compute_totals, args=(generation, run, upstream), name="rlm-tree-totals", daemon=True
-            ).start()
+            job = self._bridge.job("rlm-tree-totals")
+            job.start(lambda j: self._compute_totals(j, generation, run, upstream))
         return _PENDING, _PENDING
 
-    def _compute_totals(self, generation: int, run: Run, upstream: bool) -> None:
+    def _compute_totals(self, job: Job, generation: int, run: Run, upstream: bool) -> Any:
         """In the worker: a root run's totals iteration by iteration (the sum of
         ``summary.iteration_usage`` is ``summary.run_usage``), given up when the model shows
         another trajectory meanwhile."""
@@ -578,22 +671,19 @@ class RunTreeModel(QAbstractItemModel):
                 for i, it in enumerate(run.iterations[:n]):
                     if i % 1024 == 0:
                         time.sleep(YIELD_S)  # leave the GIL to the GUI thread for a moment
-                        if generation != self._generation:
-                            return  # cancelled: another trajectory is shown
+                        job.check()  # cancelled: another trajectory is shown
                     t += summary.iteration_usage(it, upstream).total_tokens
                     s += it.iteration_time or 0.0
             else:
                 t, s = tokens(run, upstream), seconds(run)
         except Exception:  # a run changing under a live writer: the next grow asks again
             t, s = None, None
-        if generation != self._generation:
-            return
-        try:
-            self._totals_arrived.emit(generation, run, n, f"{t:,}" if t else "", f"{s:.2f}s" if s else "")
-        except RuntimeError:  # the model was deleted meanwhile
-            pass
+        return generation, run, n, f"{t:,}" if t else "", f"{s:.2f}s" if s else ""
 
-    def _on_totals(self, generation: int, run: Run, n: int, tok: str, sec: str) -> None:
+    def _on_totals(self, _job: Job | None, kind: str, payload: Any) -> None:
+        if kind != "done":
+            return
+        generation, run, n, tok, sec = payload
         self._pending.discard(id(run))
         if generation != self._generation:
             return

@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QToolBar
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QToolBar, QToolButton
 
 from rlm_desktop.trajectory.model import Trajectory
 
@@ -58,6 +58,31 @@ class FilesMixin:
 
     def _progress(self, path: str, fraction: float) -> None:
         self.status.showMessage(f"Loading {os.path.basename(path)}… {fraction:.0%}")
+
+    def _make_load_cancel(self) -> None:
+        """A "Cancel loading" button in the status bar while a file is being read."""
+        button = QToolButton(self)  # type: ignore[arg-type]
+        button.setObjectName("status.cancelLoad")
+        button.setText("Cancel loading")
+        button.setAutoRaise(True)
+        button.setToolTip("Stop reading the file(s) being opened")
+        button.clicked.connect(self.loader.cancel)
+        button.hide()
+        self.status.insertPermanentWidget(0, button)
+        self.load_cancel = button
+        self.loader.busy_changed.connect(button.setVisible)
+        self.loader.cancelled.connect(self._load_cancelled)
+
+    def _load_cancelled(self, path: str) -> None:
+        """A cancelled read shows nothing of the file (a preview would look like the file)."""
+        if self.previewing == path:
+            self.previewing = None
+            lazy = getattr(self.trajectory, "lazy", None)
+            if lazy is not None:
+                lazy.close()  # the preview's file handle
+            last = next(reversed(self.documents), None)
+            self.show_trajectory(self.documents[last] if last else None, last)
+        self.status.showMessage(f"Stopped loading {os.path.basename(path)}", 5000)
 
     def _loaded(self, path: str, traj: Trajectory) -> None:
         io_errors = [b for b in traj.bad_lines if b.line_no == 0]
@@ -164,7 +189,9 @@ class FilesMixin:
             out.append(("live", "", "Live run" + (" (running)" if session.running else "")))
         live_path = getattr(self, "live_path", None)
         if live_path:
-            out.append(("follow", live_path, f"{os.path.basename(live_path)} (following)"))
+            ctl = getattr(self, "follow_ctl", None)
+            how = "deleted" if ctl is not None and ctl.is_deleted(live_path) else "following"
+            out.append(("follow", live_path, f"{os.path.basename(live_path)} ({how})"))
         return out
 
     def _refresh_documents(self) -> None:

@@ -82,15 +82,22 @@ class LiveRunsMixin:
 
     def _session_started(self, recorder: Any) -> None:
         self.status.clearMessage()  # the last run's "Run finished — answer: …" is not this run's
+        self._threads_shown = False
         self.show_trajectory(recorder.trajectory, None)
         self.setWindowTitle("Live run — RLM Desktop")
 
-    def _session_paused(self, _state: Any) -> None:
-        """A pause brings the live run back into view (the user may be looking at a file)."""
+    def _session_paused(self, state: Any) -> None:
+        """A pause brings the live run back into view (the user may be looking at a file);
+        with parallel threads at work the Threads panel comes to the front."""
         rec = self.session.recorder if self.session is not None else None
         if rec is not None and self.trajectory is not rec.trajectory:
             self.show_trajectory(rec.trajectory, None)
             self.setWindowTitle("Live run — RLM Desktop")
+        active = [t for t in getattr(state, "runs", ()) if t.state != FINISHED]
+        if len(active) > 1 and "threads" in self.docks and not getattr(self, "_threads_shown", False):
+            self._threads_shown = True  # once per run: the user may go back to another tab
+            self.docks["threads"].show()
+            self.docks["threads"].raise_()
 
     def _session_finished(self, result: Any) -> None:
         """The end of a live run: the answer (or what went wrong) is shown in the window."""
@@ -128,8 +135,12 @@ class LiveRunsMixin:
 
     def _refresh_live(self) -> None:
         traj = self.trajectory
-        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.tree.model.rowCount() == 0:
+        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.selection.node is None:
+            # opened before its first run was read (a followed file, a run just started):
+            # show it as if it had been there (its run selected, metrics on it)
             self.show_trajectory(traj, self.path)
+            if self.live_path:
+                self._mark_deleted()
         self.tree.refresh()
         self.timeline.refresh()
         if self.session_link is None or self.live_path:
@@ -143,16 +154,17 @@ class LiveRunsMixin:
 
     def _update_debug_state(self) -> None:
         has = self.session is not None and bool(self.session.running)
-        state = getattr(self.session, "state", None)
-        if has:
-            # the controller's own state, not the last message: a resume notice can arrive
-            # after the pause that followed it (both are announced outside its lock)
-            try:
-                state = self.session.controller.state()
-            except Exception:
-                pass
+        state = getattr(self.session, "state", None)  # in order: the session drops stale states
         st = getattr(state, "state", FINISHED)
         self.debug.update(st if has else FINISHED, has_session=self.session is not None)
+        rec = getattr(self.session, "recorder", None)
+        paused = []
+        if has and st == PAUSED and rec is not None:
+            from .panels.wiring import node_for_event
+
+            paused = [node_for_event(rec.run, t.event) for t in getattr(state, "threads", ())]
+        self._paused_nodes = paused  # kept alive while their id() is in the model
+        self.tree.model.set_paused_nodes(paused)  # each child's row says what it is doing
         self.debug.toggle_bp.setEnabled(self.session is not None)
         label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
         if st == PAUSED:
@@ -164,6 +176,21 @@ class LiveRunsMixin:
             st_text = str(getattr(result, "status", "") or "")
             label = st_text.replace("_", " ").capitalize() if st_text else "Ready"
         self.status.set_state(label)
+
+    def _restore_breakpoints(self) -> None:
+        """Breakpoints of the last session come back (``ui.breakpoint_store``)."""
+        if self.session is None:
+            return
+        from .breakpoint_store import BreakpointStore
+
+        self.breakpoint_store = BreakpointStore(self.session.breakpoints, self)
+        problem = self.breakpoint_store.restore()
+        self.session.breakpoints_changed.connect(self.breakpoint_store.save)
+        if problem:
+            self.report_error(problem)
+        panel = self.panels.get("breakpoints")
+        if panel is not None and not isinstance(panel, Placeholder):
+            panel.refresh()
 
     # -- replay-then-fork (ui.fork) -----------------------------------------------------------
     def fork_target(self, node: Any = None) -> Any:

@@ -6,6 +6,8 @@ client is made.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rlm_desktop.engine.config import BackendConfig, demo_trajectory_path
 
 from .base import CallSite, LMCallError, LMClient, LMReply, as_messages
@@ -22,7 +24,8 @@ __all__ = [
 ]
 
 
-def make_client(cfg: BackendConfig) -> LMClient:
+def make_client(cfg: BackendConfig, *, recorded: Any = None) -> LMClient:
+    """``recorded``: for a replay backend, its recording already read (a Trajectory)."""
     kind = cfg.resolved_kind()
     if kind == "scripted":
         if cfg.script is None:
@@ -37,6 +40,7 @@ def make_client(cfg: BackendConfig) -> LMClient:
             check_prompts=cfg.replay_check_prompts,
             model=cfg.model or None,
             delay=cfg.replay_delay,
+            trajectory=recorded,
         )
     if kind == "openai":
         from .openai_client import OpenAIClient

@@ -44,14 +44,16 @@ class ReplayClient(LMClient):
         check_prompts: bool = True,
         model: str | None = None,
         delay: float = 0.0,
+        trajectory: Trajectory | None = None,
     ) -> None:
+        """``trajectory``: the recording already read (by the app's worker), not read again."""
         self.path = str(path)
         self.delay = max(0.0, float(delay))
         # with a delay, calls run on the engine's helper threads so cancel() stays immediate
         self.local = self.delay == 0.0
-        if not os.path.isfile(self.path):
+        if trajectory is None and not os.path.isfile(self.path):
             raise FileNotFoundError(f"replay: no recording at {self.path}")
-        self.trajectory: Trajectory = read_file(self.path)
+        self.trajectory: Trajectory = trajectory if trajectory is not None else read_file(self.path)
         runs = self.trajectory.runs
         if not runs:
             raise ValueError(f"replay: {self.path} holds no run")

@@ -1,15 +1,15 @@
-"""Computing a diff off the GUI thread: files are read and compared in a pool worker; the
-result comes back through a queued signal (the GUI thread never parses a file)."""
+"""Computing a diff off the GUI thread: files are read and compared in a ``ui.bridge`` job;
+the result comes back through its queued signal (the GUI thread never parses a file)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from rlm_desktop.trajectory.diff import diff_trajectories, load
 from rlm_desktop.trajectory.reader import sanitize_str
+from rlm_desktop.ui.bridge import Bridge, Job
 
 
 def side(source: Any) -> Any:
@@ -17,49 +17,37 @@ def side(source: Any) -> Any:
     return load(source) if isinstance(source, str) else source
 
 
-class _Signals(QObject):
-    done = Signal(object, str)  # TrajectoryDiff or None, error message
-
-
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
-        super().__init__()
-        self.fn, self.signals = fn, signals
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except Exception as exc:  # noqa: BLE001 - an unreadable file, a bug: shown in the window
-            self.signals.done.emit(None, sanitize_str(f"{type(exc).__name__}: {exc}"))
-            return
-        self.signals.done.emit(result, "")
-
-
 class DiffWorker(QObject):
-    """``compute(a, b)`` (each a path or a loaded ``Trajectory``) -> ``done(diff)`` or ``failed(msg)``."""
+    """``compute(a, b)`` (each a path or a loaded ``Trajectory``) -> ``done(diff)`` or
+    ``failed(msg)``. A new ``compute`` drops the one before (``ui.bridge`` job)."""
 
     done = Signal(object)
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._finished)
-        self.busy = False
+        self.bridge = Bridge(self._on_bridge, self)
+        self._job: Job | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
 
     def compute(self, a: Any, b: Any) -> None:
-        self.busy = True
-        self.pool.start(_Job(lambda: diff_trajectories(side(a), side(b)), self._signals))
+        if self._job is not None:
+            self._job.discard()
+            self._job.cancel()
+        self._job = self.bridge.job("rlm-diff").start(lambda _j: diff_trajectories(side(a), side(b)))
 
-    def _finished(self, diff: Any, error: str) -> None:
-        self.busy = False
-        if diff is None:
-            self.failed.emit(error)
+    def _on_bridge(self, job: Job | None, kind: str, payload: Any) -> None:
+        if job is not self._job or kind not in ("done", "error", "cancelled"):
+            return
+        self._job = None
+        if kind == "done":
+            self.done.emit(payload)
         else:
-            self.done.emit(diff)
+            self.failed.emit(sanitize_str(payload or "cancelled"))  # an unreadable file, a bug
 
     def shutdown(self, msecs: int = 5000) -> None:
-        self.pool.clear()
-        self.pool.waitForDone(msecs)
+        self._job = None
+        self.bridge.shutdown(msecs / 1000)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
@@ -30,6 +31,48 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "text": ("Text or regex in a response or code", ("pattern", "regex", "depth")),
     "condition": ("Python condition over the event", ()),
 }
+
+
+# hit-condition choice -> (label, operator of ``debugger.breakpoints.parse_hit_condition``)
+HIT_CHOICES = (
+    ("every", "Every hit", ""),
+    ("nth", "Only on hit number", "=="),
+    ("from", "From hit number … on", ">="),
+    ("every_nth", "Every Nth hit", "%"),
+)
+
+
+def split_hit_condition(text: str | None) -> tuple[str, int]:
+    """``"%3"`` -> ("every_nth", 3); unknown or empty -> ("every", 1)."""
+    from rlm_desktop.debugger.breakpoints import ConditionError, parse_hit_condition
+
+    try:
+        parsed = parse_hit_condition(text)
+    except ConditionError:
+        return "every", 1
+    if parsed is None:
+        return "every", 1
+    op, n = parsed
+    if op == ">":
+        return "from", n + 1
+    return next(c for c, _l, o in HIT_CHOICES if o == op), n
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def hit_text(text: str | None) -> str:
+    """How a hit condition reads in the list ("hit 3", "every 2nd hit", ...)."""
+    choice, n = split_hit_condition(text)
+    if choice == "nth":
+        return f"hit {n}"
+    if choice == "from":
+        return f"from hit {n}"
+    if choice == "every_nth":
+        return f"every {_ordinal(n)} hit" if n > 1 else "every hit"
+    return ""
 
 
 def describe(fields: dict[str, Any]) -> str:
@@ -56,9 +99,15 @@ def describe(fields: dict[str, Any]) -> str:
 
 
 class BreakpointEditor(QDialog):
-    """Kind + its parameters + optional condition, one-shot and log message."""
+    """Kind + its parameters + optional condition, hit condition, "wait for", one-shot and
+    log message. ``others``: (id, description) of the breakpoints this one can wait for."""
 
-    def __init__(self, parent: QWidget | None = None, fields: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        fields: dict[str, Any] | None = None,
+        others: list[tuple[int, str]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Breakpoint")
         fields = dict(fields or {})
@@ -74,6 +123,20 @@ class BreakpointEditor(QDialog):
         self.regex = QCheckBox("regular expression", self)
         self.condition = QLineEdit(self)
         self.condition.setPlaceholderText("optional, e.g. depth >= 2 and iteration > 3")
+        self.hit_choice = QComboBox(self)
+        self.hit_choice.setObjectName("bp.hitChoice")
+        for choice, label, _op in HIT_CHOICES:
+            self.hit_choice.addItem(label, choice)
+        self.hit_n = QSpinBox(self)
+        self.hit_n.setObjectName("bp.hitN")
+        self.hit_n.setRange(1, 1_000_000)
+        self.hit_n.setToolTip("Hits are counted from the start of each run")
+        self.wait_for = QComboBox(self)
+        self.wait_for.setObjectName("bp.waitFor")
+        self.wait_for.addItem("(no: active from the start)", None)
+        for bp_id, text in others or ():
+            self.wait_for.addItem(text, bp_id)
+        self.wait_for.setToolTip("Disabled until the chosen breakpoint has been hit in this run")
         self.one_shot = QCheckBox("Disable after the first hit (one-shot)", self)
         self.log_message = QLineEdit(self)
         self.log_message.setPlaceholderText("set to make a logpoint: record this message, do not stop")
@@ -90,6 +153,11 @@ class BreakpointEditor(QDialog):
         form.addRow("Text", self.pattern)
         form.addRow("", self.regex)
         form.addRow("Condition", self.condition)
+        hit_row = QHBoxLayout()
+        hit_row.addWidget(self.hit_choice, 1)
+        hit_row.addWidget(self.hit_n)
+        form.addRow("Stop on", hit_row)
+        form.addRow("Wait for", self.wait_for)
         form.addRow("", self.one_shot)
         form.addRow("Log message", self.log_message)
         self.form = form
@@ -111,6 +179,12 @@ class BreakpointEditor(QDialog):
         self.regex.setChecked(bool(fields.get("regex")))
         self.condition.setText(str(fields.get("condition") or ""))
         self.one_shot.setChecked(bool(fields.get("one_shot")))
+        choice, n = split_hit_condition(fields.get("hit_condition"))
+        self.hit_choice.setCurrentIndex(max(0, self.hit_choice.findData(choice)))
+        self.hit_n.setValue(n)
+        w = self.wait_for.findData(fields.get("wait_for"))
+        self.wait_for.setCurrentIndex(max(0, w))
+        self.hit_choice.currentIndexChanged.connect(self._update)
         self.log_message.setText(str(fields.get("log_message") or ""))
         self.kind.currentIndexChanged.connect(self._update)
         self.any_depth.toggled.connect(self._update)
@@ -129,6 +203,9 @@ class BreakpointEditor(QDialog):
             out["regex"] = self.regex.isChecked()
         out["condition"] = self.condition.text().strip() or None
         out["one_shot"] = self.one_shot.isChecked()
+        op = next(o for c, _l, o in HIT_CHOICES if c == self.hit_choice.currentData())
+        out["hit_condition"] = f"{op}{self.hit_n.value()}" if op else None
+        out["wait_for"] = self.wait_for.currentData()
         out["log_message"] = self.log_message.text() or None
         return out
 
@@ -174,3 +251,4 @@ class BreakpointEditor(QDialog):
             if label is not None:
                 label.setVisible(used)
         self.depth.setEnabled(kind == "depth" or not self.any_depth.isChecked())
+        self.hit_n.setEnabled(self.hit_choice.currentData() != "every")

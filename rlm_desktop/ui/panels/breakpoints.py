@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
     QTimer,
@@ -35,31 +34,31 @@ from PySide6.QtWidgets import (
 )
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.ui.bridge import Bridge
 
-from .breakpoint_editor import KINDS, BreakpointEditor, describe
+from .breakpoint_editor import KINDS, BreakpointEditor, describe, hit_text
 from .common import CappedTextView, is_dark, node_iteration, plain, plain_label, role_color
 
-FIELDS = ("kind", "iteration", "depth", "pattern", "regex", "condition", "one_shot", "log_message")
+FIELDS = ("kind", "iteration", "depth", "pattern", "regex", "condition", "one_shot", "log_message",
+          "hit_condition", "wait_for")
 Index = QModelIndex | QPersistentModelIndex
 
 
-class _Relay(QObject):
-    """Manager callbacks (any thread) -> Qt signals (delivered in the GUI thread)."""
+class _Relay:
+    """Manager callbacks (any thread) -> the panel's bridge (delivered in the GUI thread).
+    ``alive`` False: a replaced manager's callbacks go nowhere."""
 
-    changed = Signal()
-    logged = Signal(str)
-
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
         self.alive = True
 
     def on_change(self) -> None:
         if self.alive:
-            self.changed.emit()
+            self.bridge.post("changed", None)
 
     def on_log(self, message: Any) -> None:
         if self.alive:
-            self.logged.emit(str(getattr(message, "line", getattr(message, "text", message))))
+            self.bridge.post("logged", str(getattr(message, "line", getattr(message, "text", message))))
 
 
 def bp_fields(bp: Any) -> dict[str, Any]:
@@ -119,13 +118,18 @@ class BreakpointTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 1:
                 text = describe(f)
+                after = self.panel.manager.get(f["wait_for"]) if f.get("wait_for") is not None else None
+                if after is not None:
+                    waiting = "" if getattr(self.rows[index.row()], "armed", True) else ", waiting"
+                    text += f" (after {describe(bp_fields(after))}{waiting})"
                 return plain(("log: " if f["log_message"] else "") + text)
             if col == 2:
                 if f["error"]:
                     return plain(f"⚠ {f['error']}" + (f" ({f['condition']})" if f["condition"] else ""))
                 return plain(f["condition"] or "")
             if col == 3:
-                return str(f["hit_count"])
+                cond = hit_text(f.get("hit_condition"))
+                return f"{f['hit_count']} · stop on {cond}" if cond else str(f["hit_count"])
             if col == 5:
                 return plain(f["log_message"] or "")
         if role == Qt.ItemDataRole.ToolTipRole and col in (1, 2):
@@ -157,6 +161,7 @@ class BreakpointsPanel(QWidget):
         self.setObjectName("breakpointsPanel")
         self.manager = None
         self._relay: _Relay | None = None
+        self._bridge = Bridge(self._on_bridge, self)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(30)  # coalesce bursts of hit-count changes
@@ -225,6 +230,12 @@ class BreakpointsPanel(QWidget):
 
     # -- API ----------------------------------------------------------------------
 
+    def _on_bridge(self, _job: Any, kind: str, payload: Any) -> None:
+        if kind == "changed":
+            self._refresh_timer.start()
+        elif kind == "logged":
+            self.add_log_message(payload)
+
     def set_manager(self, manager: Any) -> None:
         """Show ``manager``'s breakpoints and follow its changes and logpoint messages."""
         if self._relay is not None:
@@ -233,10 +244,7 @@ class BreakpointsPanel(QWidget):
         self._relay = None
         self.clear_log()
         if manager is not None:
-            relay = _Relay()
-            relay.setParent(self)
-            relay.changed.connect(self._refresh_timer.start)
-            relay.logged.connect(self.add_log_message)
+            relay = _Relay(self._bridge)
             if hasattr(manager, "on_change"):
                 manager.on_change(relay.on_change)
             if hasattr(manager, "on_log"):
@@ -273,8 +281,15 @@ class BreakpointsPanel(QWidget):
         self._changed()
         return bp
 
+    def _others(self, but: Any = None) -> list[tuple[int, str]]:
+        """(id, description) of the breakpoints one can wait for (not the app's own)."""
+        if self.manager is None:
+            return []
+        return [(b.id, describe(bp_fields(b))) for b in self.manager.breakpoints()
+                if b is not but and not getattr(b, "transient", False)]
+
     def add_interactive(self, fields: dict[str, Any] | None = None) -> Any:
-        dlg = BreakpointEditor(self, fields)
+        dlg = BreakpointEditor(self, fields, self._others())
         if dlg.exec() != BreakpointEditor.DialogCode.Accepted:
             return None
         return self.add(**dlg.fields())
@@ -293,7 +308,7 @@ class BreakpointsPanel(QWidget):
         bp = self.selected()
         if bp is None:
             return
-        dlg = BreakpointEditor(self, bp_fields(bp))
+        dlg = BreakpointEditor(self, bp_fields(bp), self._others(bp))
         if dlg.exec() == BreakpointEditor.DialogCode.Accepted:
             self.manager.update(bp.id, **{k: v for k, v in dlg.fields().items() if k in FIELDS})
             self._changed()

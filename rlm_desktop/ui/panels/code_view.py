@@ -120,7 +120,15 @@ class CodeView(QWidget):
         self._rebuild(reset=True)
 
     def refresh(self) -> None:
-        """The shown iteration may have new blocks (live run): update, keep scroll and selection."""
+        """The shown iteration may have new blocks (live run): update, keep scroll and selection.
+        A selected run shows its newest iteration, as Messages and Variables do: when the
+        run has a new one, the panel moves on to it."""
+        if isinstance(self._node, Run):
+            it = node_iteration(self._node)
+            if it is not self._iteration:
+                self._iteration, self._block = it, None
+                self._rebuild(reset=True)
+                return
         self._rebuild(reset=False)
 
     def show_more(self) -> None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWid
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
-from rlm_desktop.ui.offthread import OffThread
+from rlm_desktop.ui.bridge import OffThread
 
 from .binning import MAX_BARS, binned
 from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label

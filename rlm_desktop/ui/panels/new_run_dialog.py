@@ -12,19 +12,20 @@ is available; never to QSettings. The widgets' controls are also attributes of t
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QVBoxLayout, QWidget
 
-from rlm_desktop.engine.config import BackendConfig, EngineConfig, demo_trajectory_path
-from rlm_desktop.engine.demo import load_demo
+from rlm_desktop.engine.config import BackendConfig, EngineConfig
 
 from .common import is_dark, plain_label, role_color
 from .keystore import KeyStore
 from .new_run_backend import BackendChooser
 from .new_run_inputs import RunInputs
 from .new_run_limits import RunOptions
-from .new_run_options import PREFILL_MAX_BYTES, recorded_inputs
+from .new_run_options import PREFILL_MAX_BYTES, RecordedInputs
+from .recording_read import RecordingRead
 from .sandbox_option import SandboxOption
 
 _INPUT_CONTROLS = ("prompt_edit", "context_text", "context_file", "context_edit", "context_path", "context_browse")
@@ -60,6 +61,11 @@ class NewRunDialog(QDialog):
         self.sandbox_option = SandboxOption(self)
         self.options.form.insertRow(1, "", self.sandbox_option)
 
+        self.recording_read = RecordingRead(self)  # reads the recording off the GUI thread
+        self.recording_read.done.connect(self._recording_read)
+        self.recording_read.failed.connect(lambda _p, msg: self.error_label.setText(f"Cannot read it: {msg}"))
+        self.recording_read.busy_changed.connect(lambda _b: self._update_state())
+        self.recorded: Any = None  # the recording's Trajectory, once read
         self.error_label = plain_label("", self, wrap=True)
         self.error_label.setStyleSheet(f"color: {role_color('error', is_dark(self)).name()};")
         self.buttons = QDialogButtonBox(
@@ -77,6 +83,7 @@ class NewRunDialog(QDialog):
         cols.addLayout(right, 2)
         lay = QVBoxLayout(self)
         lay.addLayout(cols, 1)
+        lay.addWidget(self.recording_read)
         lay.addWidget(self.error_label)
         lay.addWidget(self.buttons)
 
@@ -90,6 +97,8 @@ class NewRunDialog(QDialog):
         self.backend.load(self.settings)
         self._prefill_demo()
         self.inputs.changed.connect(self._update_state)
+        self.prompt_edit.textChanged.connect(self._typed)
+        self.context_edit.textChanged.connect(self._typed)
         self.backend.changed.connect(self._update_state)
         self.backend.backend_combo.currentIndexChanged.connect(self._prefill_demo)
         self.backend.fill_requested.connect(self.fill_from_recording)
@@ -122,6 +131,8 @@ class NewRunDialog(QDialog):
 
     def validation_error(self) -> str | None:
         """Why the run cannot start, or None."""
+        if self.backend_id() == "replay" and self.recording_read.reading:
+            return "Reading the recording… (Cancel to fill in the inputs yourself)"
         return (
             self.inputs.validation_error() or self.sandbox_option.problem() or self.backend.validation_error()
         )
@@ -150,22 +161,36 @@ class NewRunDialog(QDialog):
         super().showEvent(event)  # type: ignore[arg-type]
 
     def fill_from_recording(self) -> bool:
-        """Put the recorded run's prompt and context into the inputs; False if not found."""
+        """Read the recording in a worker (progress, Cancel); its run's prompt and context go
+        into the inputs when it is read (``_recording_read``). False if there is no file."""
         path = self.recording_path()
         if not os.path.isfile(path):
             self.error_label.setText("The recording file does not exist.")
             return False
-        rec = recorded_inputs(path)
-        if os.path.realpath(path) == os.path.realpath(demo_trajectory_path()):
-            try:  # the bundled demo says exactly what it was made with
-                demo = load_demo()
-                rec.prompt, rec.context = demo.prompt, demo.context
-                rec.max_iterations, rec.max_depth = demo.config.max_iterations, demo.config.max_depth
-            except (OSError, ValueError, KeyError):
-                pass
-        self.inputs.set_inputs(rec.prompt, rec.context)
+        self.recording_read.start(path, getattr(self, "run_index", 0))
+        return True
+
+    def _typed(self, *_: object) -> None:
+        """The user types the inputs: a prefill still being read must not overwrite them."""
+        if self.recording_read.reading and not self._filling:
+            self.recording_read.cancel()
+            self._update_state()
+
+    _filling = False
+
+    def _recording_read(self, _path: str, traj: Any, rec: RecordedInputs) -> None:
+        self.recorded = traj
+        self._filling = True
+        try:
+            self.inputs.set_inputs(rec.prompt, rec.context)
+        finally:
+            self._filling = False
         self.options.set_limits(rec.max_iterations, rec.max_depth)
-        return rec.prompt is not None or rec.context is not None
+        self._update_state()
+
+    def done(self, result: int) -> None:  # accept / reject / close: a read still going stops
+        self.recording_read.shutdown()
+        super().done(result)
 
     def _prefill_demo(self, *_: object) -> None:
         """Replay with empty inputs: take them from the (small) recording so the demo just works."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
 
+from rlm_desktop.trajectory.model import Trajectory
 from rlm_desktop.trajectory.reader import read_file
 from rlm_desktop.trajectory.run_card import question_of
 
@@ -44,7 +45,7 @@ ENVIRONMENTS = (
     ("docker", "Docker container"),
 )
 GROUP = "new_run"
-#: Recordings up to this size are read on the GUI thread to prefill prompt/context.
+#: Recordings up to this size are read (off the GUI thread) by themselves to prefill prompt/context.
 PREFILL_MAX_BYTES = 8 * 1024 * 1024
 
 
@@ -57,10 +58,15 @@ class RecordedInputs:
 
 
 def recorded_inputs(path: str, run_index: int = 0) -> RecordedInputs:
+    """``recorded_inputs_of`` a file (reads it: not on the GUI thread, see
+    ``recording_read``)."""
+    return recorded_inputs_of(read_file(path), run_index)
+
+
+def recorded_inputs_of(traj: Trajectory, run_index: int = 0) -> RecordedInputs:
     """Best-effort inputs of a recorded run: the context from the first block's
     locals, the prompt from the first user message that states the task, the
     limits that shape the prompts (turn counter, depth) from its metadata."""
-    traj = read_file(path)
     if not 0 <= run_index < len(traj.runs):
         return RecordedInputs()
     run = traj.runs[run_index]

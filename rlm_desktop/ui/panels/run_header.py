@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 from rlm_desktop.trajectory.model import EXTRA_KEY
 from rlm_desktop.trajectory.run_card import RunFacts, facts_of_totals, heading_facts, run_facts
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
+from rlm_desktop.ui.bridge import OffThread
 from rlm_desktop.ui.elided_label import ElidedLabel
-from rlm_desktop.ui.offthread import OffThread
 
 from .common import (
     fmt_cost,

@@ -12,10 +12,11 @@ latter. ``problem()`` is what keeps the Run button off (the dialog asks it).
 from __future__ import annotations
 
 import re
-import threading
 
 from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
+
+from rlm_desktop.ui.bridge import Bridge, Job
 
 from .common import is_dark, plain_label, role_color
 
@@ -30,17 +31,17 @@ UNSANDBOXED = (
 class _Probe(QObject):
     done = Signal(object)
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._bridge = Bridge(lambda _job, kind, payload: kind == "done" and self.done.emit(payload), self)
+
     def start(self, bwrap: str | None) -> None:
-        def work() -> None:
+        def work(_job: Job) -> object:
             from rlm_desktop.engine.repl.bwrap import probe
 
-            status = probe(bwrap)
-            try:
-                self.done.emit(status)
-            except RuntimeError:  # the dialog is gone
-                pass
+            return probe(bwrap)
 
-        threading.Thread(target=work, name="sandbox-probe", daemon=True).start()
+        self._bridge.job("sandbox-probe").start(work)
 
 
 class SandboxOption(QWidget):
@@ -56,7 +57,9 @@ class SandboxOption(QWidget):
         self.network.setObjectName("newRun.allowNetwork")
         self.passthrough_edit = QLineEdit(self)
         self.passthrough_edit.setObjectName("newRun.sandboxEnv")
-        self.passthrough_edit.setPlaceholderText("Variables to pass in: names, e.g. HF_HOME TZ (none by default)")
+        self.passthrough_edit.setPlaceholderText(
+            "Variables to pass in: names, e.g. HF_HOME TZ (none by default)"
+        )
         self.passthrough_edit.textChanged.connect(lambda *_: (self._show(), self.changed.emit()))
         self.label = plain_label("", self, wrap=True)
         self.label.setObjectName("newRun.sandboxStatus")
