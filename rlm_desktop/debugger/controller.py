@@ -200,7 +200,8 @@ class DebugController:
                         del self._edits[i]
                         break
         if cancelled:
-            return self._after_cancel(event, terminal)
+            self._after_cancel(event, terminal)
+            return None
         bp = self.breakpoints.check(event)  # outside our lock: logpoint listeners may run
         me = threading.current_thread()
         with self._cond:
@@ -238,7 +239,8 @@ class DebugController:
                     self._selected = waiter.info.thread_id
                 state = self._state_locked()
         if reason == "cancelled":
-            return self._after_cancel(event, terminal)
+            self._after_cancel(event, terminal)
+            return None
         if not reason:
             if finished:
                 self._announce(state)
@@ -258,7 +260,8 @@ class DebugController:
         if finished:
             self._announce(state)
         if cancelled:
-            return self._after_cancel(event, terminal)
+            self._after_cancel(event, terminal)
+            return None
         return waiter.edit
 
     def _after_cancel(self, event: ev.Event, terminal: bool) -> None:

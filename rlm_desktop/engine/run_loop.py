@@ -90,7 +90,7 @@ class RunLoop:
         client, sub = self.s.client, self.s.sub_client
         kwargs = client.public_kwargs()
         kwargs["model_name"] = self.model
-        fields = {
+        fields: dict[str, Any] = {
             "root_model": self.model,
             "max_depth": self.cfg.max_depth,
             "max_iterations": self.cfg.max_iterations,

@@ -77,7 +77,7 @@ def _one_call(
     assert block is not None
     spawned_at = (it.number, block.index, call.index)
     child_id = f"{loop.run_id}/{it.number}.{block.index}.{call.index}" if recursive else None
-    common = {
+    common: dict[str, Any] = {
         "run_id": loop.run_id,
         "parent_id": loop.parent_id,
         "depth": loop.depth,

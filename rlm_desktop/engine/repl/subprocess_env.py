@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from .base import (
     FAILURE_CANCELLED,
@@ -41,7 +41,7 @@ from .base import (
     SubcallHandler,
     SubcallRequest,
 )
-from .process import WorkerProcess, describe_exit, finalize, kill_group, launch
+from .process import ChildProcess, WorkerProcess, describe_exit, finalize, kill_group, launch
 from .protocol import PROTOCOL_VERSION
 
 
@@ -87,7 +87,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self._w: WorkerProcess | None = None
         self._tmp: str | None = None
         self._spawns = 0
-        self._procs: list[subprocess.Popen] = []
+        self._procs: list[ChildProcess] = []
         self._results: dict[Any, Any] = {}
         self._block_id = 0
         self._running: int | None = None
@@ -293,7 +293,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
 
     def _dispatch(self, w: WorkerProcess, msg: dict[str, Any]) -> None:
         prompts = list(msg.get("prompts") or [])
-        kind = "rlm" if msg.get("kind") == "rlm" else "llm"
+        kind: Literal["llm", "rlm"] = "rlm" if msg.get("kind") == "rlm" else "llm"
         req = SubcallRequest(
             kind=kind, prompts=prompts, model=msg.get("model"), batched=bool(msg.get("batched"))
         )

@@ -86,6 +86,9 @@ class Capture(io.TextIOBase):
     """A write-only text stream that keeps the first ``limit`` characters and the last
     ``tail`` ones of what is written between ``begin()`` and ``end()``."""
 
+    _taken: int
+    _head: list[str]
+
     def __init__(self, name, limit=MAX_OUTPUT, tail=TAIL_OUTPUT):
         super().__init__()
         self.name = name
@@ -120,7 +123,7 @@ class Capture(io.TextIOBase):
         return False
 
     @property
-    def encoding(self):
+    def encoding(self):  # type: ignore[override]  # fixed: read-only on this stream
         return "utf-8"
 
     def write(self, s):
@@ -403,7 +406,7 @@ class _Slot:
 
     def __init__(self):
         self.event = threading.Event()
-        self.value = None
+        self.value: dict = {}  # the engine's reply, set before event
 
 
 class Channel:
