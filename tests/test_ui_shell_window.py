@@ -75,7 +75,7 @@ def test_selecting_in_tree_selects_everywhere(qtbot, window):
 
 def test_search_finds_and_jumps(qtbot, window):
     open_and_wait(qtbot, window, DEMO)
-    window.find()
+    window.show_search()
     assert window.docks["search"].isVisible()
     with qtbot.waitSignal(window.search.finished, timeout=5000) as sig:
         window.search.start("llm_query")

@@ -142,7 +142,7 @@ class SearchPanel(QWidget):
         self.selection = selection
         self.trajectory: Any = None
         self.hits: list[Hit] = []
-        self.pos = -1
+        self.hit_row = -1
         self._gen = 0
         self._cancel = threading.Event()
         self.pool = QThreadPool(self)
@@ -174,7 +174,7 @@ class SearchPanel(QWidget):
     def set_trajectory(self, traj: Any) -> None:
         self.trajectory = traj
         self.hits = []
-        self.pos = -1
+        self.hit_row = -1
         self.results.clear()
         self.status.setText("")
 
@@ -206,7 +206,7 @@ class SearchPanel(QWidget):
         if gen != self._gen:
             return
         self.hits = hits
-        self.pos = -1
+        self.hit_row = -1
         self.results.blockSignals(True)
         self.results.clear()
         for h in hits:
@@ -220,7 +220,7 @@ class SearchPanel(QWidget):
     def jump(self, row: int) -> None:
         if not 0 <= row < len(self.hits):
             return
-        self.pos = row
+        self.hit_row = row
         self.results.blockSignals(True)
         self.results.setCurrentRow(row)
         self.results.blockSignals(False)
@@ -230,11 +230,11 @@ class SearchPanel(QWidget):
 
     def next_hit(self) -> None:
         if self.hits:
-            self.jump((self.pos + 1) % len(self.hits))
+            self.jump((self.hit_row + 1) % len(self.hits))
 
     def previous_hit(self) -> None:
         if self.hits:
-            self.jump((self.pos - 1) % len(self.hits))
+            self.jump((self.hit_row - 1) % len(self.hits))
 
     def shutdown(self) -> None:
         self._cancel.set()
