@@ -34,9 +34,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rlm_desktop.engine import events as ev
+from rlm_desktop.engine.seams import AnyGate
 
 from .breakpoints import BreakpointManager
 from .state import FINISHED, PAUSED, RUNNING, DebugState, PausedThread
@@ -50,6 +51,15 @@ from .targets import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class Debuggee(Protocol):
+    """What ``attach`` needs of an engine (``RLMEngine``, or the channel to an upstream run)."""
+
+    def set_gate(self, gate: AnyGate | None) -> None: ...
+
+    def cancel(self) -> None: ...
+
 
 @dataclass
 class _Waiter:
@@ -99,7 +109,7 @@ class DebugController:
 
     # -- wiring ---------------------------------------------------------------------------
 
-    def attach(self, engine: Any) -> None:
+    def attach(self, engine: Debuggee) -> None:
         """Become ``engine``'s gate; ``stop()`` then cancels it."""
         engine.set_gate(self)
         self._cancel_fn = engine.cancel
