@@ -53,8 +53,6 @@ from rlm_desktop.trajectory.run_summary import RUNNING_WINDOW_S, RunSummary
 from rlm_desktop.trajectory.tail import FileTailer, Notice, TailBatch, TailUpdate
 from rlm_desktop.trajectory.tail_follow import Follower, ListingUpdate
 
-from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
-
 log = logging.getLogger(__name__)
 
 APPLY_BUDGET_S = 0.008  # GUI time spent feeding records per event-loop turn
