@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rlm_desktop.debugger.breakpoints import BreakpointManager, LogMessage
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 
 from .breakpoint_editor import KINDS, BreakpointEditor, describe
@@ -57,9 +58,9 @@ class _Relay(QObject):
         if self.alive:
             self.changed.emit()
 
-    def on_log(self, message: Any) -> None:
+    def on_log(self, message: LogMessage) -> None:
         if self.alive:
-            self.logged.emit(str(getattr(message, "line", getattr(message, "text", message))))
+            self.logged.emit(message.line)
 
 
 def bp_fields(bp: Any) -> dict[str, Any]:
@@ -152,10 +153,10 @@ class BreakpointsPanel(QWidget):
 
     breakpointsChanged = Signal()
 
-    def __init__(self, manager: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, manager: BreakpointManager | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("breakpointsPanel")
-        self.manager = None
+        self.manager: BreakpointManager | None = None
         self._relay: _Relay | None = None
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -225,7 +226,7 @@ class BreakpointsPanel(QWidget):
 
     # -- API ----------------------------------------------------------------------
 
-    def set_manager(self, manager: Any) -> None:
+    def set_manager(self, manager: BreakpointManager | None) -> None:
         """Show ``manager``'s breakpoints and follow its changes and logpoint messages."""
         if self._relay is not None:
             self._relay.alive = False  # the old manager keeps its callbacks; they go nowhere
@@ -237,13 +238,11 @@ class BreakpointsPanel(QWidget):
             relay.setParent(self)
             relay.changed.connect(self._refresh_timer.start)
             relay.logged.connect(self.add_log_message)
-            if hasattr(manager, "on_change"):
-                manager.on_change(relay.on_change)
-            if hasattr(manager, "on_log"):
-                manager.on_log(relay.on_log)
+            manager.on_change(relay.on_change)
+            manager.on_log(relay.on_log)
             self._relay = relay
-            for m in list(getattr(manager, "messages", ()))[-1000:]:
-                self.add_log_message(str(getattr(m, "line", getattr(m, "text", m))))
+            for m in list(manager.messages)[-1000:]:
+                self.add_log_message(m.line)
         self.refresh()
 
     def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:
