@@ -159,7 +159,7 @@ def test_export_from_the_file_menu(qtbot, window, tmp_path, monkeypatch):
     with qtbot.waitSignal(window.html_export.done, timeout=10000) as sig:
         qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert sig.args == [str(out), ""]
-    window.html_export.thread.join(5)
+    window.html_export.worker.join(5)
     page = out.read_text(encoding="utf-8")
     assert "<title>evil.jsonl — RLM run</title>" in page and "<script" not in page
     assert window.status.currentMessage() == f"Exported {out}"

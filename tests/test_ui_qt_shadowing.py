@@ -34,16 +34,25 @@ VIRTUALS: dict[str, set[str]] = {
     **{
         name: {"QWidget"}
         for name in (
-            "changeEvent", "closeEvent", "dragEnterEvent", "dropEvent", "mousePressEvent",
+            "changeEvent", "closeEvent", "dragEnterEvent", "dropEvent", "keyPressEvent",
+            "minimumSizeHint", "mouseDoubleClickEvent", "mouseMoveEvent", "mousePressEvent",
             "paintEvent", "resizeEvent", "showEvent", "sizeHint",
         )
     },
+    "eventFilter": {"QObject"},
     "accept": {"QDialog"},
     "filterAcceptsRow": {"QSortFilterProxyModel"},
     "highlightBlock": {"QSyntaxHighlighter"},
     "paint": {"QStyledItemDelegate", "QAbstractItemDelegate"},
 }
 VIRTUALS["sizeHint"] |= {"QStyledItemDelegate", "QAbstractItemDelegate"}
+
+#: Non-virtual Qt methods reimplemented on purpose, so that every Python caller gets the whole
+#: text while the widget paints a shortened one. Qt's own C++ code still calls the base class.
+REIMPLEMENTED: dict[str, set[str]] = {
+    "ElidedLabel": {"text", "setText"},
+    "StatusBar": {"showMessage", "clearMessage", "currentMessage"},
+}
 
 #: Members PySide adds to every QObject subclass itself.
 GENERATED = {"staticMetaObject"}
@@ -86,6 +95,8 @@ def shadows(cls: type) -> list[str]:
             if owner is None:
                 continue
             if kind == "method" and VIRTUALS.get(name, set()) & qt_names:
+                continue
+            if kind == "method" and name in REIMPLEMENTED.get(own.__name__, set()):
                 continue
             out.append(f"{own.__name__}.{name} ({kind}) shadows {owner.__name__}.{name}")
     return out

@@ -18,7 +18,7 @@ class HtmlExport(QObject):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
-        self.thread: threading.Thread | None = None
+        self.worker: threading.Thread | None = None
         self.action = QAction("Export as &HTML…", window)
         self.action.setObjectName("action.export_html")
         self.action.setShortcut(QKeySequence("Ctrl+Shift+E"))
@@ -56,8 +56,8 @@ class HtmlExport(QObject):
             else:
                 self.done.emit(path, "")
 
-        self.thread = threading.Thread(target=work, name="html-export", daemon=True)
-        self.thread.start()
+        self.worker = threading.Thread(target=work, name="html-export", daemon=True)
+        self.worker.start()
 
     def _done(self, path: str, error: str) -> None:
         if error:

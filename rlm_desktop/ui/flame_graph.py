@@ -256,7 +256,7 @@ class FlamePanel(QWidget):
         super().__init__(parent)
         self.setObjectName("flame.panel")
         self.run: Run | None = None
-        self.metric = "tokens"
+        self.shown_metric = "tokens"
         self.upstream = True
         self.view = FlameView()
         self.view.nodeSelected.connect(self.nodeSelected)
@@ -270,7 +270,7 @@ class FlamePanel(QWidget):
             b.setObjectName(f"flame.metric.{m}")
             b.setText(m.capitalize())
             b.setCheckable(True)
-            b.setChecked(m == self.metric)
+            b.setChecked(m == self.shown_metric)
             b.clicked.connect(lambda _c=False, m=m: self.set_metric(m))
             self.buttons.addButton(b)
             bar.addWidget(b)
@@ -291,7 +291,7 @@ class FlamePanel(QWidget):
         self._live.timeout.connect(lambda: self._relayout(keep_zoom=True))
 
     def set_metric(self, metric: str) -> None:
-        self.metric = metric
+        self.shown_metric = metric
         for b in self.buttons.buttons():
             b.setChecked(b.objectName() == f"flame.metric.{metric}")
         self._relayout()
@@ -320,15 +320,15 @@ class FlamePanel(QWidget):
 
     def _relayout(self, keep_zoom: bool = False) -> None:
         t0 = time.perf_counter()
-        flame = layout(self.run, self.metric, self.upstream) if self.run is not None else None
+        flame = layout(self.run, self.shown_metric, self.upstream) if self.run is not None else None
         # a big live tree is laid out less often: at most a fifth of the time goes to it
         self._live.setInterval(max(250, int((time.perf_counter() - t0) * 5000)))
         self.view.set_flame(flame, keep_zoom)
         if flame is None:
             self.total_label.setText("")
-        elif self.metric == "tokens":
+        elif self.shown_metric == "tokens":
             self.total_label.setText(f"{int(flame.total):,} tokens")
-        elif self.metric == "cost":
+        elif self.shown_metric == "cost":
             self.total_label.setText(f"${flame.total:.4f}")
         else:
             self.total_label.setText(f"{flame.total:.2f}s")
