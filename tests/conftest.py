@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 
 import pytest
+
+from rlm_desktop.ui import refcount_guard
+from tests.support import leaks
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 for _key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY"):
     os.environ.pop(_key, None)
+refcount_guard.install()  # as the app does at start (a no-op unless PySide6 loses references)
 
 
 @pytest.fixture(autouse=True)
@@ -48,16 +50,10 @@ def window(qtbot, qapp):
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_threads():
-    """Fail a test that leaves a non-daemon thread (a worker, a QThread's Python side) running."""
-    before = set(threading.enumerate())
+def _no_leaks():
+    """Fail a test that leaves a thread (daemon or not), a QThread, QThreadPool work or an active
+    QTimer running (see tests/support/leaks.py)."""
+    before = leaks.snapshot()
     yield
-    deadline = time.monotonic() + 3.0
-    while True:
-        leaked = [
-            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
-        ]
-        if not leaked or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
+    found = leaks.leaks(before)
+    assert not found, f"test left running: {', '.join(found)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 from rlm_desktop.debugger.controller import FINISHED, DebugController
 from rlm_desktop.engine import events as ev
@@ -114,7 +115,7 @@ def test_stop_while_paused_cancels_and_the_log_says_so(tmp_path):
     # (with the subprocess REPL the interrupted sub-call's SubCallFinished may come last)
     ends = [e for e in events if isinstance(e, ev.TERMINAL_EVENTS) and e.depth == 0]
     assert len(ends) == 1 and isinstance(ends[0], ev.RunCancelled)
-    recs = [json.loads(x) for x in open(res.log_path, encoding="utf-8").read().splitlines()]
+    recs = [json.loads(x) for x in Path(res.log_path).read_text(encoding="utf-8").splitlines()]
     assert recs[-1]["rlm_desktop"]["status"] == "cancelled"
     st = ctl.state()
     assert st.state == FINISHED and st.cancelled
@@ -133,7 +134,7 @@ def test_edit_and_continue_runs_and_logs_the_edit(tmp_path):
     res = done(ctl, r)
     assert res.status == RunStatus.FINISHED and res.response == "edited!"
     assert any(isinstance(e, ev.LMResponseEdited) and "original" in e.original for e in events)
-    rec = json.loads(open(res.log_path, encoding="utf-8").read().splitlines()[1])
+    rec = json.loads(Path(res.log_path).read_text(encoding="utf-8").splitlines()[1])
     assert rec["rlm_desktop"]["edited"] is True and "original" in rec["rlm_desktop"]["original_response"]
     assert "edited!" in rec["response"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,7 @@ def cfg(tmp_path):
 
 
 def records(path):
-    return [json.loads(x) for x in open(path, encoding="utf-8").read().splitlines()]
+    return [json.loads(x) for x in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
 def test_order_key_is_execution_order():
@@ -117,7 +118,7 @@ def test_fork_live_on_an_openai_compatible_server(recording, tmp_path):
         assert res.status == RunStatus.FINISHED, res.error
         assert res.response == "served: ONE"
         assert len(server.requests) == 1 and server.requests[0].model == "mock-live"
-    text = open(res.log_path, encoding="utf-8").read()
+    text = Path(res.log_path).read_text(encoding="utf-8")
     assert "sk-test-123456" not in text and '"root_model": "mock-live"' in text
 
 

@@ -84,9 +84,9 @@ def centre_of(view, frame):
 def test_toggle_hover_and_click_select_everywhere(qtbot, opened):
     w, panel = opened
     view = panel.view
-    assert panel.metric == "tokens" and panel.total_label.text().endswith("tokens")
+    assert panel.shown_metric == "tokens" and panel.total_label.text().endswith("tokens")
     qtbot.mouseClick(panel.findChild(type(panel.buttons.buttons()[0]), "flame.metric.time"), Qt.MouseButton.LeftButton)
-    assert panel.metric == "time" and view.flame.metric == "time" and panel.total_label.text().endswith("s")
+    assert panel.shown_metric == "time" and view.flame.metric == "time" and panel.total_label.text().endswith("s")
     qtbot.mouseClick(panel.findChild(type(panel.buttons.buttons()[0]), "flame.metric.tokens"),
                      Qt.MouseButton.LeftButton)
     assert view.flame.metric == "tokens"

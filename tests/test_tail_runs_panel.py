@@ -189,14 +189,15 @@ def test_sorting_by_columns(qtbot, panel: RunsPanel, tmp_path: Path) -> None:
 
 def test_many_qt_calls_and_emits_do_not_crash_the_process(tmp_path: Path) -> None:
     """PySide6 6.12.0 on Python 3.11 loses a reference to None per void call and to True per
-    emit (see ui/refcount_guard.py); importing the follow bridge must keep a process alive."""
+    emit (see ui/refcount_guard.py); an app started as ours is must stay alive."""
     import subprocess
     import sys
 
     code = (
+        "from rlm_desktop.ui.app import make_app\n"
         "from rlm_desktop.ui.follow import FollowController\n"
-        "from PySide6.QtWidgets import QApplication, QLabel\n"
-        "app = QApplication([])\n"
+        "from PySide6.QtWidgets import QLabel\n"
+        "app = make_app()\n"
         "ctl = FollowController(); label = QLabel(); got = []\n"
         "ctl.notice.connect(got.append)\n"
         "for i in range(30000):\n"

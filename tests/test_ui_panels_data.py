@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import rlm_desktop.ui.refcount_guard  # noqa: F401  (PySide6 6.12.0 on 3.11; see that module)
 from rlm_desktop.trajectory.model import Trajectory
 from rlm_desktop.trajectory.reader import read_bytes
 

@@ -123,7 +123,7 @@ def test_live_refresh_appends_and_keeps_expanded_and_scroll(qtbot):
     first = p.cards[0]
     first.set_expanded(True)
     qtbot.wait(10)
-    bar = p.scroll.verticalScrollBar()
+    bar = p.scroll_area.verticalScrollBar()
     bar.setValue(10)
     it.response = "```repl\nprint(1)\n```"
     p.refresh()

@@ -129,3 +129,23 @@ def test_session_link_pause_select_edit_resume(qtbot, monkeypatch):
     finally:
         session.shutdown()
     assert link.timer is not None
+
+
+def test_the_panels_play_the_roles_the_wiring_looks_for(qtbot):
+    """The Protocols of ui/panels/roles.py match the real panels (a rename breaks this)."""
+    from rlm_desktop.ui.panels.breakpoints import BreakpointsPanel
+    from rlm_desktop.ui.panels.roles import NodePanel, NodePicker, ResponseEditor, RunPanel
+
+    code, out, msgs, vars_, metrics = CodeView(), OutputPanel(), MessagesPanel(), VariablesPanel(), MetricsPanel()
+    bps = BreakpointsPanel()
+    for p in (code, out, msgs, vars_, metrics, bps):
+        qtbot.addWidget(p)
+        assert isinstance(p, NodePanel), type(p).__name__
+    assert [type(p).__name__ for p in (code, out, msgs, vars_, metrics, bps) if isinstance(p, RunPanel)] == [
+        "MetricsPanel"
+    ]
+    assert [type(p).__name__ for p in (code, out, msgs, vars_, metrics, bps) if isinstance(p, NodePicker)] == [
+        "MetricsPanel"
+    ]
+    editors = [p for p in (code, out, msgs, vars_, metrics, bps) if isinstance(p, ResponseEditor)]
+    assert editors == [msgs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -97,7 +98,7 @@ def test_final_var_answer_shows_the_value_from_an_earlier_turn(qtbot, window, tm
         _pre(1, [("summary_var = 'the summary'", {"summary_var": "the summary"})]),
         _pre(2, final=["FINAL_VAR", "summary_var"]),  # the turn that answers runs no code
     ])
-    traj = read_bytes(open(path, "rb").read())
+    traj = read_bytes(Path(path).read_bytes())
     assert traj.era == "pre" and traj.runs[0].final_answer == "the summary"
     open_and_wait(qtbot, window, path)
     w = window
@@ -124,6 +125,6 @@ def test_final_var_without_its_value_says_so(qtbot, window, tmp_path):
 
 
 def test_question_of_a_child_run_is_its_rlm_query_prompt():
-    traj = read_bytes(open(DEMO, "rb").read())
+    traj = read_bytes(Path(DEMO).read_bytes())
     child = traj.runs[0].iterations[4].code_blocks[0].sub_calls[0].child
     assert question_of(child).startswith("Reviews of Aurora X2 headphones")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -195,7 +196,7 @@ def test_keyboard_navigation_in_tree_and_timeline(qtbot, window):
 def test_file_open_several_files_and_open_recent(qtbot, window, tmp_path, monkeypatch):
     w = window
     copy = tmp_path / "copy.jsonl"
-    copy.write_bytes(open(DEMO, "rb").read())
+    copy.write_bytes(Path(DEMO).read_bytes())
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([DEMO, str(copy)], "")))
     w.act_open.trigger()
     qtbot.waitUntil(lambda: len(w.documents) == 2 and w.loader.pending == 0, timeout=5000)
@@ -221,7 +222,7 @@ def test_command_line_files_open_in_the_window(qtbot, window, tmp_path):
     from rlm_desktop.ui.app import parse_args
 
     copy = tmp_path / "cli.jsonl"
-    copy.write_bytes(open(DEMO, "rb").read())
+    copy.write_bytes(Path(DEMO).read_bytes())
     args = parse_args([DEMO, str(copy)])
     assert args.files == [DEMO, str(copy)]
     window.open_files(args.files)  # what run_app does with them
@@ -233,7 +234,7 @@ def test_command_line_files_open_in_the_window(qtbot, window, tmp_path):
 def test_showing_combo_switches_between_opened_files_and_the_live_run(qtbot, window, tmp_path):
     w = window
     copy = tmp_path / "second.jsonl"
-    copy.write_bytes(open(DEMO, "rb").read())
+    copy.write_bytes(Path(DEMO).read_bytes())
     w.open_files([DEMO, str(copy)])
     qtbot.waitUntil(lambda: len(w.documents) == 2 and w.loader.pending == 0, timeout=5000)
     combo = w.doc_combo
@@ -281,7 +282,7 @@ def test_f6_pauses_a_running_run(qtbot, counted):
 
 def test_showing_combo_tooltips_are_plain_text(qtbot, window, tmp_path):
     name = tmp_path / "<b>odd.jsonl"
-    name.write_bytes(open(DEMO, "rb").read())
+    name.write_bytes(Path(DEMO).read_bytes())
     window.open_files([str(name)])
     qtbot.waitUntil(lambda: window.loader.pending == 0 and bool(window.documents), timeout=5000)
     tip = window.doc_combo.itemData(0, Qt.ItemDataRole.ToolTipRole)

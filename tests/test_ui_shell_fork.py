@@ -4,6 +4,7 @@ edit it or go on replaying (no key), from the window."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -157,7 +158,7 @@ def test_fork_dialog_live_backend_plan_and_no_saved_settings(qtbot, tmp_path):
     from rlm_desktop.ui.panels.keystore import clear_session_keys
 
     copy = tmp_path / "recorded.jsonl"
-    copy.write_bytes(open(DEMO, "rb").read())
+    copy.write_bytes(Path(DEMO).read_bytes())
     it = read_file(str(copy)).runs[0].iterations[3]
     dlg = ForkDialog(str(copy), it, upstream=True)
     qtbot.addWidget(dlg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -21,7 +22,7 @@ def open_and_wait(qtbot, w, *paths):
 
 
 def write_log_with_bad_line(tmp_path):
-    lines = open(DEMO, encoding="utf-8").read().splitlines()
+    lines = Path(DEMO).read_text(encoding="utf-8").splitlines()
     lines.insert(2, '{"type": "iteration", broken')
     p = tmp_path / "with_bad.jsonl"
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -75,7 +76,7 @@ def test_selecting_in_tree_selects_everywhere(qtbot, window):
 
 def test_search_finds_and_jumps(qtbot, window):
     open_and_wait(qtbot, window, DEMO)
-    window.find()
+    window.show_search()
     assert window.docks["search"].isVisible()
     with qtbot.waitSignal(window.search.finished, timeout=5000) as sig:
         window.search.start("llm_query")
@@ -120,7 +121,7 @@ def test_open_errors_are_shown_in_the_ui(qtbot, window, tmp_path):
 
 def test_drop_and_several_files(qtbot, window, tmp_path):
     other = tmp_path / "copy.jsonl"
-    other.write_bytes(open(DEMO, "rb").read())
+    other.write_bytes(Path(DEMO).read_bytes())
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(DEMO), QUrl.fromLocalFile(str(other))])
     ev = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
@@ -139,7 +140,7 @@ def test_live_grow_inserts_rows(qtbot, window, tmp_path):
     """A growing trajectory (as tailing or the recorder produce) appears without a reset."""
     from rlm_desktop.trajectory.reader import TrajectoryBuilder
 
-    lines = open(DEMO, "rb").read().splitlines()
+    lines = Path(DEMO).read_bytes().splitlines()
     b = TrajectoryBuilder()
     for n, raw in enumerate(lines[:3], 1):
         b.feed_raw(n, raw)

@@ -42,7 +42,7 @@ def test_watches_follow_the_selection_and_plot(qtbot, window, log):
     # another iteration selected anywhere: the values there
     w.selection.select(run.iterations[-1].code_blocks[-1])
     assert panel.value_at(0) == "True" and panel.value_at(2) == "True"
-    assert panel.cursor.value() == len(run.iterations) - 1
+    assert panel.iteration_line.value() == len(run.iterations) - 1
     # the plot: one line per numeric watch, a point per iteration where it has a value
     xs, ys = panel.curves[0].getData()
     assert list(xs) == [0, 1, 2, 3, 4] and list(ys) == [0, 0, 0, 0, 1]

@@ -410,13 +410,15 @@ class BreakpointManager:
                 continue
             out.append(self.add(bp))
         with self._lock:
-            for d, bp in zip(items, out, strict=True):
+            for d, added in zip(items, out, strict=True):
                 w = d.get("wait_for") if isinstance(d, dict) else None
-                if bp is not None and isinstance(w, int) and 0 <= w < len(out) and out[w] not in (None, bp):
-                    bp.wait_for = out[w].id  # type: ignore[union-attr]
-        if any(bp is not None and bp.wait_for is not None for bp in out):
+                other = out[w] if isinstance(w, int) and 0 <= w < len(out) else None
+                if added is not None and other is not None and other is not added:
+                    added.wait_for = other.id
+        kept = [b for b in out if b is not None]
+        if any(b.wait_for is not None for b in kept):
             self._changed()
-        return [bp for bp in out if bp is not None]
+        return kept
 
     # -- the check ----------------------------------------------------------------------
 

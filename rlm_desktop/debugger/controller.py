@@ -37,9 +37,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rlm_desktop.engine import events as ev
+from rlm_desktop.engine.seams import AnyGate
 
 from .breakpoints import BreakpointManager
 from .state import FINISHED, PAUSED, RUNNING, DebugState, PausedThread, RunThread, lane_label
@@ -53,6 +54,15 @@ from .targets import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class Debuggee(Protocol):
+    """What ``attach`` needs of an engine (``RLMEngine``, or the channel to an upstream run)."""
+
+    def set_gate(self, gate: AnyGate | None) -> None: ...
+
+    def cancel(self) -> None: ...
+
 
 @dataclass
 class _Lane:
@@ -116,7 +126,7 @@ class DebugController:
 
     # -- wiring ---------------------------------------------------------------------------
 
-    def attach(self, engine: Any) -> None:
+    def attach(self, engine: Debuggee) -> None:
         """Become ``engine``'s gate; ``stop()`` then cancels it."""
         engine.set_gate(self)
         self._cancel_fn = engine.cancel
@@ -258,7 +268,8 @@ class DebugController:
                         del self._edits[i]
                         break
         if cancelled:
-            return self._after_cancel(event, terminal)
+            self._after_cancel(event, terminal)
+            return None
         bp = self.breakpoints.check(event)  # outside our lock: logpoint listeners may run
         with self._cond:
             reason = ""
@@ -296,7 +307,8 @@ class DebugController:
                     self._selected = waiter.info.thread_id
                 state = self._state_locked()
         if reason == "cancelled":
-            return self._after_cancel(event, terminal)
+            self._after_cancel(event, terminal)
+            return None
         if not reason:
             if finished:
                 self._announce(state)
@@ -320,7 +332,8 @@ class DebugController:
         if finished:
             self._announce(state)
         if cancelled:
-            return self._after_cancel(event, terminal)
+            self._after_cancel(event, terminal)
+            return None
         return waiter.edit
 
     def _after_cancel(self, event: ev.Event, terminal: bool) -> None:

@@ -225,17 +225,17 @@ class _Eval:
             return _sized(fn(a, b))
         if isinstance(node, ast.BoolOp):
             is_and = isinstance(node.op, ast.And)
-            v: Any = None
+            last: Any = None
             for e in node.values:
-                v = self.ev(e)
-                if (not v) if is_and else v:
-                    return v
-            return v
+                last = self.ev(e)
+                if (not last) if is_and else last:
+                    return last
+            return last
         if isinstance(node, ast.Compare):
             left = self.ev(node.left)
-            for op, right_node in zip(node.ops, node.comparators, strict=True):
+            for cmp, right_node in zip(node.ops, node.comparators, strict=True):
                 right = self.ev(right_node)
-                if not _CMPOPS[type(op)](left, right):
+                if not _CMPOPS[type(cmp)](left, right):
                     return False
                 left = right
             return True

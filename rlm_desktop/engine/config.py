@@ -192,9 +192,10 @@ class EngineConfig:
     def environment_name(self) -> str:
         if isinstance(self.environment, str):
             return self.environment
-        return getattr(self.environment, "environment_name", None) or getattr(
-            self.environment, "__name__", "custom"
+        name = getattr(self.environment, "environment_name", None) or getattr(
+            self.environment, "__name__", None
         )
+        return str(name) if name else "custom"
 
     def secrets(self) -> list[str]:
         """Every key this configuration can reach (for redaction)."""

@@ -8,6 +8,7 @@ and an ``EngineConfig`` whose backend is the replay client on the recorded file.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def demo_dir_default() -> Path:
 
 
 def load_demo(
-    demo_dir: str | Path | None = None, *, environment: Any = None, log_dir: str | None = None
+    demo_dir: str | os.PathLike[str] | None = None, *, environment: Any = None, log_dir: str | None = None
 ) -> DemoRun:
     root = Path(demo_dir) if demo_dir is not None else demo_dir_default()
     manifest = json.loads((root / "demo.json").read_text(encoding="utf-8"))

@@ -1,8 +1,8 @@
 """Pick and build the REPL environment a run uses.
 
-Names: ``"sandbox"`` (default: bubblewrap), ``"subprocess"`` (``"local"`` is an
-alias; no isolation), ``"inprocess"``, ``"docker"``. The classes live in ``rlm_desktop.engine.repl`` (written by the
-REPL work); they are looked up lazily, so the engine imports without them.
+Names: ``"sandbox"`` (default: bubblewrap), ``"subprocess"`` (``"local"`` is an alias; no
+isolation), ``"inprocess"``, ``"docker"``. The classes live in ``rlm_desktop.engine.repl``;
+their modules are imported lazily (only the one a run uses).
 A callable ``f(context, handler, **kwargs)`` can be given instead of a name.
 """
 
@@ -13,6 +13,8 @@ import inspect
 from typing import Any
 
 from .config import EngineConfig
+from .repl.base import ReplEnvironment, SubcallHandler
+from .seams import Environment
 
 _MODULES = {
     "sandbox": "rlm_desktop.engine.repl.sandbox_env",
@@ -27,7 +29,7 @@ class EnvironmentUnavailable(RuntimeError):
     pass
 
 
-def environment_class(name: str) -> type:
+def environment_class(name: str) -> type[ReplEnvironment]:
     """The ``ReplEnvironment`` subclass defined in the module for ``name``."""
     modname = _MODULES.get(name)
     if modname is None:
@@ -36,15 +38,14 @@ def environment_class(name: str) -> type:
         )
     try:
         module = importlib.import_module(modname)
-        base = importlib.import_module("rlm_desktop.engine.repl.base").ReplEnvironment
     except ImportError as exc:
         raise EnvironmentUnavailable(f"the {name!r} REPL environment is not available: {exc}") from exc
-    found = [
+    found: list[type[ReplEnvironment]] = [
         obj
         for obj in vars(module).values()
         if inspect.isclass(obj)
-        and issubclass(obj, base)
-        and obj is not base
+        and issubclass(obj, ReplEnvironment)
+        and obj is not ReplEnvironment
         and obj.__module__ == module.__name__
         and not inspect.isabstract(obj)
     ]
@@ -80,7 +81,7 @@ def isolation_metadata(config: EngineConfig) -> dict[str, Any]:
     }
 
 
-def make_environment(config: EngineConfig, context: Any, handler: Any) -> Any:
+def make_environment(config: EngineConfig, context: Any, handler: SubcallHandler) -> Environment:
     kwargs: dict[str, Any] = {
         "block_timeout": config.block_timeout,
         "memory_limit_mb": config.memory_limit_mb,
@@ -91,5 +92,7 @@ def make_environment(config: EngineConfig, context: Any, handler: Any) -> Any:
     kwargs.update(config.environment_kwargs)
     env = config.environment
     if callable(env):
-        return env(context, handler, **kwargs)
-    return environment_class(env)(context, handler, **kwargs)
+        made: Environment = env(context, handler, **kwargs)
+        return made
+    made = environment_class(env)(context, handler, **kwargs)
+    return made

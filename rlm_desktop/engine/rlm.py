@@ -3,7 +3,7 @@
     eng = RLMEngine(config)
     eng.add_observer(fn)        # fn(event) for every event, any thread; exceptions are logged
     eng.set_gate(gate)          # gate.checkpoint(event) (or a callable) -> ResponseEdit | None;
-                                # may block; may raise RunCancelledError
+                                # may block; may raise RunCancelledError (see seams.py)
     result = eng.completion(prompt, context)   # blocking, in the caller's thread
     eng.cancel()                # any thread; running REPL blocks are interrupted
     eng.log_path                # the JSONL file of the last completion, or None
@@ -29,12 +29,14 @@ from typing import Any
 from rlm_desktop.trajectory.model import Run, RunStatus, Usage
 
 from .clients import LMClient, make_client
+from .clients.base import CallSite, LMReply
 from .config import EngineConfig
 from .environments import make_environment
 from .events import Event
 from .log_writer import JsonlLogObserver
 from .redaction import Redactor
 from .run_loop import RunLoop
+from .seams import AnyGate, Observer
 from .session import Session
 
 log = logging.getLogger(__name__)
@@ -89,8 +91,8 @@ class RLMEngine:
         self.config = config or EngineConfig()
         self._client = client
         self._sub_client = sub_client
-        self._observers: list[Any] = []
-        self._gate: Any = None
+        self._observers: list[Observer] = []
+        self._gate: AnyGate | None = None
         self._lock = threading.Lock()
         self._session: Session | None = None
         self._cancel = threading.Event()
@@ -99,16 +101,16 @@ class RLMEngine:
 
     # -- hooks -------------------------------------------------------------------------
 
-    def add_observer(self, fn: Any) -> None:
+    def add_observer(self, fn: Observer) -> None:
         with self._lock:
             self._observers.append(fn)
 
-    def remove_observer(self, fn: Any) -> None:
+    def remove_observer(self, fn: Observer) -> None:
         with self._lock:
             if fn in self._observers:
                 self._observers.remove(fn)
 
-    def set_gate(self, gate: Any) -> None:
+    def set_gate(self, gate: AnyGate | None) -> None:
         self._gate = gate
         if self._session is not None:
             self._session.gate = gate
@@ -227,7 +229,7 @@ class _NoClient(LMClient):
     backend = "unavailable"
     local = True
 
-    def complete(self, messages: Any, *, model: str | None = None, site: Any = None) -> Any:
+    def complete(self, messages: Any, *, model: str | None = None, site: CallSite | None = None) -> LMReply:
         raise RuntimeError("no model backend")
 
 

@@ -6,9 +6,19 @@ final answer, check the limits, write the iteration record, then feed the
 output back into the history. After ``max_iterations`` turns without an answer
 one more call asks for a default answer (an extra record, as upstream).
 
+A ```repl block is announced (``CodeBlockStarted``), executed in the run's REPL
+(sub-calls arrive on the REPL's thread meanwhile and attach to the running block,
+see ``subcalls``), filled from the ``ReplResult`` and closed (``CodeBlockFinished``).
+A REPL that crashes ends the run (``ReplFailure``); a block that timed out is an
+ordinary error the model sees. Time paused in the gate during a block is not
+counted in its ``execution_time``.
+
 Failure and cancellation end the run cleanly: the iteration in progress (or, when
 none is, the next one, with nothing run) is recorded with ``status`` and
 ``error`` under the ``rlm_desktop`` key, then ``RunFailed``/``RunCancelled``.
+
+Threads: the loop runs on one engine thread; ``claim_sub_calls`` and the live
+output listener run on REPL threads and meet the loop's state only under its lock.
 
 The engine keeps its own model objects (``trajectory.model``) for the run and
 builds the upstream-format records from them with ``trajectory.writer``.
@@ -18,11 +28,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+import time
+from typing import Any, TypeVar
 
 from rlm_desktop import __version__
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall
 from rlm_desktop.trajectory.writer import (
+    block_record,
     filter_sensitive,
     metadata_record,
     record_from_iteration,
@@ -32,15 +44,18 @@ from rlm_desktop.trajectory.writer import (
 
 from . import events as ev
 from . import parsing, prompts
-from .blocks import finished_block_event, run_block
 from .clients.base import CallSite, LMCallError
 from .clients.replay import ReplayDivergence
 from .environments import isolation_metadata
+from .repl.base import SubcallRequest
+from .seams import Environment
 from .session import LimitExceeded, ReplFailure, Session, describe_error
 
 log = logging.getLogger(__name__)
 
 PREVIEW = 200
+
+E = TypeVar("E", bound=ev.Event)
 
 
 class RunLoop:
@@ -75,7 +90,7 @@ class RunLoop:
             self.run.parent = parent_call
         self.it: Iteration | None = None
         self.block: CodeBlock | None = None
-        self.env: Any = None
+        self.env: Environment | None = None
         self.history: list[dict[str, Any]] = []
         self._it_t0 = 0.0
         self._errors_in_a_row = 0
@@ -83,7 +98,7 @@ class RunLoop:
 
     # -- events --------------------------------------------------------------------
 
-    def _ev(self, cls: type, **kw: Any) -> Any:
+    def _ev(self, cls: type[E], **kw: Any) -> E:
         number = self.it.number if self.it is not None else len(self.run.iterations)
         return cls(run_id=self.run_id, parent_id=self.parent_id, depth=self.depth, iteration=number, **kw)
 
@@ -91,7 +106,7 @@ class RunLoop:
         client, sub = self.s.client, self.s.sub_client
         kwargs = client.public_kwargs()
         kwargs["model_name"] = self.model
-        fields = {
+        fields: dict[str, Any] = {
             "root_model": self.model,
             "max_depth": self.cfg.max_depth,
             "max_iterations": self.cfg.max_iterations,
@@ -155,11 +170,10 @@ class RunLoop:
 
     def _start_env(self) -> None:
         try:
-            self.env = self.s.env_factory(self.context, self.handle_subcall)
-            if hasattr(self.env, "on_output"):  # live output of running blocks, where the REPL offers it
-                self.env.on_output = self._live_output
-            self.s.register_env(self.env)
-            self.env.start()
+            env = self.env = self.s.env_factory(self.context, self.handle_subcall)
+            env.on_output = self._live_output  # live output of running blocks, where the REPL streams
+            self.s.register_env(env)
+            env.start()
         except ev.RunCancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -295,6 +309,7 @@ class RunLoop:
         self._finish(status=status, error=message)
         self.run.status = status
         self.run.error = message
+        event: ev.Event
         if status == RunStatus.CANCELLED:
             event = self._ev(ev.RunCancelled, reason=message)
         else:
@@ -333,10 +348,69 @@ class RunLoop:
         return it.response, codes
 
     def _run_block(self, it: Iteration, index: int, code: str) -> None:
-        run_block(self, it, index, code)
+        """Run one ```repl block in the run's REPL and record it on ``it``."""
+        block = it.add_block(CodeBlock(index=index, code=code, running=True))
+        with self._lock:
+            self.block = block
+        try:
+            self.s.checkpoint(self._ev(ev.CodeBlockStarted, block_index=index, code=code))
+        except ev.RunCancelledError:
+            with self._lock:
+                self.block = None
+            block.running = False
+            block.stderr = "\nInterrupted: the run was stopped before this block ran"
+            block.execution_time = 0.0
+            self.s.notify(self._finished_block_event(block))
+            raise
+        env = self.env
+        assert env is not None
+        t0 = time.perf_counter()
+        paused0 = self.s.paused()
+        fatal = None
+        failure = None
+        res = None
+        try:
+            res = env.execute(code)
+        except Exception as exc:  # noqa: BLE001 - a REPL that breaks ends the run
+            fatal = f"The REPL failed while running block {index + 1}: {type(exc).__name__}: {exc}"
+        with self._lock:
+            self.block = None
+        block.running = False
+        # sub-call gates run inside the block: time paused there is not run time
+        paused = self.s.paused() - paused0
+        if res is None:
+            block.execution_time = max(0.0, time.perf_counter() - t0 - paused)
+        else:
+            block.stdout = res.stdout or ""
+            block.stderr = res.stderr or ""
+            block.locals = dict(res.locals or {})
+            block.execution_time = max(0.0, float(res.execution_time or 0.0) - paused)
+            block.final_answer = None if res.final_answer is None else str(res.final_answer)
+            failure = res.failure
+        if self.s.cancelled and (failure or res is None):
+            if not block.stderr:
+                block.stderr = "\nInterrupted: the run was stopped"
+            self.s.notify(self._finished_block_event(block))
+            raise ev.RunCancelledError("cancelled by the user")
+        if failure == "timeout":
+            if not block.stderr:
+                block.stderr = f"\nTimeoutError: the block ran longer than {self.cfg.block_timeout:g} s"
+        elif failure:
+            detail = block.stderr.strip()
+            fatal = f"The REPL {failure} while running block {index + 1}" + (f": {detail}" if detail else "")
+        if fatal:
+            block.stderr = block.stderr or f"\n{fatal}"
+            self.s.notify(self._finished_block_event(block))
+            raise ReplFailure(fatal)
+        self.s.checkpoint(self._finished_block_event(block))
 
-    def _finished_block_event(self, block: CodeBlock) -> Any:
-        return finished_block_event(self, block)
+    def _finished_block_event(self, block: CodeBlock) -> ev.CodeBlockFinished:
+        return self._ev(
+            ev.CodeBlockFinished,
+            block_index=block.index,
+            code=block.code,
+            result=self.s.redactor.obj(block_record(block)["result"]),
+        )
 
     def _text_final(self, response: str) -> str | None:
         found = parsing.find_text_final(response)
@@ -371,10 +445,39 @@ class RunLoop:
 
     # -- sub-calls from REPL code (called on a REPL thread) -----------------------------------
 
-    def handle_subcall(self, req: Any) -> list[str]:
+    def handle_subcall(self, req: SubcallRequest) -> list[str]:
         from .subcalls import handle_subcall
 
         return handle_subcall(self, req)
+
+    def claim_sub_calls(self, req: SubcallRequest) -> tuple[Iteration, list[SubCall], bool] | str:
+        """Add one running ``SubCall`` per prompt of ``req`` to the block that runs now (batches
+        take consecutive indices). ``(iteration, calls, recursive)``, or why there is none:
+        ``recursive`` is an ``rlm_query`` that gets a child run (below ``max_depth``)."""
+        with self._lock:
+            block, it = self.block, self.it
+            if block is None or it is None:
+                return "Error: sub-calls can only be made while a code block runs"
+            if self.s.cancelled:
+                return "Error: cancelled"
+            recursive = req.kind == "rlm" and self.depth + 1 < self.cfg.max_depth
+            if recursive:
+                shown = req.model or self.model
+            else:
+                # a plain call goes to the sub backend when one is set, else to this run's own model
+                sub = self.s.sub_client
+                shown = req.model or (sub.model if sub is not self.s.client else self.model)
+            base = len(block.sub_calls)
+            extra = {"kind": "rlm" if req.kind == "rlm" else "llm", "batched": bool(req.batched)}
+            calls = [
+                block.add_sub_call(
+                    SubCall(
+                        index=base + i, model=shown, prompt=serialize_value(p), running=True, extra=dict(extra)
+                    )
+                )
+                for i, p in enumerate(req.prompts)
+            ]
+        return it, calls, recursive
 
     def child(
         self, call: SubCall, prompt: Any, model: str | None, spawned_at: tuple[int, int, int]

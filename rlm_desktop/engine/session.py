@@ -18,12 +18,11 @@ from rlm_desktop.trajectory.model import Usage
 
 from .clients.base import CallSite, LMCallError, LMClient, LMReply
 from .config import EngineConfig
-from .events import Event, RunCancelledError
+from .events import Event, ResponseEdit, RunCancelledError
 from .redaction import Redactor
+from .seams import AnyGate, EnvFactory, Environment, Observer, gate_function
 
 log = logging.getLogger(__name__)
-
-Observer = Callable[[Event], Any]
 
 
 class LimitExceeded(RuntimeError):
@@ -50,9 +49,9 @@ class Session:
         sub_client: LMClient,
         *,
         observers: list[Observer],
-        gate: Any,
+        gate: AnyGate | None,
         redactor: Redactor,
-        env_factory: Callable[[Any, Any], Any],
+        env_factory: EnvFactory,
         cancel_event: threading.Event,
     ) -> None:
         self.config = config
@@ -65,7 +64,7 @@ class Session:
         self.cancel_event = cancel_event
         self.start = time.perf_counter()
         self._lock = threading.Lock()
-        self._envs: dict[int, Any] = {}  # by id(): environments need not be hashable
+        self._envs: dict[int, Environment] = {}  # by id(): environments need not be hashable
         self.totals = Usage()
         self.by_model: dict[str, Usage] = {}
         self.fatal_error: str | None = None  # set by fail(): the whole tree stops and fails
@@ -73,6 +72,7 @@ class Session:
         self._in_gate = 0
         self._pause_start = 0.0
         self._paused = 0.0
+        self._helpers = _HelperThreads()
         self._watch_stop = threading.Event()
         self._watchdog: threading.Thread | None = None
         #: extra threads for batched child runs, one bound for the whole tree (see subcalls)
@@ -91,7 +91,7 @@ class Session:
             except Exception:  # noqa: BLE001 - an observer must not break the run
                 log.exception("engine observer %r failed on %s", obs, event.kind)
 
-    def checkpoint(self, event: Event, *, terminal: bool = False) -> Any:
+    def checkpoint(self, event: Event, *, terminal: bool = False) -> ResponseEdit | None:
         """Observers, then the gate. Raises ``RunCancelledError`` when cancelled
         (never for ``terminal`` events, where it is too late to stop)."""
         self.notify(event)
@@ -100,7 +100,7 @@ class Session:
         result = None
         gate = self.gate
         if gate is not None:
-            fn = getattr(gate, "checkpoint", gate)
+            fn = gate_function(gate)
             self._gate_enter()
             try:
                 result = fn(event)
@@ -145,7 +145,7 @@ class Session:
                 self.fatal_error = message
         self.cancel()
 
-    def register_env(self, env: Any) -> None:
+    def register_env(self, env: Environment) -> None:
         with self._lock:
             self._envs[id(env)] = env
         if self.cancel_event.is_set():
@@ -154,7 +154,7 @@ class Session:
             except Exception:  # noqa: BLE001
                 pass
 
-    def unregister_env(self, env: Any) -> None:
+    def unregister_env(self, env: Environment) -> None:
         with self._lock:
             self._envs.pop(id(env), None)
 
@@ -200,9 +200,11 @@ class Session:
                 return
 
     def close(self) -> None:
+        """Stop the session's own threads (the time-limit watchdog, idle LM call helpers)."""
         self._watch_stop.set()
         if self._watchdog is not None:
             self._watchdog.join(1.0)
+        self._helpers.close()
 
     def limit_problem(self, *, check_tokens: bool = True) -> str | None:
         """A message when the whole tree is past a limit, else None."""
@@ -238,7 +240,7 @@ class Session:
                 finally:
                     done.set()
 
-            _HELPERS.run(work)
+            self._helpers.run(work)
             while not done.wait(0.05):
                 self.check_cancel()
             if "error" in box:
@@ -259,32 +261,55 @@ class Session:
 
 
 class _HelperThreads:
-    """Daemon threads that run LM calls, reused (starting a thread per call costs more than the
-    hand-off). A call that outlives a cancelled run finishes in the background and is dropped."""
+    """The threads that run one session's network LM calls, reused (starting a thread per call
+    costs more than the hand-off). ``close()`` ends the idle ones and joins them; a call that
+    outlives a cancelled run finishes in the background, is dropped, and its thread ends then."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0
+        self._threads: list[threading.Thread] = []
+        self._busy: set[threading.Thread] = set()
+        self._closed = False
 
     def run(self, fn: Callable[[], None]) -> None:
+        new = None
         with self._lock:
-            spawn = self._idle == 0
-            if not spawn:
+            if self._closed:
+                raise RuntimeError("the session is closed")
+            if self._idle:
                 self._idle -= 1
-        if spawn:
-            threading.Thread(target=self._loop, name="rlm-lm-call", daemon=True).start()
+            else:
+                new = threading.Thread(target=self._loop, name="rlm-lm-call", daemon=True)
+                self._threads.append(new)
+        if new is not None:
+            new.start()
         self._queue.put(fn)
 
     def _loop(self) -> None:
+        me = threading.current_thread()
         while True:
             fn = self._queue.get()
+            if fn is None:
+                return
+            with self._lock:
+                self._busy.add(me)
             try:
                 fn()
             except BaseException:  # noqa: BLE001 - fn reports its own errors
                 log.exception("LM helper thread")
             with self._lock:
+                self._busy.discard(me)
                 self._idle += 1
 
-
-_HELPERS = _HelperThreads()
+    def close(self, timeout: float = 1.0) -> None:
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+            idle = [t for t in threads if t not in self._busy]
+        for _ in threads:
+            self._queue.put(None)  # one stop per thread: busy ones take theirs when their call ends
+        deadline = time.monotonic() + timeout
+        for t in idle:
+            t.join(max(0.0, deadline - time.monotonic()))

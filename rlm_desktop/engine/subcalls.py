@@ -1,8 +1,9 @@
 """Sub-calls made by REPL code: ``llm_query``/``rlm_query`` and their batched forms.
 
 Runs on the thread the REPL uses to reach the engine, while the run's block is
-executing. Each prompt becomes one ``SubCall`` of the running block (indices in
-call order; a batch takes consecutive indices in prompt order):
+executing. Each prompt becomes one ``SubCall`` of the running block
+(``RunLoop.claim_sub_calls``: indices in call order; a batch takes consecutive
+indices in prompt order):
 
 * ``llm_query``: a plain LM call (the sub backend, or ``model=`` when given);
 * ``rlm_query``: a child run at depth + 1 with its own REPL, or a plain LM call
@@ -25,49 +26,28 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from rlm_desktop.trajectory.model import Iteration, RunStatus, SubCall
-from rlm_desktop.trajectory.writer import serialize_value, sub_call_record
+from rlm_desktop.trajectory.writer import sub_call_record
 
 from . import events as ev
 from .clients.base import CallSite, LMCallError, as_messages
 from .clients.replay import ReplayDivergence
+from .repl.base import SubcallRequest
 
 if TYPE_CHECKING:
     from .run_loop import RunLoop
 
 
-def handle_subcall(loop: RunLoop, req: Any) -> list[str]:
-    kind = getattr(req, "kind", "llm")
-    prompts = list(getattr(req, "prompts", []) or [])
-    model = getattr(req, "model", None) or None
-    batched = bool(getattr(req, "batched", len(prompts) > 1))
+def handle_subcall(loop: RunLoop, req: SubcallRequest) -> list[str]:
+    prompts = list(req.prompts or [])
     if not prompts:
         return []
-    with loop._lock:
-        block = loop.block
-        it = loop.it
-        if block is None or it is None:
-            return ["Error: sub-calls can only be made while a code block runs"] * len(prompts)
-        if loop.s.cancelled:
-            return ["Error: cancelled"] * len(prompts)
-        recursive = kind == "rlm" and loop.depth + 1 < loop.cfg.max_depth
-        if recursive:
-            shown = model or loop.model
-        else:
-            # a plain call goes to the sub backend when one is set, else to this run's own model
-            sub = loop.s.sub_client
-            shown = model or (sub.model if sub is not loop.s.client else loop.model)
-        base = len(block.sub_calls)
-        extra = {"kind": "rlm" if kind == "rlm" else "llm", "batched": batched}
-        calls = [
-            block.add_sub_call(
-                SubCall(
-                    index=base + i, model=shown, prompt=serialize_value(p), running=True, extra=dict(extra)
-                )
-            )
-            for i, p in enumerate(prompts)
-        ]
+    claimed = loop.claim_sub_calls(req)
+    if isinstance(claimed, str):
+        return [claimed] * len(prompts)
+    it, calls, recursive = claimed
+    model = req.model or None
     jobs = list(zip(calls, prompts, strict=True))
-    if len(jobs) == 1 or not batched:
+    if len(jobs) == 1 or not req.batched:
         return [_one_call(loop, it, c, p, model, recursive) for c, p in jobs]
     if recursive:
         return _bounded_children(loop, it, jobs, model)
@@ -117,7 +97,7 @@ def _one_call(
     assert block is not None
     spawned_at = (it.number, block.index, call.index)
     child_id = f"{loop.run_id}/{it.number}.{block.index}.{call.index}" if recursive else None
-    common = {
+    common: dict[str, Any] = {
         "run_id": loop.run_id,
         "parent_id": loop.parent_id,
         "depth": loop.depth,

@@ -58,14 +58,14 @@ class ProgramEvents:
     def apply(self, source: Any, msg: dict[str, Any]) -> ev.Event | None:
         """One message of the program's process ``source`` -> the event it makes (emitted), or None."""
         kind = str(msg.get("kind") or "")
-        base = {
+        base: dict[str, Any] = {
             "run_id": str(msg.get("run_id") or ""),
             "parent_id": msg.get("parent_id"),
             "depth": int(msg.get("depth") or 0),
             "iteration": int(msg.get("iteration") or 0),
             "time": float(msg.get("time") or time.time()),
         }
-        rid = base["run_id"]
+        rid: str = base["run_id"]
         if kind == "Compaction":
             self._compactions.setdefault(rid, []).append(
                 {"summary": msg.get("summary"), "usage": msg.get("usage"), "model": msg.get("model")})

@@ -196,10 +196,10 @@ class _CappedBadLines(list):
     def __init__(self, cap: int) -> None:
         super().__init__()
         self.cap = cap
-        self.count = 0
+        self.seen = 0  # (not ``count``: that would hide list.count)
 
-    def append(self, item: BadLine) -> None:  # type: ignore[override]
-        self.count += 1
+    def append(self, item: BadLine) -> None:
+        self.seen += 1
         if len(self) < self.cap:
             super().append(item)
 
@@ -244,7 +244,7 @@ class TotalsBuilder(TrajectoryBuilder):
             pending_tail=traj.pending_tail,
             runs=runs,
             bad_lines=list(bad),
-            bad_line_count=bad.count if isinstance(bad, _CappedBadLines) else len(bad),
+            bad_line_count=bad.seen if isinstance(bad, _CappedBadLines) else len(bad),
         )
 
 

@@ -31,6 +31,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def make_app(argv: Sequence[str] = ()) -> QApplication:
+    from . import refcount_guard
+
+    refcount_guard.install()  # before the first Qt calls (PySide6 6.12.0 on Python 3.11)
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "rlm-desktop", *argv])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)

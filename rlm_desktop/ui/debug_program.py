@@ -275,6 +275,7 @@ def run_gui(args: Any) -> int:
 
     QTimer.singleShot(0, go)
     rc = app.exec()
+    window.deleteLater()  # closed: its timers (status messages) go with it
     prog = box.get("prog")
     if prog is not None and prog.process is not None and prog.process.returncode is not None:
         code = prog.process.returncode

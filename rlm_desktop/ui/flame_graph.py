@@ -261,7 +261,7 @@ class FlamePanel(QWidget):
         super().__init__(parent)
         self.setObjectName("flame.panel")
         self.run: Run | None = None
-        self.metric = "tokens"
+        self.shown_metric = "tokens"
         self.upstream = True
         self.view = FlameView()
         self.view.nodeSelected.connect(self.nodeSelected)
@@ -275,7 +275,7 @@ class FlamePanel(QWidget):
             b.setObjectName(f"flame.metric.{m}")
             b.setText(m.capitalize())
             b.setCheckable(True)
-            b.setChecked(m == self.metric)
+            b.setChecked(m == self.shown_metric)
             b.clicked.connect(lambda _c=False, m=m: self.set_metric(m))
             self.buttons.addButton(b)
             bar.addWidget(b)
@@ -298,7 +298,7 @@ class FlamePanel(QWidget):
         self._stale: bool | None = None  # a layout skipped while hidden (its keep_zoom)
 
     def set_metric(self, metric: str) -> None:
-        self.metric = metric
+        self.shown_metric = metric
         for b in self.buttons.buttons():
             b.setChecked(b.objectName() == f"flame.metric.{metric}")
         self._relayout()
@@ -336,7 +336,7 @@ class FlamePanel(QWidget):
             self._stale = keep_zoom if self._stale is None else self._stale and keep_zoom
             return
         self._stale = None
-        run, metric, upstream = self.run, self.metric, self.upstream
+        run, metric, upstream = self.run, self.shown_metric, self.upstream
         if run is None or len(run.iterations) <= SYNC_LIMIT:
             self.job.cancel()
             t0 = time.perf_counter()
@@ -355,7 +355,7 @@ class FlamePanel(QWidget):
             return flame, time.perf_counter() - t0
 
         def done(result: Any) -> None:
-            if result is not None and run is self.run and metric == self.metric:
+            if result is not None and run is self.run and metric == self.shown_metric:
                 self._laid_out(result[0], keep_zoom, result[1])
 
         self.job.start(work, done)
@@ -366,9 +366,9 @@ class FlamePanel(QWidget):
         self.view.set_flame(flame, keep_zoom)
         if flame is None:
             self.total_label.setText("")
-        elif self.metric == "tokens":
+        elif self.shown_metric == "tokens":
             self.total_label.setText(f"{int(flame.total):,} tokens")
-        elif self.metric == "cost":
+        elif self.shown_metric == "cost":
             self.total_label.setText(f"${flame.total:.4f}")
         else:
             self.total_label.setText(f"{flame.total:.2f}s")

@@ -55,7 +55,6 @@ from rlm_desktop.trajectory.run_summary import RUNNING_WINDOW_S, RunSummary
 from rlm_desktop.trajectory.tail import FileTailer, Notice, NoticeKind, TailBatch, TailUpdate
 from rlm_desktop.trajectory.tail_follow import Follower, ListingUpdate
 
-from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
 from .bridge import Bridge, Job
 
 log = logging.getLogger(__name__)

@@ -249,7 +249,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.act_quit = m.addAction("&Quit", self.close)  # asks first during a run (confirm_quit)
         self.act_quit.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Quit) or [QKeySequence("Ctrl+Q")])
         e = mb.addMenu("&Edit")
-        self.act_find = e.addAction("&Find…", self.find)
+        self.act_find = e.addAction("&Find…", self.show_search)
         self.act_find.setShortcut(QKeySequence.StandardKey.Find)
         self.act_find_next = e.addAction("Find &Next", self.search.next_hit)
         self.act_find_next.setShortcut(QKeySequence.StandardKey.FindNext)
@@ -432,7 +432,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self._error_hook = (hook, previous)
         return previous
 
-    def find(self) -> None:
+    def show_search(self) -> None:
         self.docks["search"].show()
         self.docks["search"].raise_()
         self.search.focus_input()

@@ -12,9 +12,13 @@ thousand Qt calls (at the latest when the interpreter exits). Measured::
 
 ``install()`` measures that once and, only where references are lost, makes
 the three singletons effectively immortal (adds 2**40 to their reference
-counts, which is what CPython 3.12 does by design). It runs on import and is
-idempotent; importing this module before Qt is used is enough. The real fix
-is a dependency pin (PySide6 != 6.12.0 on Python < 3.12) or Python >= 3.12.
+counts, which is what CPython 3.12 does by design). It is idempotent and is
+called once at app start (``ui.app.make_app``, the screenshot and gallery
+tools, the test suite's conftest); importing this module does nothing.
+
+The real fix is the dependency pin (pyproject: PySide6 != 6.12.0 where
+``python_version < '3.12'``); this guard covers a PySide6 that came from
+elsewhere (a distribution package, a build made with another resolver).
 """
 
 from __future__ import annotations
@@ -58,6 +62,3 @@ def install() -> bool:
         ctypes.c_ssize_t.from_address(id(obj)).value += BOOST
     installed = True
     return True
-
-
-install()

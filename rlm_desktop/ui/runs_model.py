@@ -19,7 +19,6 @@ from rlm_desktop.trajectory.run_summary import RunSummary
 from rlm_desktop.trajectory.tail import Notice, NoticeKind
 from rlm_desktop.trajectory.tail_follow import ListingUpdate
 
-from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
 from .plain_tooltip import plain_tooltip
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -49,7 +49,6 @@ from rlm_desktop.trajectory.run_summary import RunSummary
 from rlm_desktop.trajectory.tail import Notice
 from rlm_desktop.trajectory.tail_follow import ListingUpdate
 
-from . import refcount_guard  # noqa: F401 - guards PySide6 6.12.0 on Python 3.11 (see module)
 from .follow import FollowController
 from .runs_model import (  # noqa: F401 - re-exported for callers and tests
     COL_ANSWER,

@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, cfg)
+    from rlm_desktop.ui import refcount_guard
+
+    refcount_guard.install()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("rlm-desktop-screenshots")
     app.setApplicationName("RLM Desktop")

@@ -123,7 +123,7 @@ class SearchPanel(QWidget):
         self.selection = selection
         self.trajectory: Any = None
         self.hits: list[Hit] = []
-        self.pos = -1
+        self.hit_row = -1
         self.bridge = Bridge(self._on_bridge, self)
         self._job: Job | None = None  # the search in progress; an older one is cancelled
 
@@ -151,7 +151,7 @@ class SearchPanel(QWidget):
     def set_trajectory(self, traj: Any) -> None:
         self.trajectory = traj
         self.hits = []
-        self.pos = -1
+        self.hit_row = -1
         self.results.clear()
         self.status.setText("")
 
@@ -198,7 +198,7 @@ class SearchPanel(QWidget):
 
     def _done(self, hits: list[Hit]) -> None:
         self.hits = hits
-        self.pos = -1
+        self.hit_row = -1
         self.results.blockSignals(True)
         self.results.clear()
         for h in hits:
@@ -212,7 +212,7 @@ class SearchPanel(QWidget):
     def jump(self, row: int) -> None:
         if not 0 <= row < len(self.hits):
             return
-        self.pos = row
+        self.hit_row = row
         self.results.blockSignals(True)
         self.results.setCurrentRow(row)
         self.results.blockSignals(False)
@@ -222,11 +222,11 @@ class SearchPanel(QWidget):
 
     def next_hit(self) -> None:
         if self.hits:
-            self.jump((self.pos + 1) % len(self.hits))
+            self.jump((self.hit_row + 1) % len(self.hits))
 
     def previous_hit(self) -> None:
         if self.hits:
-            self.jump((self.pos - 1) % len(self.hits))
+            self.jump((self.hit_row - 1) % len(self.hits))
 
     def shutdown(self) -> None:
         self._job = None

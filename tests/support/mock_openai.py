@@ -138,7 +138,7 @@ class MockLMServer:
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self.errors: list[BaseException] = []  # exceptions raised by the script
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _Quiet | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -167,6 +167,7 @@ class MockLMServer:
         self._stopping.set()
         httpd.shutdown()
         httpd.server_close()
+        httpd.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -286,7 +287,45 @@ class MockLMServer:
 
 
 class _Quiet(ThreadingHTTPServer):
+    """Handler threads are named ``mock-lm-request``; ``close_connections`` ends the kept-alive
+    connections (HTTP/1.1 clients pool them, so their threads would wait for the next request)
+    and joins those threads."""
+
     daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._live: dict[threading.Thread, Any] = {}
+        self._live_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        t = threading.Thread(
+            target=self._serve_one, args=(request, client_address), name="mock-lm-request", daemon=True
+        )
+        with self._live_lock:
+            self._live[t] = request
+        t.start()
+
+    def _serve_one(self, request: Any, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            with self._live_lock:
+                self._live.pop(threading.current_thread(), None)
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        import socket
+
+        with self._live_lock:
+            live = dict(self._live)
+        for sock in live.values():
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for t in live:
+            t.join(max(0.0, deadline - time.monotonic()))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys

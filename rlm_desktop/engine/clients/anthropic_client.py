@@ -9,7 +9,7 @@ request. ``max_tokens`` (required by the API) comes from ``sampling`` or 4096.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rlm_desktop.engine.config import BackendConfig
 from rlm_desktop.engine.redaction import Redactor
@@ -17,6 +17,9 @@ from rlm_desktop.trajectory.model import Usage
 
 from .base import CallSite, LMCallError, LMClient, LMReply, as_messages
 from .openai_client import _describe
+
+if TYPE_CHECKING:
+    from anthropic.types import MessageParam
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -72,7 +75,9 @@ class AnthropicClient(LMClient):
             params["system"] = system
         t0 = time.perf_counter()
         try:
-            resp = self._client.messages.create(model=used, messages=msgs, **params)
+            resp = self._client.messages.create(
+                model=used, messages=cast("list[MessageParam]", msgs), **params
+            )
         except self._errors as exc:
             raise LMCallError(self._redactor.text(_describe(exc))) from None
         text = "".join(

@@ -11,13 +11,16 @@ the key masked.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rlm_desktop.engine.config import BackendConfig
 from rlm_desktop.engine.redaction import Redactor
 from rlm_desktop.trajectory.model import Usage
 
 from .base import CallSite, LMCallError, LMClient, LMReply, as_messages
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 #: Used when an OpenAI-compatible local server (vLLM, Ollama) needs no key.
 NO_KEY = "no-key-needed"
@@ -53,7 +56,10 @@ class OpenAIClient(LMClient):
         t0 = time.perf_counter()
         try:
             resp = self._client.chat.completions.create(
-                model=used, messages=as_messages(messages), **self.cfg.sampling
+                model=used,
+                # role/content dicts as the API takes them (as_messages checks the shape)
+                messages=cast("list[ChatCompletionMessageParam]", as_messages(messages)),
+                **self.cfg.sampling,
             )
         except self._errors as exc:
             raise LMCallError(self._redactor.text(_describe(exc))) from None

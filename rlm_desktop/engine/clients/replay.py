@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from typing import Any
 
 from rlm_desktop.trajectory.model import Iteration, SubCall, Trajectory, Usage
@@ -64,6 +63,7 @@ class ReplayClient(LMClient):
         self.check_prompts = check_prompts
         self._nodes = {node.path: node for node in self.run.walk()}
         self._lock = threading.Lock()
+        self._closed = threading.Event()  # ends a paced call at once (the run is over)
         self.served: list[str] = []
 
     def public_kwargs(self) -> dict[str, Any]:
@@ -74,6 +74,9 @@ class ReplayClient(LMClient):
         if path == "r0" or path.startswith("r0/"):
             path = self.run.path + path[2:]
         return path
+
+    def close(self) -> None:
+        self._closed.set()
 
     def complete(self, messages: Any, *, model: str | None = None, site: CallSite | None = None) -> LMReply:
         if site is None:
@@ -106,8 +109,8 @@ class ReplayClient(LMClient):
             text = node.response
             usage = node.usage
             used = node.model or self.model
-        if self.delay:
-            time.sleep(self.delay)
+        if self.delay and self._closed.wait(self.delay):
+            raise LMCallError("replay: the client was closed during the call")
         with self._lock:
             self.served.append(path)
         return LMReply(

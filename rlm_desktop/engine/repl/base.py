@@ -52,11 +52,16 @@ class SubcallRequest:
 
 SubcallHandler = Callable[[SubcallRequest], list[str]]
 
+#: ``on_output(stream, text)``: output of the running block as it is written ("stdout"/"stderr").
+OutputListener = Callable[[str, str], None]
+
 
 class ReplEnvironment(ABC):
     """One REPL for one run. ``execute`` never raises for errors in model code."""
 
     name = "base"
+    #: set by the engine; environments that stream a running block's output call it
+    on_output: OutputListener | None = None
 
     def __init__(
         self,

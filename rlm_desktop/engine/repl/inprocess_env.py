@@ -19,7 +19,7 @@ import queue
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 from .base import (
     FAILURE_CANCELLED,
@@ -61,10 +61,10 @@ _router_lock = threading.Lock()
 def _routers() -> tuple[_Router, _Router]:
     with _router_lock:
         if not isinstance(sys.stdout, _Router):
-            sys.stdout = _Router(sys.stdout, "stdout")  # type: ignore[assignment]
+            sys.stdout = _Router(sys.stdout, "stdout")
         if not isinstance(sys.stderr, _Router):
-            sys.stderr = _Router(sys.stderr, "stderr")  # type: ignore[assignment]
-        return sys.stdout, sys.stderr  # type: ignore[return-value]
+            sys.stderr = _Router(sys.stderr, "stderr")
+        return sys.stdout, sys.stderr
 
 
 def _async_raise(ident: int, exc: type[BaseException]) -> None:
@@ -83,7 +83,7 @@ class _Runner:
         self.thread = threading.Thread(target=self._loop, name="repl-inprocess", daemon=True)
         self.thread.start()
 
-    def _request(self, kind: str, prompts: list[Any], model: str | None, batched: bool) -> list[str]:
+    def _request(self, kind: Literal["llm", "rlm"], prompts: list[Any], model: str | None, batched: bool) -> list[str]:
         env = self.env
         with env._cv:
             env._active += 1
@@ -92,7 +92,7 @@ class _Runner:
         try:
             answers = env.handler(
                 SubcallRequest(kind=kind, prompts=list(prompts), model=model, batched=batched)
-            )  # type: ignore[arg-type]
+            )
             if len(answers) != len(prompts):
                 raise RuntimeError(f"the engine returned {len(answers)} answers for {len(prompts)} prompts")
             return ["" if a is None else str(a) for a in answers]

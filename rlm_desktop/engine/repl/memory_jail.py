@@ -276,7 +276,7 @@ def _marker_dir() -> str:
 
 def cleanup_leftovers() -> list[str]:
     """Kill and remove the cgroups of apps that are no longer running."""
-    removed = []
+    removed: list[str] = []
     d = _marker_dir()
     try:
         names = [n for n in os.listdir(d) if n.startswith(PREFIX)]

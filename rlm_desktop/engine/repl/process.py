@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any, Protocol
 
 from .protocol import HEADER, HostChannel
 
@@ -55,6 +55,24 @@ def worker_environment() -> dict[str, str]:
     return env
 
 
+class ChildProcess(Protocol):
+    """What the REPL code needs of a started worker: ``subprocess.Popen``, or a look-alike
+    such as a container (``docker_containers.ContainerProcess``, which has no local ``pid``
+    and stops through its own ``kill_group()``)."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "the REPL process stopped answering"
@@ -72,20 +90,21 @@ def describe_exit(code: int | None) -> str:
     return f"the REPL process exited with code {code}"
 
 
-def kill_group(proc: subprocess.Popen) -> None:
+def kill_group(proc: ChildProcess) -> None:
     own = getattr(proc, "kill_group", None)
     if own is not None:  # not a local process group (e.g. a container, see docker_env)
         own()
         return
-    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, OSError):
         proc.kill()
     with contextlib.suppress(Exception):
         proc.wait(timeout=5)
 
 
-def finalize(procs: list, tmp: str | None) -> None:
+def finalize(procs: list[ChildProcess], tmp: str | None) -> None:
     for p in procs:
         if p.poll() is None:
             kill_group(p)
@@ -148,7 +167,7 @@ class TeeReader:
 class WorkerProcess:
     """One live worker process and its connection."""
 
-    def __init__(self, proc: subprocess.Popen, chan: HostChannel) -> None:
+    def __init__(self, proc: ChildProcess, chan: HostChannel) -> None:
         self.proc = proc
         self.chan = chan
         self.dead = False
@@ -190,7 +209,7 @@ def launch(
     python: str | None = None,
     command: Callable[[str], list[str]] | None = None,
     cwd: str | None = None,
-    spawn: Callable[[list[str]], subprocess.Popen] | None = None,
+    spawn: Callable[[list[str]], ChildProcess] | None = None,
     pass_fds: tuple[int, ...] = (),
 ) -> WorkerProcess:
     """Start a worker that connects to the socket ``<tmp>/<name>``; ``command(path)`` gives
@@ -204,6 +223,7 @@ def launch(
         listener.listen(1)
         listener.settimeout(0.1)
         argv = command(path) if command is not None else worker_command(path, python)
+        proc: ChildProcess
         proc = spawn(argv) if spawn is not None else subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,

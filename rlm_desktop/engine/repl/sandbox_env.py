@@ -151,7 +151,7 @@ class SandboxReplEnvironment(SubprocessReplEnvironment):
         if w is None or w.proc.poll() is not None:
             return []
         children = _children_map()
-        init = children.get(w.proc.pid, [])
+        init = children.get(w.proc.pid, []) if w.proc.pid is not None else []
         keep = {w.proc.pid, *init}
         worker = [c for i in init for c in children.get(i, [])][:1]  # the first child: the worker
         keep.update(worker)

@@ -37,7 +37,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from . import tempdirs
 from .base import (
@@ -49,7 +49,16 @@ from .base import (
     SubcallHandler,
     SubcallRequest,
 )
-from .process import TeeReader, WorkerProcess, describe_exit, finalize, kill_group, launch, worker_command
+from .process import (
+    ChildProcess,
+    TeeReader,
+    WorkerProcess,
+    describe_exit,
+    finalize,
+    kill_group,
+    launch,
+    worker_command,
+)
 from .protocol import PROTOCOL_VERSION, ProtocolError
 from .worker import MAX_OUTPUT, TAIL_OUTPUT, bound_locals
 
@@ -105,7 +114,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
         self._w: WorkerProcess | None = None
         self._tmp: str | None = None
         self._spawns = 0
-        self._procs: list[subprocess.Popen] = []
+        self._procs: list[ChildProcess] = []
         self._results: dict[Any, Any] = {}
         self._block_id = 0
         self._running: int | None = None
@@ -356,7 +365,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
     def _subcall_done(self, waiting: bool, serial: int | None) -> None:
         with self._cv:
             self._active_subcalls -= 1
-            self._in_flight.discard(serial)  # type: ignore[arg-type]
+            self._in_flight.discard(serial)
             if waiting:
                 self._waiting_subcalls = 0
                 self._paused += time.monotonic() - self._pause_t0
@@ -364,7 +373,7 @@ class SubprocessReplEnvironment(ReplEnvironment):
 
     def _dispatch(self, w: WorkerProcess, msg: dict[str, Any]) -> None:
         prompts = list(msg.get("prompts") or [])
-        kind = "rlm" if msg.get("kind") == "rlm" else "llm"
+        kind: Literal["llm", "rlm"] = "rlm" if msg.get("kind") == "rlm" else "llm"
         req = SubcallRequest(
             kind=kind, prompts=prompts, model=msg.get("model"), batched=bool(msg.get("batched"))
         )

@@ -95,7 +95,7 @@ def serialize_value(value, _seen=None, _depth=0, _budget=None):
             limit = _budget.items
             more = len(value) - limit
             if isinstance(value, dict):
-                out = {}
+                out: dict[str, object] = {}
                 for i, (k, v) in enumerate(list(value.items())):
                     if i >= limit:
                         out["..."] = f"[{more} more items not shown]"
@@ -103,10 +103,10 @@ def serialize_value(value, _seen=None, _depth=0, _budget=None):
                     out[_budget.text(str(k))] = serialize_value(v, _seen, _depth + 1, _budget)
                 return out
             items = list(value[:limit]) if more > 0 else list(value)
-            out = [serialize_value(v, _seen, _depth + 1, _budget) for v in items]
+            listed = [serialize_value(v, _seen, _depth + 1, _budget) for v in items]
             if more > 0:
-                out.append(f"... [{more} more items not shown]")
-            return out
+                listed.append(f"... [{more} more items not shown]")
+            return listed
         finally:
             _seen.discard(id(value))
     try:
@@ -144,6 +144,9 @@ class Capture(io.TextIOBase):
     """A write-only text stream that keeps the first ``limit`` characters and the last
     ``tail`` ones of what is written between ``begin()`` and ``end()``."""
 
+    _taken: int
+    _head: list[str]
+
     def __init__(self, name, limit=MAX_OUTPUT, tail=TAIL_OUTPUT, tee=None):
         super().__init__()
         self.name = name
@@ -180,7 +183,7 @@ class Capture(io.TextIOBase):
         return False
 
     @property
-    def encoding(self):
+    def encoding(self):  # type: ignore[override]  # fixed: read-only on this stream
         return "utf-8"
 
     def write(self, s):
@@ -500,7 +503,7 @@ class _Slot:
 
     def __init__(self):
         self.event = threading.Event()
-        self.value = None
+        self.value: dict = {}  # the engine's reply, set before event
 
 
 class Channel:

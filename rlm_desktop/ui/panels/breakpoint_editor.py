@@ -117,8 +117,8 @@ class BreakpointEditor(QDialog):
         self.iteration = QSpinBox(self)
         self.iteration.setRange(1, 1_000_000)
         self.any_depth = QCheckBox("any depth", self)
-        self.depth = QSpinBox(self)
-        self.depth.setRange(0, 100)
+        self.depth_spin = QSpinBox(self)
+        self.depth_spin.setRange(0, 100)
         self.pattern = QLineEdit(self)
         self.regex = QCheckBox("regular expression", self)
         self.condition = QLineEdit(self)
@@ -148,7 +148,7 @@ class BreakpointEditor(QDialog):
         form = QFormLayout()
         form.addRow("Stop on", self.kind)
         form.addRow("Iteration", self.iteration)
-        form.addRow("Depth", self.depth)
+        form.addRow("Depth", self.depth_spin)
         form.addRow("", self.any_depth)
         form.addRow("Text", self.pattern)
         form.addRow("", self.regex)
@@ -174,7 +174,7 @@ class BreakpointEditor(QDialog):
         self.iteration.setValue(int(fields.get("iteration") or 1))
         depth = fields.get("depth")
         self.any_depth.setChecked(depth is None)
-        self.depth.setValue(int(depth or 0))
+        self.depth_spin.setValue(int(depth or 0))
         self.pattern.setText(str(fields.get("pattern") or ""))
         self.regex.setChecked(bool(fields.get("regex")))
         self.condition.setText(str(fields.get("condition") or ""))
@@ -197,7 +197,7 @@ class BreakpointEditor(QDialog):
         if "iteration" in uses:
             out["iteration"] = self.iteration.value()
         if "depth" in uses or kind == "depth":
-            out["depth"] = None if (self.any_depth.isChecked() and kind != "depth") else self.depth.value()
+            out["depth"] = None if (self.any_depth.isChecked() and kind != "depth") else self.depth_spin.value()
         if "pattern" in uses:
             out["pattern"] = self.pattern.text()
             out["regex"] = self.regex.isChecked()
@@ -241,7 +241,7 @@ class BreakpointEditor(QDialog):
         uses = KINDS[kind][1]
         for widget, used in (
             (self.iteration, "iteration" in uses),
-            (self.depth, "depth" in uses),
+            (self.depth_spin, "depth" in uses),
             (self.any_depth, "depth" in uses and kind != "depth"),
             (self.pattern, "pattern" in uses),
             (self.regex, "pattern" in uses),
@@ -250,5 +250,5 @@ class BreakpointEditor(QDialog):
             label = self.form.labelForField(widget)
             if label is not None:
                 label.setVisible(used)
-        self.depth.setEnabled(kind == "depth" or not self.any_depth.isChecked())
+        self.depth_spin.setEnabled(kind == "depth" or not self.any_depth.isChecked())
         self.hit_n.setEnabled(self.hit_choice.currentData() != "every")

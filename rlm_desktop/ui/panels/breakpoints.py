@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rlm_desktop.debugger.breakpoints import BreakpointManager, LogMessage
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.ui.bridge import Bridge
 
@@ -56,9 +57,9 @@ class _Relay:
         if self.alive:
             self.bridge.post("changed", None)
 
-    def on_log(self, message: Any) -> None:
+    def on_log(self, message: LogMessage) -> None:
         if self.alive:
-            self.bridge.post("logged", str(getattr(message, "line", getattr(message, "text", message))))
+            self.bridge.post("logged", message.line)
 
 
 def bp_fields(bp: Any) -> dict[str, Any]:
@@ -156,10 +157,10 @@ class BreakpointsPanel(QWidget):
 
     breakpointsChanged = Signal()
 
-    def __init__(self, manager: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, manager: BreakpointManager | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("breakpointsPanel")
-        self.manager = None
+        self.manager: BreakpointManager | None = None
         self._relay: _Relay | None = None
         self._bridge = Bridge(self._on_bridge, self)
         self._refresh_timer = QTimer(self)
@@ -236,7 +237,7 @@ class BreakpointsPanel(QWidget):
         elif kind == "logged":
             self.add_log_message(payload)
 
-    def set_manager(self, manager: Any) -> None:
+    def set_manager(self, manager: BreakpointManager | None) -> None:
         """Show ``manager``'s breakpoints and follow its changes and logpoint messages."""
         if self._relay is not None:
             self._relay.alive = False  # the old manager keeps its callbacks; they go nowhere
@@ -245,13 +246,11 @@ class BreakpointsPanel(QWidget):
         self.clear_log()
         if manager is not None:
             relay = _Relay(self._bridge)
-            if hasattr(manager, "on_change"):
-                manager.on_change(relay.on_change)
-            if hasattr(manager, "on_log"):
-                manager.on_log(relay.on_log)
+            manager.on_change(relay.on_change)
+            manager.on_log(relay.on_log)
             self._relay = relay
-            for m in list(getattr(manager, "messages", ()))[-1000:]:
-                self.add_log_message(str(getattr(m, "line", getattr(m, "text", m))))
+            for m in list(manager.messages)[-1000:]:
+                self.add_log_message(m.line)
         self.refresh()
 
     def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:

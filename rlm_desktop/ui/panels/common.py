@@ -19,10 +19,7 @@ from PySide6.QtWidgets import (
 from rlm_desktop.trajectory.lazy import PLACEHOLDER_KEY
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.reader import sanitize_str
-from rlm_desktop.ui import (
-    invisible,
-    refcount_guard,  # noqa: F401  (PySide6 6.12.0 + Python 3.11 crash guard)
-)
+from rlm_desktop.ui import invisible
 
 #: Characters put into a text widget at once; more is behind a "Show all" action.
 DEFAULT_CAP = 200_000

@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--node", default="r0/i0", help="node path to select (default r0/i0)")
     ap.add_argument("--screenshot", help="save a PNG of the window and exit")
     args = ap.parse_args(argv)
+    from rlm_desktop.ui import refcount_guard
+
+    refcount_guard.install()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     g = Gallery(read_file(args.file))
     g.setWindowTitle(f"rlm_desktop panels · {args.file}")

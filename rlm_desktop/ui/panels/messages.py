@@ -56,14 +56,14 @@ class MessagesPanel(QWidget):
         self.vbox.setSpacing(6)
         self.vbox.addWidget(self.earlier)
         self.vbox.addStretch(1)
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.container)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(self.container)
         # After show_node the view sticks to the end while the cards lay out (word-wrapped
         # labels change height late), until the user scrolls.
         self._stick_to_end = False
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range)
         bar.actionTriggered.connect(self._on_user_scroll)
 
@@ -79,7 +79,7 @@ class MessagesPanel(QWidget):
         head_row.addWidget(self.header, 1)
         head_row.addWidget(self.edit_button)
         lay.addLayout(head_row)
-        lay.addWidget(self.scroll, 1)
+        lay.addWidget(self.scroll_area, 1)
         self.show_node(None)
 
     # -- API ----------------------------------------------------------------------
@@ -127,7 +127,7 @@ class MessagesPanel(QWidget):
         """Build cards for every earlier message (kept scroll position)."""
         if self._first == 0:
             return
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         self._stick_to_end = False
         from_bottom = bar.maximum() - bar.value()
         new = [MessageCard(it, self.container) for it in self._items[: self._first]]
@@ -208,7 +208,7 @@ class MessagesPanel(QWidget):
     def _update(self, reset: bool) -> None:
         head, items = self._collect(self._node)
         self.header.setText(head or "Select an iteration or a sub-call to see its messages.")
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
         old_value = bar.value()
 
@@ -279,13 +279,13 @@ class MessagesPanel(QWidget):
 
     def _on_range(self, _min: int, maximum: int) -> None:
         if self._stick_to_end:
-            self.scroll.verticalScrollBar().setValue(maximum)
+            self.scroll_area.verticalScrollBar().setValue(maximum)
 
     def _on_user_scroll(self, _action: int) -> None:
         self._stick_to_end = False
 
     def _scroll_to_end(self) -> None:
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         bar.setValue(bar.maximum())
 
     def _update_earlier(self) -> None:

@@ -75,8 +75,8 @@ class WatchesPanel(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLabel("bottom", "iteration")
         self.plot.addLegend(offset=(8, 8))
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9e9e9e", style=Qt.PenStyle.DashLine))
-        self.plot.addItem(self.cursor)
+        self.iteration_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9e9e9e", style=Qt.PenStyle.DashLine))
+        self.plot.addItem(self.iteration_line)
         self.curves: list[Any] = []
         row = QHBoxLayout()
         row.addWidget(self.input, 1)
@@ -166,10 +166,10 @@ class WatchesPanel(QWidget):
                 item.setToolTip("")
                 self.table.setItem(row, col, item)
         if pos is not None:
-            self.cursor.setValue(pos)
-            self.cursor.show()
+            self.iteration_line.setValue(pos)
+            self.iteration_line.show()
         else:
-            self.cursor.hide()
+            self.iteration_line.hide()
 
     def _points_clicked(self, _curve: Any, points: Any, *_args: Any) -> None:
         if self.run is None or not len(points):

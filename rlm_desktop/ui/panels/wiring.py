@@ -1,7 +1,7 @@
 """Connecting the panels to the app-wide node selection ("select anywhere selects everywhere").
 
 ``selection`` is the shell's ``NodeSelection`` (``changed = Signal(object)``,
-``select(node)``); any object with that shape works::
+``select(node)``); the panels' roles are the Protocols of ``roles``::
 
     connect_selection(selection, code, output, messages, variables, metrics)
 
@@ -15,24 +15,24 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.ui.selection import NodeSelection
 
 from .code_view import CodeView
+from .roles import NodePanel, NodePicker, ResponseEditor, RunPanel
 
 
-def connect_selection(selection: Any, *panels: QWidget) -> None:
+def connect_selection(selection: NodeSelection, *panels: NodePanel) -> None:
     for panel in panels:
         selection.changed.connect(panel.show_node)
-        node_selected = getattr(panel, "nodeSelected", None)
-        if node_selected is not None:
-            node_selected.connect(selection.select)
+        if isinstance(panel, NodePicker):
+            panel.nodeSelected.connect(selection.select)
         if isinstance(panel, CodeView):
             panel.blockActivated.connect(selection.select)
 
 
-def refresh_all(*panels: QWidget) -> None:
+def refresh_all(*panels: NodePanel) -> None:
     """Live run: the shown nodes may have grown; panels keep scroll/selection."""
     for panel in panels:
         panel.refresh()
@@ -84,7 +84,9 @@ class SessionLink:
     (``BreakpointsPanel(session.breakpoints)``), which already follows logpoints.
     """
 
-    def __init__(self, session: Any, selection: Any, panels: list[QWidget], interval_ms: int = 50) -> None:
+    def __init__(
+        self, session: Any, selection: NodeSelection, panels: list[NodePanel], interval_ms: int = 50
+    ) -> None:
         from rlm_desktop.engine import events as ev
 
         self._ev = ev
@@ -92,8 +94,8 @@ class SessionLink:
         self.selection = selection
         self.panels = panels
         self.code = next((p for p in panels if isinstance(p, CodeView)), None)
-        self.messages = next((p for p in panels if hasattr(p, "set_editable_iteration")), None)
-        self.metrics = next((p for p in panels if hasattr(p, "show_run")), None)
+        self.messages = next((p for p in panels if isinstance(p, ResponseEditor)), None)
+        self.metrics = next((p for p in panels if isinstance(p, RunPanel)), None)
         self.timer = QTimer()
         self.timer.setSingleShot(True)
         self.timer.setInterval(interval_ms)
@@ -127,8 +129,8 @@ class SessionLink:
         if self.code is not None:
             show_paused(self.code, node)
         if self.messages is not None:
-            editable = isinstance(event, self._ev.LMResponse) and isinstance(node, Iteration)
-            self.messages.set_editable_iteration(node if editable else None)
+            at_reply = isinstance(event, self._ev.LMResponse)
+            self.messages.set_editable_iteration(node if at_reply and isinstance(node, Iteration) else None)
 
     def _set_paused_at(self, node: Any, kind: str | None) -> None:
         for p in self.panels:  # panels whose labels depend on where the run is held
