@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import stat
 import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -54,17 +55,17 @@ def test_the_run_fails_plainly_and_the_log_metadata_says_so(tmp_path, which, fai
     result = eng.completion("q", "ctx")
     assert result.status == RunStatus.FAILED
     assert "SandboxUnavailable" in result.error and "unsandboxed subprocess REPL" in result.error
-    meta = json.loads(open(result.log_path, encoding="utf-8").readline())
+    meta = json.loads(Path(result.log_path).read_text(encoding="utf-8").splitlines()[0])
     sandbox = meta["rlm_desktop"]["sandbox"]
     assert sandbox["sandboxed"] is False and sandbox["isolation"] == "unavailable"
     assert ("not installed" if which == "missing" else "cannot make a sandbox") in sandbox["message"]
-    assert not any(b.get("code") for line in open(result.log_path) for b in json.loads(line).get("code_blocks", []))
+    assert not any(b.get("code") for line in Path(result.log_path).read_text(encoding="utf-8").splitlines() for b in json.loads(line).get("code_blocks", []))
 
 
 def test_unsandboxed_subprocess_is_marked_in_the_metadata(tmp_path):
     eng, _ = make_engine({"r0/i0": R("answer['content'] = 'x'\nanswer['ready'] = True")}, tmp_path, environment="subprocess")
     result = eng.completion("q", "ctx")
-    meta = json.loads(open(result.log_path, encoding="utf-8").readline())
+    meta = json.loads(Path(result.log_path).read_text(encoding="utf-8").splitlines()[0])
     assert meta["rlm_desktop"]["sandbox"]["sandboxed"] is False
     assert meta["rlm_desktop"]["sandbox"]["message"].startswith("UNSANDBOXED")
 
@@ -79,6 +80,8 @@ def _dialog(qtbot):
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitUntil(lambda: dlg.sandbox_option.status is not None, timeout=10000)
+    # the demo recording's inputs are read in a worker: Run waits for them
+    qtbot.waitUntil(lambda: not dlg.recording_read.reading, timeout=10000)
     return dlg
 
 

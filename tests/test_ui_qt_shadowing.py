@@ -28,7 +28,7 @@ VIRTUALS: dict[str, set[str]] = {
         name: {"QAbstractItemModel"}
         for name in (
             "canFetchMore", "columnCount", "data", "fetchMore", "flags", "hasChildren",
-            "headerData", "index", "parent", "rowCount", "setData",
+            "headerData", "index", "multiData", "parent", "rowCount", "setData",
         )
     },
     **{
@@ -41,6 +41,8 @@ VIRTUALS: dict[str, set[str]] = {
     },
     "eventFilter": {"QObject"},
     "accept": {"QDialog"},
+    "done": {"QDialog"},
+    "drawBranches": {"QTreeView"},
     "filterAcceptsRow": {"QSortFilterProxyModel"},
     "highlightBlock": {"QSyntaxHighlighter"},
     "paint": {"QStyledItemDelegate", "QAbstractItemDelegate"},

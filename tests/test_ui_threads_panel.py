@@ -56,13 +56,13 @@ def test_threads_panel_lists_parallel_children_and_steps_the_picked_one(qtbot, w
     tid = panel.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole + 1)
     click_row(qtbot, panel, i)
     qtbot.waitUntil(lambda: s.state.selected == tid, timeout=T)
-    picked = panel.thread(tid)
+    picked = panel.debug_thread(tid)
     # where it is paused (its child run, or its sub-call when it waits before starting one)
     qtbot.waitUntil(lambda: window.selection.node is node_for_event(rec.run, picked.event), timeout=T)
     assert window.selection.node is not None
     # continue only it: it finishes, the others stay paused
     qtbot.mouseClick(panel.continue_one, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.thread(tid) is not None and panel.thread(tid).state == "finished", timeout=T)
+    qtbot.waitUntil(lambda: panel.debug_thread(tid) is not None and panel.debug_thread(tid).state == "finished", timeout=T)
     assert sum(r[1].startswith("paused") for r in rows(panel)) == 2 and s.state.state == "paused"
     # F10 steps the (now) picked thread; F5 lets everything finish
     n = s.state.seq

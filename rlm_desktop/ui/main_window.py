@@ -468,6 +468,11 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.html_export.shutdown()
         self.search.shutdown()
         self.comparisons.shutdown()
+        # the workers are stopped: the open big files' byte indexes can let go of their handles
+        for traj in [*getattr(self, "documents", {}).values(), self.trajectory]:
+            lazy = getattr(traj, "lazy", None)
+            if lazy is not None:
+                lazy.close()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802
         super().showEvent(event)

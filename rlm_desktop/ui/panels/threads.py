@@ -168,7 +168,7 @@ class ThreadsPanel(QWidget):
         finally:
             self._filling = False
 
-    def thread(self, tid: int | None) -> Any:
+    def debug_thread(self, tid: int | None) -> Any:
         return next((t for t in self.runs if t.thread_id == tid), None)
 
     # -- the user's picks ------------------------------------------------------------------
@@ -176,7 +176,7 @@ class ThreadsPanel(QWidget):
         if self._filling or item is None:
             return
         tid = item.data(0, TID_ROLE)
-        t = self.thread(tid)
+        t = self.debug_thread(tid)
         self.selected_tid = tid
         if t is not None and t.state == "paused" and self.session is not None:
             self.session.select_thread(tid)  # the steps apply to it; the pause is re-announced
@@ -195,20 +195,20 @@ class ThreadsPanel(QWidget):
             self.nodeSelected.emit(node)
 
     def continue_picked(self) -> bool:
-        t = self.thread(self.selected_tid)
+        t = self.debug_thread(self.selected_tid)
         if t is None or t.state != "paused" or self.session is None:
             return False
         return bool(self.session.continue_thread(t.thread_id))
 
     def _step(self, how: str) -> None:
-        t = self.thread(self.selected_tid)
+        t = self.debug_thread(self.selected_tid)
         if t is None or t.state != "paused" or self.session is None:
             return
         self.session.select_thread(t.thread_id)
         getattr(self.session, how)()
 
     def _update_buttons(self) -> None:
-        t = self.thread(self.selected_tid)
+        t = self.debug_thread(self.selected_tid)
         paused = t is not None and t.state == "paused"
         for b in (self.continue_one, self.step_over, self.step_into):
             b.setEnabled(paused)
