@@ -12,6 +12,7 @@ not added again; in our engine's logs they are separate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,13 +64,14 @@ class RunMetrics:
     loading: int | None = None  # placeholders not loaded yet, when counted off the GUI thread
 
     @classmethod
-    def of(cls, run: Run) -> RunMetrics:
+    def of(cls, run: Run, cancelled: Callable[[], bool] | None = None) -> RunMetrics:
         """Each LM call counted once (``trajectory.summary``): in upstream logs a child
         RLM's usage already holds the ``llm_query`` calls its REPL made. The numbers are
         ``totals.RunTotals``: for a big file opened lazily, those of the whole-file pass
-        (``run.extra[RUN_TOTALS_KEY]``, set when it arrives), else of the run in memory."""
+        (``run.extra[RUN_TOTALS_KEY]``, set when it arrives), else of the run in memory
+        (a worker's ``cancelled()`` is polled meanwhile: the numbers are partial once True)."""
         t = run.extra.get(RUN_TOTALS_KEY)
-        return cls.from_totals(t if isinstance(t, RunTotals) else RunTotals.of_run(run))
+        return cls.from_totals(t if isinstance(t, RunTotals) else RunTotals.of_run(run, cancelled=cancelled))
 
     def count_loading(self, run: Run) -> RunMetrics:
         """Count the run's iterations not loaded yet (a walk over the run: for a worker)."""
@@ -336,16 +338,18 @@ class MetricsPanel(QWidget):
             # a big run in memory: measured in a worker, the GUI goes on meanwhile
             self.summary.setText(f"Measuring {len(run.iterations):,} iterations…")
             # (the arrays the plots draw are made there too: the GUI thread gets ~2,000 points)
-            self.job.start(lambda _cancelled: self._measure(run, count_loading=True),
+            self.job.start(lambda cancelled: self._measure(run, cancelled),
                            lambda result: self._measured(run, result, autorange))
             return
         self.job.cancel()
         self._apply(run, *self._measure(run), autorange)
 
     @staticmethod
-    def _measure(run: Run | None, count_loading: bool = False) -> tuple[RunMetrics, PlotData]:
-        m = RunMetrics.of(run) if run is not None else RunMetrics()
-        if count_loading and run is not None:
+    def _measure(run: Run | None, cancelled: Callable[[], bool] | None = None) -> tuple[RunMetrics, PlotData]:
+        """The metrics and what the plots draw; in a worker (``cancelled`` given) the
+        iterations not loaded yet are counted there too."""
+        m = RunMetrics.of(run, cancelled) if run is not None else RunMetrics()
+        if cancelled is not None and run is not None:
             m.count_loading(run)
         return m, PlotData.of(m)
 
