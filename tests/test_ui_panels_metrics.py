@@ -165,3 +165,42 @@ def test_legends_are_title_keys_not_drawn_over_the_bars(qtbot):
     heights = p.bars_depth_cost.opts["height"]
     assert [round(float(h), 6) for h in heights] == [0.045, 0.0042]
     assert [round(float(h), 6) for h in p.bars_depth_time.opts["height"]] == [4.7, 1.25]
+
+
+def test_plot_data_of_a_big_run_is_bounded_and_keeps_the_run_s_numbers():
+    from rlm_desktop.ui.panels.plot_data import PlotData
+
+    n = 10_001
+    m = RunMetrics(numbers=list(range(1, n + 1)), root_in=[1] * n, root_out=[2] * n, sub_tokens=[0] * n,
+                   cost=[0.0] * n, time=[float(i % 7) for i in range(n)], repl_time=[0.5] * n)
+    m.root_in[123] = 1000  # one tall bar: its bin's mean is lower, the y top is its own
+    p = PlotData.of(m, max_bars=100)
+    assert p.n == n and p.grouped and len(p.x) <= 100 and len(p.root_in) == len(p.x)
+    assert p.top_tokens == 1002 and p.top_time == 6.0 and p.total_time == sum(m.time)
+    assert p.any_root_tokens and p.consecutive and p.digits == 5
+    # ticks: only those in view (and the first), on numbers divisible by the step
+    ticks = p.major_ticks(1000, 2_500, 6_500)
+    assert ticks[0] == (0, "1")
+    assert [label for _, label in ticks[1:]] == ["3000", "4000", "5000", "6000"]
+    assert all(int(label) == pos + 1 for pos, label in ticks)
+    gaps = PlotData.of(RunMetrics(numbers=[1, 5, 10, 20], root_in=[0] * 4, root_out=[0] * 4, sub_tokens=[0] * 4,
+                                  cost=[0.0] * 4, time=[0.0] * 4, repl_time=[0.0] * 4))
+    assert not gaps.consecutive and not gaps.any_root_tokens
+    assert gaps.major_ticks(5, 0, 3) == [(0, "1"), (1, "5"), (2, "10"), (3, "20")]
+
+
+def test_the_worker_hands_the_panel_bounded_arrays(qtbot):
+    from rlm_desktop.ui.panels.binning import MAX_BARS
+    from rlm_desktop.ui.panels.common import fmt_seconds
+
+    run = Run()
+    for i in range(3_000):  # over SYNC_LIMIT: measured in the worker
+        run.add_iteration(Iteration(number=i + 1, iteration_time=1.0)).usage = Usage(1, 10, 5)
+    p = _panel(qtbot)
+    p.show_run(run)
+    assert p.summary.text().startswith("Measuring 3,000 iterations")
+    qtbot.waitUntil(lambda: p.summary.text().startswith("3000 iterations"), timeout=30_000)
+    assert p.plot.n == 3_000 and len(p.bars_root_in.opts["x"]) <= MAX_BARS
+    assert f"time {fmt_seconds(3000.0)}" in p.summary.text()
+    labelled = [t for t in p.time_plot.getAxis("bottom")._tickLevels[0] if t[1]]
+    assert 2 <= len(labelled) <= 40

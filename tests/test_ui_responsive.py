@@ -341,3 +341,15 @@ def test_a_run_of_many_iterations_is_shown_in_pages(qtbot, window):
     assert model.rowCount(model.index(6, 0, run_idx)) == 100
     window.selection.select(run.iterations[6_050])
     assert model.node(view.currentIndex()) is run.iterations[6_050]
+
+
+def test_the_timeline_lays_out_few_cells_per_batch_and_scales_bars_to_the_slowest(qtbot, window):
+    from rlm_desktop.ui import timeline
+
+    traj, run = hostile_models.many_iterations(20_000)
+    run.iterations[7_777].iteration_time = 99.0
+    run.iterations[8].iteration_time = None  # not timed: counts 0
+    window.show_trajectory(traj, traj.path)
+    view = window.timeline.view
+    assert view.batchSize() == timeline.LAYOUT_BATCH <= 100
+    assert window.timeline.model.max_time() == 99.0

@@ -18,8 +18,9 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 from rlm_desktop.trajectory import names
 from rlm_desktop.trajectory.model import Trajectory
 
-from . import theme
+from . import heap, theme
 from .actions import DebugActions
+from .bridge import OffThread
 from .docks import PANELS, Placeholder, make_panel
 from .layout import LayoutKeeper, hide_stray_tab_bars
 from .lazy_document import LazyDocuments
@@ -308,6 +309,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.selection.select(traj.runs[0])
         self._update_totals()
         self._refresh_documents()
+        heap.shown(traj)  # a big run's objects out of the garbage collector's full passes
 
     # -- following ---------------------------------------------------------------------------
     def follow(self, path: str) -> bool:
@@ -468,11 +470,15 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.html_export.shutdown()
         self.search.shutdown()
         self.comparisons.shutdown()
+        for off in self.findChildren(OffThread):  # panels' workers: their results go nowhere now
+            off.shutdown(2.0)
         # the workers are stopped: the open big files' byte indexes can let go of their handles
         for traj in [*getattr(self, "documents", {}).values(), self.trajectory]:
             lazy = getattr(traj, "lazy", None)
             if lazy is not None:
                 lazy.close()
+        if self.trajectory is not None and heap.frozen():
+            heap.release()  # its cycles can be collected once the window is gone
 
     def showEvent(self, event: Any) -> None:  # noqa: N802
         super().showEvent(event)

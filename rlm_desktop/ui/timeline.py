@@ -7,6 +7,7 @@ iterations; the current iteration follows (and drives) the NodeSelection.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
@@ -27,6 +28,11 @@ from rlm_desktop.trajectory.names import iteration_no, title
 from .tree_model import status
 
 Index = QModelIndex | QPersistentModelIndex
+_iteration_time = attrgetter("iteration_time")
+#: Cells laid out per batch (between events). Each cell costs the view ~2 calls into the model
+#: (Python), and while a worker runs each call may wait up to the GIL switch interval for the
+#: GIL: 1,000 cells a batch blocked the GUI thread ~0.5-1 s; 64 stay within a frame.
+LAYOUT_BATCH = 64
 STATUS_COLOURS = {
     "done": "#5cb85c",
     "final": "#2e7d32",
@@ -85,7 +91,10 @@ class TimelineModel(QAbstractListModel):
         if self.run is None:
             return 0.0
         if self._max_time is None:
-            self._max_time = max((it.iteration_time or 0.0 for it in self.run.iterations[: self._rows]), default=0.0)
+            # a C-speed pass (map/attrgetter/filter run no bytecode): ~20 ms for 500,000
+            # iterations, where a generator took ~0.2 s and gave the GIL to every worker
+            times = map(_iteration_time, self.run.iterations[: self._rows])
+            self._max_time = float(max(filter(None, times), default=0.0))
         return self._max_time
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
@@ -146,7 +155,7 @@ class Timeline(QWidget):
         # lay the cells out in batches between events: a run of 500,000 iterations would
         # otherwise be laid out in one go (~2 model calls per cell, seconds)
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
-        self.view.setBatchSize(1000)
+        self.view.setBatchSize(LAYOUT_BATCH)
         self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setItemDelegate(_Delegate(self.view))
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -12,6 +12,7 @@ not added again; in our engine's logs they are separate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,8 @@ from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usa
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
 from rlm_desktop.ui.bridge import OffThread
 
-from .binning import MAX_BARS, binned
 from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label
+from .plot_data import PlotData
 
 #: Runs with more iterations than this are measured in a worker thread.
 SYNC_LIMIT = 2_000
@@ -63,13 +64,14 @@ class RunMetrics:
     loading: int | None = None  # placeholders not loaded yet, when counted off the GUI thread
 
     @classmethod
-    def of(cls, run: Run) -> RunMetrics:
+    def of(cls, run: Run, cancelled: Callable[[], bool] | None = None) -> RunMetrics:
         """Each LM call counted once (``trajectory.summary``): in upstream logs a child
         RLM's usage already holds the ``llm_query`` calls its REPL made. The numbers are
         ``totals.RunTotals``: for a big file opened lazily, those of the whole-file pass
-        (``run.extra[RUN_TOTALS_KEY]``, set when it arrives), else of the run in memory."""
+        (``run.extra[RUN_TOTALS_KEY]``, set when it arrives), else of the run in memory
+        (a worker's ``cancelled()`` is polled meanwhile: the numbers are partial once True)."""
         t = run.extra.get(RUN_TOTALS_KEY)
-        return cls.from_totals(t if isinstance(t, RunTotals) else RunTotals.of_run(run))
+        return cls.from_totals(t if isinstance(t, RunTotals) else RunTotals.of_run(run, cancelled=cancelled))
 
     def count_loading(self, run: Run) -> RunMetrics:
         """Count the run's iterations not loaded yet (a walk over the run: for a worker)."""
@@ -162,7 +164,8 @@ class MetricsPanel(QWidget):
         self._run: Run | None = None
         self._marked: Iteration | None = None
         self.metrics = RunMetrics()
-        self._ticks: tuple[int, int, bool] | None = None  # (step, count, minor) of the ticks set
+        self.plot = PlotData()  # what the per-iteration plots draw (bounded arrays)
+        self._ticks: tuple[int, ...] | None = None  # (step, count, minor, first, last) of the ticks set
         self.job = OffThread(self)  # metrics of a big run
 
         self.summary = plain_label("", self, wrap=True)
@@ -279,8 +282,11 @@ class MetricsPanel(QWidget):
     def mark_iteration(self, it: Iteration | None) -> None:
         self._marked = it
         pos = None
-        if it is not None and self._run is not None and it in self._run.iterations:
-            pos = self._run.iterations.index(it)
+        its = self._run.iterations if self._run is not None else []
+        if it is not None and 0 <= it.position < len(its) and its[it.position] is it:
+            pos = it.position
+        elif it is not None and it in its:
+            pos = its.index(it)
         for line in self.markers:
             if pos is None:
                 line.hide()
@@ -331,38 +337,42 @@ class MetricsPanel(QWidget):
         if run is not None and len(run.iterations) > SYNC_LIMIT and RUN_TOTALS_KEY not in run.extra:
             # a big run in memory: measured in a worker, the GUI goes on meanwhile
             self.summary.setText(f"Measuring {len(run.iterations):,} iterations…")
-            self.job.start(lambda _cancelled: RunMetrics.of(run).count_loading(run),
-                           lambda m: self._measured(run, m, autorange))
+            # (the arrays the plots draw are made there too: the GUI thread gets ~2,000 points)
+            self.job.start(lambda cancelled: self._measure(run, cancelled),
+                           lambda result: self._measured(run, result, autorange))
             return
         self.job.cancel()
-        self._apply(run, RunMetrics.of(run) if run is not None else RunMetrics(), autorange)
+        self._apply(run, *self._measure(run), autorange)
 
-    def _measured(self, run: Run, m: RunMetrics, autorange: bool) -> None:
+    @staticmethod
+    def _measure(run: Run | None, cancelled: Callable[[], bool] | None = None) -> tuple[RunMetrics, PlotData]:
+        """The metrics and what the plots draw; in a worker (``cancelled`` given) the
+        iterations not loaded yet are counted there too."""
+        m = RunMetrics.of(run, cancelled) if run is not None else RunMetrics()
+        if cancelled is not None and run is not None:
+            m.count_loading(run)
+        return m, PlotData.of(m)
+
+    def _measured(self, run: Run, result: tuple[RunMetrics, PlotData], autorange: bool) -> None:
         if run is self._run:
-            self._apply(run, m, autorange)
+            self._apply(run, *result, autorange)
 
-    def _apply(self, run: Run | None, m: RunMetrics, autorange: bool) -> None:
-        prev_n = len(self.metrics.numbers)
+    def _apply(self, run: Run | None, m: RunMetrics, plot: PlotData, autorange: bool) -> None:
+        prev_n = self.plot.n
         # live: keep following the newest iteration unless the user zoomed/panned away
         right = self.tokens_plot.getViewBox().viewRange()[0][1]
         following = right >= prev_n - 0.45
-        self.metrics = m
-        n = len(m.numbers)
-        rin = np.asarray(m.root_in, dtype=float)
-        rout = np.asarray(m.root_out, dtype=float)
-        sub = np.asarray(m.sub_tokens, dtype=float)
-        repl = np.asarray(m.repl_time, dtype=float)
-        total = np.asarray(m.time, dtype=float)
-        lm = np.maximum(total - repl, 0.0)
-        cost = np.asarray(m.cost, dtype=float)
-        # more iterations than bars a plot can draw in a frame: means of equal groups
-        x, width, (rin, rout, sub, repl, lm, cost) = binned(n, rin, rout, sub, repl, lm, cost, max_bars=MAX_BARS)
+        self.metrics, self.plot = m, plot
+        n = plot.n
+        # more iterations than bars a plot can draw in a frame: means of equal groups (PlotData)
+        x, width = plot.x, plot.width
+        rin, rout, sub, repl, lm, cost = plot.root_in, plot.root_out, plot.sub, plot.repl, plot.lm, plot.cost
         self.bars_root_in.setOpts(x=x, height=rin, y0=np.zeros(len(x)), width=width)
         self.bars_root_out.setOpts(x=x, height=rout, y0=rin, width=width)
         self.bars_sub.setOpts(x=x, height=sub, y0=rin + rout, width=width)
         self.cost_curve.setData(x, cost)
         self.cost_curve.setSymbol("o" if len(x) <= 300 else None)
-        grouped = f" (means of {round(width / 0.9):,})" if len(x) < n else ""
+        grouped = f" (means of {round(width / 0.9):,})" if plot.grouped else ""
         self._set_title(
             self.cost_plot,
             ("Cost per iteration ($)" if m.any_cost else "Cost per iteration (no cost reported)") + grouped,
@@ -385,11 +395,10 @@ class MetricsPanel(QWidget):
             for p in self.depth_plots:
                 p.setXRange((min(m.depths) if m.depths else 0) - 0.6, (max(m.depths) if m.depths else 0) + 0.6, padding=0)
         # y ranges: a little headroom above the tallest bar
-        stack_tokens = rin + rout + sub
         for p, top in (
-            (self.tokens_plot, float(stack_tokens.max()) if n else 0.0),
-            (self.cost_plot, float(max(m.cost)) if n else 0.0),
-            (self.time_plot, float(total.max()) if n else 0.0),
+            (self.tokens_plot, plot.top_tokens),
+            (self.cost_plot, plot.top_cost),
+            (self.time_plot, plot.top_time),
             (self.depth_tokens_plot, float(max(m.depth_tokens, default=0))),
             (self.depth_calls_plot, float(max(m.depth_calls, default=0))),
             (self.depth_cost_plot, float(max(m.depth_cost, default=0))),
@@ -397,29 +406,27 @@ class MetricsPanel(QWidget):
         ):
             p.setYRange(0, (top or 1.0) * 1.08, padding=0)
         self._set_iteration_ticks()  # for the x range just set
-        self._update_summary(run, m)
+        self._update_summary(run, m, plot)
         self.mark_iteration(self._marked)
 
     def _set_iteration_ticks(self) -> None:
         """Labels 1, 2, 5, 10, 20, 50… iterations apart, as many as the plot's width has room
         for (about ``TICK_SPACING`` px each); every iteration gets an unlabelled tick while
         there is room for it."""
-        numbers = self.metrics.numbers
+        plot = self.plot
         lo, hi = self.tokens_plot.getViewBox().viewRange()[0]
         shown = max(hi - lo, 1.0)
         width = max(float(self.tokens_plot.getViewBox().width()), 50.0)
-        step = tick_step(shown, width, max(len(str(min(numbers))), len(str(max(numbers)))) if numbers else 1)
-        n = len(numbers)
-        if n and numbers[-1] - numbers[0] == n - 1:  # consecutive numbers: only the labelled ones
-            first = numbers[0]
-            major = [(0, str(first))] + [(i, str(first + i)) for i in range((-first) % step, n, step) if i]
-        else:
-            major = [(i, str(num)) for i, num in enumerate(numbers) if step == 1 or num % step == 0 or i == 0]
-        minor = [(i, "") for i in range(len(numbers))] if width / shown >= 4 and step > 1 else []
-        ticks = [major, minor]
-        if self._ticks == (step, len(numbers), bool(minor)):
+        step = tick_step(shown, width, plot.digits)
+        n = plot.n
+        # only the ticks in view (and the first): a few dozen, not one per iteration of a big run
+        first, last = max(int(lo) - 1, 0), min(int(hi) + 2, n)
+        minor_on = width / shown >= 4 and step > 1
+        key = (step, n, minor_on, first, last)
+        if self._ticks == key:
             return
-        self._ticks = (step, len(numbers), bool(minor))
+        self._ticks = key
+        ticks = [plot.major_ticks(step, lo, hi), [(i, "") for i in range(first, last)] if minor_on else []]
         for p in self.iteration_plots:
             p.getAxis("bottom").setTicks(ticks)
 
@@ -429,7 +436,7 @@ class MetricsPanel(QWidget):
             QTimer.singleShot(0, self, self._set_iteration_ticks)  # after the plots have their new size
         return False
 
-    def _update_summary(self, run: Run | None, m: RunMetrics) -> None:
+    def _update_summary(self, run: Run | None, m: RunMetrics, plot: PlotData) -> None:
         if run is None:
             self.summary.setText("No run selected.")
             return
@@ -438,13 +445,13 @@ class MetricsPanel(QWidget):
             f"{len(m.numbers)} iteration{'s' if len(m.numbers) != 1 else ''}",
             f"tokens {fmt_int(t.input_tokens)} in / {fmt_int(t.output_tokens)} out",
             f"cost {fmt_cost(t.cost)}",
-            f"time {fmt_seconds(sum(m.time))}",  # the run's total_time(), without walking the run
+            f"time {fmt_seconds(plot.total_time)}",  # the run's total_time(), without walking the run
             f"max depth {max(m.depths) if m.depths else run.depth}",
         ]
         loading = m.loading if m.loading is not None else sum(1 for it in run.iterations if is_loading(it))
         if loading:
             parts.append(f"{loading} not loaded yet")
-        if not any(m.root_in) and not any(m.root_out) and run.iterations:
+        if not plot.any_root_tokens and run.iterations:
             parts.append("root-LM tokens not in this log")
         self.summary.setText(" · ".join(parts))
 
