@@ -82,3 +82,37 @@ def test_observer_redacts_and_reports_write_errors(tmp_path):
     bad(ev.RunStarted(run_id="a", parent_id=None, depth=0, iteration=0, metadata={"type": "metadata"}))
     assert bad.error and "cannot write the log" in bad.error
     bad.close()
+
+
+def test_both_logs_stop_at_the_first_failed_line_and_count_the_rest(tmp_path, monkeypatch):
+    """One write guard for a run's log and a debugged program's record: after a failed line
+    nothing more is written (no holes), later lines are counted as skipped."""
+    from rlm_desktop.engine.completions_log import CompletionsLog
+    from rlm_desktop.trajectory.writer import TrajectoryWriter
+
+    real = TrajectoryWriter.write_record
+    calls = {"n": 0}
+
+    def flaky(self, rec):
+        calls["n"] += 1
+        if calls["n"] == 3:  # iteration 2 (after the metadata line and iteration 1) hits a full disk
+            raise OSError(28, "No space left on device")
+        return real(self, rec)
+
+    monkeypatch.setattr(TrajectoryWriter, "write_record", flaky)
+    base = {"parent_id": None, "depth": 0}
+    for make, name, what in ((lambda p: JsonlLogObserver(p, fsync="off"), "run.jsonl", "the log"),
+                             (lambda p: CompletionsLog(p), "record.jsonl", "the record")):
+        calls["n"] = 0
+        path = tmp_path / name
+        obs = make(path)
+        obs(ev.RunStarted(run_id="a", metadata={"root_model": "m"}, iteration=0, **base))
+        for i in (1, 2, 3):
+            rec = {"type": "iteration", "iteration": i, "response": f"r{i}"}
+            obs(ev.IterationFinished(record=rec, run_id="a", iteration=i, **base))
+        obs.close()
+        lines = [json.loads(x) for x in path.read_text().splitlines()]
+        assert [x.get("response") for x in lines] == [None, "r1"]  # metadata, iteration 1, then it stops
+        assert obs.lines == 2 and obs.error.startswith(f"cannot write {what} ")
+        assert "stops after line 2" in obs.error and "No space left" in obs.error
+        assert obs.skipped == 1  # iteration 3 was not written after the error

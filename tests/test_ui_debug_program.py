@@ -195,3 +195,26 @@ def test_closing_the_window_mid_pause_lets_the_program_go_on(qtbot, qapp, server
     assert prog.process.returncode == 0
     assert len(server.calls()) == expected
     assert prog.detached
+
+
+def test_a_pause_in_the_grandchild_reveals_it_in_the_run_tree(qtbot, window, server):
+    """Paused at depth 2 in the user's program: the Run Tree expands down to the paused node
+    and selects it, like the other panels (it used to stay on the collapsed root)."""
+    from rlm_desktop.ui.debug_program import start_program
+    from tests.test_ui_tree_reveals_pause import assert_revealed
+
+    w = window
+    w.session.breakpoints.add(kind="depth", depth=2)
+    start_program(w, [sys.executable, str(PROGRAM), server.base_url, "deep"], cwd=str(ROOT))
+    wait_paused(qtbot, w, 0)
+    node = w.selection.node
+    assert node is not None and getattr(node, "depth", None) == 2
+    qtbot.waitUntil(lambda: w.tree.model.node(w.tree.view.currentIndex()) is node, timeout=5000)
+    assert_revealed(w, node)
+    n = w.paused_count
+    key(qtbot, w, Qt.Key.Key_F10)  # step over: the next paused node is revealed as well
+    wait_paused(qtbot, w, n)
+    qtbot.waitUntil(lambda: w.tree.model.node(w.tree.view.currentIndex()) is w.selection.node, timeout=5000)
+    assert_revealed(w, w.selection.node)
+    w.debug.stop.trigger()
+    qtbot.waitUntil(lambda: not w.session.running, timeout=30000)

@@ -242,3 +242,46 @@ def test_cancel_loading_button_stops_the_read(qtbot, window, big_log, monkeypatc
     assert "Stopped loading" in window.status.currentMessage()
     window.open_files([big_log])  # and it can be opened again
     qtbot.waitUntil(lambda: big_log in window.documents, timeout=30000)
+
+
+def test_a_search_hit_in_a_big_file_selects_its_block_or_sub_call_like_in_a_loaded_file(qtbot, window, big_log):
+    """A hit inside an iteration of a lazily opened file (code block output, a child run's
+    sub-call) selects that node once the iteration is loaded: the node a loaded file selects."""
+    from rlm_desktop.trajectory.model import CodeBlock, SubCall
+    from rlm_desktop.trajectory.names import where
+    from rlm_desktop.ui.search import search_nodes
+
+    reference = read_file(big_log)
+
+    def depth_of(n):
+        return n.path.count("/r")
+
+    blocks = [n for n in reference.walk() if isinstance(n, CodeBlock) and len(n.stdout) > 200]
+    calls = [n for n in reference.walk() if isinstance(n, SubCall) and len(n.response or "") > 60]
+    picks = [blocks[len(blocks) // 2], max(calls, key=depth_of)]  # a block, the deepest sub-call
+    window.open_files([big_log])
+    qtbot.waitUntil(lambda: window.loader.pending == 0 and window.previewing is None, timeout=60000)
+    traj = window.trajectory
+    assert traj.lazy is not None
+    search = window.search
+    for want in picks:
+        text = want.stdout if isinstance(want, CodeBlock) else want.response
+        needle = text[len(text) // 2 - 20: len(text) // 2 + 20]
+        loaded = [h for h in search_nodes(list(reference.walk()), needle) if h.node.path == want.path]
+        assert loaded, "the loaded file's search finds it"
+        search.edit.setFocus()
+        search.edit.selectAll()
+        qtbot.keyClicks(search.edit, needle)
+        qtbot.keyClick(search.edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: search.status.text().endswith("hit(s)"), timeout=30000)
+        row = next(i for i, h in enumerate(search.hits) if h.node_path == want.path)
+        hit = search.hits[row]
+        assert hit.field == loaded[0].field and hit.label == where(loaded[0].node)  # as a loaded file says
+        item = search.results.item(row)
+        qtbot.mouseClick(search.results.viewport(), Qt.MouseButton.LeftButton,
+                         pos=search.results.visualItemRect(item).center())
+        qtbot.waitUntil(lambda want=want: getattr(window.selection.node, "path", None) == want.path, timeout=15000)
+        node = window.selection.node
+        assert type(node) is type(want) and node is not hit.node
+        assert node in list(traj.runs[int(want.path.split("/")[0][1:])].walk())  # the document's own node
+        assert window.tree.model.node(window.tree.view.currentIndex()) is node  # the tree follows

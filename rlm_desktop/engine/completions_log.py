@@ -10,7 +10,8 @@ one being written go out as its iterations finish; the others wait in memory unt
 
 Lines are written with ``TrajectoryWriter`` (one unbuffered ``write`` per line, so a reader
 sees each line at once; ``fsync=True`` also syncs every line, by default the file is synced
-once at ``close``, so a fast program does not wait for the disk). A write error is kept in ``.error``; later lines are dropped (no holes).
+once at ``close``, so a fast program does not wait for the disk). A write error is kept in
+``.error``; later lines are dropped (no holes: ``line_guard.GuardedLines``, as for a run's log).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import logging
 import os
 from typing import Any
 
-from rlm_desktop.trajectory.writer import TrajectoryWriter, now_timestamp
+from rlm_desktop.trajectory.writer import now_timestamp
 
 from . import events as ev
+from .line_guard import GuardedLines
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +31,24 @@ log = logging.getLogger(__name__)
 class CompletionsLog:
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.path = path
-        self._writer = TrajectoryWriter(path, fsync=fsync)
+        self._lines = GuardedLines(path, fsync=fsync, what="record")
         self._current: str | None = None
         self._waiting: dict[str, list[dict[str, Any]]] = {}  # root id -> lines, in start order
         self._ended: set[str] = set()
         self.completions = 0
-        self.lines = 0
-        self.error: str | None = None
+
+    @property
+    def error(self) -> str | None:
+        return self._lines.error
+
+    @property
+    def lines(self) -> int:
+        return self._lines.lines
+
+    @property
+    def skipped(self) -> int:
+        """Lines not written after a write error."""
+        return self._lines.skipped
 
     def __call__(self, event: ev.Event) -> None:
         if event.depth != 0 or event.parent_id is not None:
@@ -74,17 +87,7 @@ class CompletionsLog:
                 self._current = rid
 
     def _write(self, rec: dict[str, Any], metadata: bool = False) -> None:
-        if self.error is not None:
-            return
-        try:
-            if metadata:
-                self._writer.write_metadata(rec)
-            else:
-                self._writer.write_record(rec)
-            self.lines += 1
-        except OSError as exc:
-            self.error = f"cannot write the record {self.path} (it stops after line {self.lines}): {exc}"
-            log.error("%s", self.error)
+        self._lines.write(rec, metadata)
 
     def close(self) -> None:
         """Write what is still waiting (completions the program never ended), then close."""
@@ -92,12 +95,12 @@ class CompletionsLog:
         self._ended.update(self._waiting)
         self._next()
         try:
-            fh = self._writer._fh
+            fh = self._lines.writer._fh
             if fh is not None:
                 os.fsync(fh.fileno())
         except OSError as exc:
             log.warning("fsync of %s failed: %s", self.path, exc)
-        self._writer.close()
+        self._lines.close()
 
 
 __all__ = ["CompletionsLog"]

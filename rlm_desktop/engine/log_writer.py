@@ -13,8 +13,8 @@ call's usage, the edited marker, ``status``/``error`` on the record that ends a
 failed or cancelled run). Records from the engine are already redacted; a ``redactor`` given here is applied again.
 
 A write error (disk full, ...) is kept in ``.error`` and logged, and no later line is written
-(a later, smaller line that fits again would leave a hole: a file claiming a run without that
-iteration); the run goes on, and ``CompletionResult.log_error`` says where the log stopped.
+(``line_guard.GuardedLines``: a later line that fits again would leave a hole); the run goes
+on, and ``CompletionResult.log_error`` says where the log stopped.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rlm_desktop.trajectory.writer import TrajectoryWriter, default_log_path
+from rlm_desktop.trajectory.writer import default_log_path
 
 from .events import Event, IterationFinished, RunStarted
+from .line_guard import GuardedLines
 from .redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,22 @@ class JsonlLogObserver:
             raise ValueError("fsync must be 'async', 'sync' or 'off'")
         self.path = Path(path)
         self.redactor = redactor
-        self._writer = TrajectoryWriter(self.path, fsync=fsync == "sync")
+        self._lines = GuardedLines(self.path, fsync=fsync == "sync", redactor=redactor)
         self._syncer = _Syncer(self.path) if fsync == "async" else None
         self._root_id: str | None = None
-        self.error: str | None = None
-        self.lines = 0
-        self.skipped = 0  # lines not written after a write error
+
+    @property
+    def error(self) -> str | None:
+        return self._lines.error
+
+    @property
+    def lines(self) -> int:
+        return self._lines.lines
+
+    @property
+    def skipped(self) -> int:
+        """Lines not written after a write error."""
+        return self._lines.skipped
 
     @classmethod
     def in_dir(cls, log_dir: str | os.PathLike[str], file_name: str = "rlm", **kw: Any) -> JsonlLogObserver:
@@ -65,28 +76,11 @@ class JsonlLogObserver:
             self._write(event.record)
 
     def _write(self, rec: dict[str, Any], metadata: bool = False) -> None:
-        if self.error is not None:  # the log stopped at the first failed line (no holes)
-            self.skipped += 1
-            return
-        if self.redactor:
-            rec = self.redactor.obj(rec)
-        try:
-            if metadata:
-                self._writer.write_metadata(rec)
-            else:
-                self._writer.write_record(rec)
-            self.lines += 1
-        except OSError as exc:
-            self.error = f"cannot write the log {self.path} (it stops after line {self.lines}): {exc}"
-            if self.redactor:
-                self.error = self.redactor.text(self.error)
-            log.error("%s", self.error)
-            return
-        if self._syncer is not None:
+        if self._lines.write(rec, metadata) and self._syncer is not None:
             self._syncer.request()
 
     def close(self) -> None:
-        self._writer.close()
+        self._lines.close()
         if self._syncer is not None:
             self._syncer.close()
 

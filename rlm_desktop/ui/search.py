@@ -3,6 +3,12 @@
 The walk runs in a ``ui.bridge`` job (a new search cancels the last one) (a big tree is never scanned in the GUI thread);
 results arrive in the GUI thread as one list. Enter / F3 jumps to the next hit and
 selects its node everywhere; Shift+F3 goes back.
+
+In a big file opened lazily the hits are found by streaming it (``grep``), in parsed copies of
+the matching lines: such a hit names its document iteration (a placeholder until loaded) and
+the path of its node below it (``Hit.inner``). A jump selects the iteration and, once it is
+loaded (``NodeSelection.refresh`` from ``LazyDocuments``), the block or sub-call itself, the
+same node a hit in a fully loaded file selects.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from rlm_desktop.trajectory.grep import matching_iterations
+from rlm_desktop.trajectory.lazy import is_placeholder
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.names import where
 from rlm_desktop.trajectory.reader import sanitize_str
@@ -38,6 +45,25 @@ class Hit:
     node: Any
     field: str
     snippet: str
+    #: a lazily searched hit below its iteration ``node``: the node's path under it
+    #: ("b0/c1") and its name ("Block 1 › llm_query 2"); empty for a hit on ``node`` itself
+    inner: str = ""
+    inner_name: str = ""
+
+    @property
+    def label(self) -> str:
+        """Where the hit is, for people ("Run 1 › Iteration 3 › Block 1")."""
+        return where(self.node) + (f" › {self.inner_name}" if self.inner_name else "")
+
+    @property
+    def node_path(self) -> str:
+        return f"{self.node.path}/{self.inner}" if self.inner else self.node.path
+
+
+def inner_node(it: Iteration, inner: str) -> Any:
+    """The node at path ``inner`` below the loaded iteration ``it``, or None."""
+    want = f"{it.path}/{inner}"
+    return next((n for n in _iteration_nodes(it) if n.path == want), None)
 
 
 def _text(v: Any) -> str:
@@ -105,9 +131,14 @@ def search_lazy(traj: Any, text: str, case_sensitive: bool = False, cancel: Any 
         if ri >= len(traj.runs) or pos >= len(traj.runs[ri].iterations):
             continue
         shell = traj.runs[ri].iterations[pos]
+        top, top_name = parsed.path, where(parsed)
         for h in search_nodes(_iteration_nodes(parsed), text, case_sensitive, cancel):
-            where = h.node.path.split("/", 2)[-1] if not isinstance(h.node, Iteration) else ""
-            hits.append(Hit(shell, f"{h.field} in {where}" if where else h.field, h.snippet))
+            if h.node is parsed:
+                hits.append(Hit(shell, h.field, h.snippet))
+            else:
+                name = where(h.node)
+                name = name[len(top_name):].lstrip(" ›") if name.startswith(top_name) else name
+                hits.append(Hit(shell, h.field, h.snippet, h.node.path[len(top) + 1:], name))
             if len(hits) >= MAX_HITS:
                 return hits
     return hits
@@ -126,6 +157,8 @@ class SearchPanel(QWidget):
         self.hit_row = -1
         self.bridge = Bridge(self._on_bridge, self)
         self._job: Job | None = None  # the search in progress; an older one is cancelled
+        self._pending: Hit | None = None  # a lazy hit whose iteration is being loaded
+        selection.changed.connect(self._selection_changed)
 
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("Find in code, output and messages…")
@@ -202,8 +235,8 @@ class SearchPanel(QWidget):
         self.results.blockSignals(True)
         self.results.clear()
         for h in hits:
-            item = QListWidgetItem(f"{where(h.node)}  [{h.field}]  {h.snippet}")
-            item.setToolTip(f"Node path (for copying): {h.node.path}")
+            item = QListWidgetItem(f"{h.label}  [{h.field}]  {h.snippet}")
+            item.setToolTip(f"Node path (for copying): {h.node_path}")
             self.results.addItem(item)
         self.results.blockSignals(False)
         self.status.setText(f"{len(hits)} hit(s)" if self.edit.text() else "")
@@ -216,9 +249,31 @@ class SearchPanel(QWidget):
         self.results.blockSignals(True)
         self.results.setCurrentRow(row)
         self.results.blockSignals(False)
-        self.selection.select(self.hits[row].node)
+        hit = self.hits[row]
+        self._pending = None
+        target = hit.node
+        if hit.inner:
+            if is_placeholder(hit.node):
+                self._pending = hit  # its node once the iteration is loaded
+            else:
+                target = inner_node(hit.node, hit.inner) or hit.node
+        self.selection.select(target)
         self.status.setText(f"hit {row + 1} of {len(self.hits)}")
-        self.jumped.emit(self.hits[row], getattr(self, "_query", "") or self.edit.text())
+        if self._pending is None:  # else once its node is there (the text is found in it then)
+            self.jumped.emit(hit, getattr(self, "_query", "") or self.edit.text())
+
+    def _selection_changed(self, node: Any) -> None:
+        hit = self._pending
+        if hit is None:
+            return
+        if node is not hit.node:  # the user went elsewhere meanwhile
+            self._pending = None
+        elif not is_placeholder(node):  # loaded: on to the hit's own node
+            self._pending = None
+            target = inner_node(node, hit.inner)
+            if target is not None:
+                self.selection.select(target)
+            self.jumped.emit(hit, getattr(self, "_query", "") or self.edit.text())
 
     def next_hit(self) -> None:
         if self.hits:

@@ -603,12 +603,15 @@ class RunTreeModel(QAbstractItemModel):
                 if role == _DISPLAY:
                     rd.setData(self._display(node)[col])
                 elif role == _FOREGROUND:
-                    if col == 2:
-                        colour = _STATUS_COLOURS.get(self._display(node)[2])
-                        if colour is not None:
-                            rd.setData(colour)
+                    colour = _STATUS_COLOURS.get(self._display(node)[2]) if col == 2 else None
+                    if colour is not None:
+                        rd.setData(colour)
+                    else:  # the delegate reuses its role array: a last cell's colour must not stay
+                        rd.clearData()
                 elif role == _NODE:
                     rd.setData(node)
+                else:
+                    rd.clearData()
         except Exception:  # never let a half-built live node take the view down
             log.exception("tree data")
 
