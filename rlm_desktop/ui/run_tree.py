@@ -60,7 +60,7 @@ class RunTreeView(QTreeView):
         self.style().drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorBranch, opt, painter, self)
 
 MAX_INDENT, MIN_INDENT = 14, 6  # px per tree level
-READABLE_PX = 120  # of each visible label's text, at least, before the tree scrolls sideways
+READABLE_PX = 200  # of each visible label's text, at least, before the tree scrolls sideways
 
 
 class RunTree(QWidget):
@@ -148,7 +148,9 @@ class RunTree(QWidget):
         if self.view.indentation() != indent:
             self.view.setIndentation(indent)
         if need(indent) > room > 0:
-            full = max((indent * (lv + 1) + w + 12 for lv, w in rows), default=0)
+            # as wide as the deepest label's readable part needs, no wider: the other
+            # columns stay as near as they can (longer labels elide, their tooltip has all)
+            full = need(indent)
             if header.sectionResizeMode(0) != QHeaderView.ResizeMode.Interactive:
                 header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
                 header.resizeSection(0, full)
