@@ -353,3 +353,34 @@ def test_the_timeline_lays_out_few_cells_per_batch_and_scales_bars_to_the_slowes
     view = window.timeline.view
     assert view.batchSize() == timeline.LAYOUT_BATCH <= 100
     assert window.timeline.model.max_time() == 99.0
+
+
+def test_a_status_colour_does_not_leak_into_the_next_painted_cell(qtbot, window):
+    """Qt's delegate keeps one role array for every cell it paints: a cell that has no colour
+    must clear the one the cell before it set (once, the whole dark tree was drawn red)."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from rlm_desktop.engine.demo import load_demo
+    from rlm_desktop.trajectory.reader import read_file
+
+    path = str(load_demo().trajectory_path)
+    traj = read_file(path)
+    window.show_trajectory(traj, path)
+    view, model = window.tree.view, window.tree.model
+    block = next(b for it in traj.runs[0].iterations for b in it.code_blocks)
+    block.stderr = "Traceback: boom"
+    model.grow()
+    idx = model.index_of(block)
+    red = idx.siblingAtColumn(2).data(Qt.ItemDataRole.ForegroundRole)
+    assert red is not None
+    delegate = view.itemDelegate()
+    plain = QStyleOptionViewItem()
+    delegate.initStyleOption(plain, idx.siblingAtColumn(0))
+    untouched = plain.palette.color(QPalette.ColorRole.Text)
+    assert untouched != red
+    for cell in (idx.siblingAtColumn(2), idx.siblingAtColumn(0), idx.siblingAtColumn(3)):
+        opt = QStyleOptionViewItem()
+        delegate.initStyleOption(opt, cell)
+        want = red if cell.column() == 2 else untouched
+        assert opt.palette.color(QPalette.ColorRole.Text) == want, cell.column()
