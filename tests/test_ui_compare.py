@@ -86,7 +86,9 @@ def test_keys_walk_the_divergences_and_panes_show_both_sides(qtbot, pairs):
     b_view.scrollTo(idx)
     qtbot.mouseClick(b_view.viewport(), Qt.MouseButton.LeftButton, pos=b_view.visualRect(idx).center())
     assert current_path(cw) == "r0" and a_view.currentIndex().data(NodeRole).path == "r0"
-    assert "First divergence: r0/i1" in cw.summary.text()
+    # named for people (1-based, as everywhere), the copyable node path in the tooltip
+    assert "First divergence: Run 1 › Iteration 2: " in cw.summary.text() and "r0/" not in cw.summary.text()
+    assert cw.summary.toolTip().endswith("(for copying): r0/i1")
 
 
 def test_a_deep_difference_is_expanded_to_and_same_runs_say_so(qtbot, pairs, tmp_path):

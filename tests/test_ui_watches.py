@@ -42,11 +42,14 @@ def test_watches_follow_the_selection_and_plot(qtbot, window, log):
     # another iteration selected anywhere: the values there
     w.selection.select(run.iterations[-1].code_blocks[-1])
     assert panel.value_at(0) == "True" and panel.value_at(2) == "True"
-    assert panel.iteration_line.value() == len(run.iterations) - 1
+    assert panel.iteration_line.value() == len(run.iterations)  # the plot counts iterations from 1
     # the plot: one line per numeric watch, a point per iteration where it has a value
     xs, ys = panel.curves[0].getData()
-    assert list(xs) == [0, 1, 2, 3, 4] and list(ys) == [0, 0, 0, 0, 1]
-    assert list(panel.curves[2].getData()[0]) == [1, 2, 3, 4]
+    assert list(xs) == [1, 2, 3, 4, 5] and list(ys) == [0, 0, 0, 0, 1]
+    assert list(panel.curves[2].getData()[0]) == [2, 3, 4, 5]
+    # whole iterations on the axis, from 1 (setTicks has no getter: its stored levels)
+    levels = panel.plot.getAxis("bottom")._tickLevels
+    assert levels == [[(i, str(i)) for i in range(1, len(run.iterations) + 1)]]
     # a click on a point selects that iteration everywhere
     plot = panel.plot
     qtbot.waitUntil(lambda: plot.isVisible(), timeout=2000)

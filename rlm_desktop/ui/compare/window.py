@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
 
+from rlm_desktop.trajectory import names
 from rlm_desktop.trajectory.diff import DiffNode, TrajectoryDiff
 
 from .panes import DiffPanes
@@ -108,9 +109,10 @@ class CompareWindow(QMainWindow):
         if first is None:
             head += "No differences."
         else:
-            head += (f"First divergence: {first.path}: {first.what}.   {counts['changed']} changed, "
+            head += (f"First divergence: {names.where(first.a or first.b)}: {first.what}.   {counts['changed']} changed, "
                      f"{counts['added']} only in B, {counts['removed']} only in A, {counts['same']} same.")
         self.summary.setText(head)
+        self.summary.setToolTip(f"First divergence, node path (for copying): {first.path}" if first else "")
         self._update_actions()
         if first is not None:
             self.first_divergence()

@@ -143,7 +143,7 @@ class WatchesPanel(QWidget):
         if legend is not None:
             legend.clear()
         for k, (w, pts) in enumerate(zip(self.watches, self.series, strict=True)):
-            xs = [p.position for p in pts if p.number is not None]
+            xs = [p.position + 1 for p in pts if p.number is not None]  # iterations are 1-based
             ys = [p.number for p in pts if p.number is not None]
             if not xs:
                 continue
@@ -152,6 +152,9 @@ class WatchesPanel(QWidget):
                                    symbolBrush=colour, name=one_line(w.source, 40))
             curve.sigPointsClicked.connect(self._points_clicked)
             self.curves.append(curve)
+        n = len(run.iterations) if run is not None else 0
+        # whole iterations only: no "0.5" between two turns (pyqtgraph picks its own beyond 20)
+        self.plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(1, n + 1)]] if 0 < n <= 20 else None)
         self._show_values()
 
     def _show_values(self) -> None:
@@ -166,7 +169,7 @@ class WatchesPanel(QWidget):
                 item.setToolTip("")
                 self.table.setItem(row, col, item)
         if pos is not None:
-            self.iteration_line.setValue(pos)
+            self.iteration_line.setValue(pos + 1)
             self.iteration_line.show()
         else:
             self.iteration_line.hide()
@@ -174,7 +177,7 @@ class WatchesPanel(QWidget):
     def _points_clicked(self, _curve: Any, points: Any, *_args: Any) -> None:
         if self.run is None or not len(points):
             return
-        pos = int(round(points[0].pos().x()))
+        pos = int(round(points[0].pos().x())) - 1
         if 0 <= pos < len(self.run.iterations):
             self.nodeSelected.emit(self.run.iterations[pos])
 
