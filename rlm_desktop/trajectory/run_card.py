@@ -11,7 +11,7 @@ worker's), without walking the run's iterations: what a GUI thread may call on a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import summary
@@ -82,44 +82,31 @@ def heading_facts(run: Run) -> RunFacts:
 def facts_of_totals(run: Run, t: Any) -> RunFacts:
     """``run_facts`` from a ``RunTotals`` of that run: its counts, the run's own title,
     question and status (cheap: the first iteration and the run's fields only)."""
-    from .names import title, where
-
-    return RunFacts(
-        title=where(run) if run.parent is not None else title(run),
-        question=question_of(run),
-        answer=run.final_answer,
-        status=_status(run),
+    return replace(
+        heading_facts(run),
         iterations=t.iterations,
         code_blocks=t.code_blocks,
         sub_calls_by_depth=dict(sorted(t.sub_calls_by_depth.items())),
         tokens=t.usage.total_tokens,
         cost=t.usage.cost,
         seconds=t.total_time,
-        error=run.error,
     )
 
 
 def run_facts(run: Run, upstream: bool = False) -> RunFacts:
-    from .names import title, where
-
     blocks = sum(len(it.code_blocks) for it in run.iterations)
     try:
         usage = summary.subtree_usage(run, upstream)
         tokens, cost = usage.total_tokens, usage.cost
     except Exception:  # noqa: BLE001 - a half-written live node
         tokens, cost = 0, None
-    return RunFacts(
-        title=where(run) if run.parent is not None else title(run),
-        question=question_of(run),
-        answer=run.final_answer,
-        status=_status(run),
-        iterations=len(run.iterations),
+    return replace(
+        heading_facts(run),
         code_blocks=blocks,
         sub_calls_by_depth=dict(sorted(run.sub_calls_by_depth().items())),
         tokens=tokens,
         cost=cost,
         seconds=run.total_time(),
-        error=run.error,
     )
 
 

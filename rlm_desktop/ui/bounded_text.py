@@ -16,6 +16,15 @@ from typing import Any
 _END = object()
 
 
+def float_text(value: float) -> str:
+    """A float as its JSON-style text: NaN and ±Infinity by name, others as ``repr``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
+
+
 def _scalar(value: Any, room: int) -> str:
     """One non-container value as JSON, looking at no more than ``room`` characters of a string."""
     if isinstance(value, str):
@@ -25,11 +34,7 @@ def _scalar(value: Any, room: int) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
+        return float_text(value)
     if isinstance(value, int):
         try:
             return str(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from itertools import islice
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont
 
-from rlm_desktop.ui.bounded_text import bounded_repr, pretty
+from rlm_desktop.ui.bounded_text import bounded_repr, float_text, pretty
 from rlm_desktop.ui.plain_tooltip import plain_tooltip
 
 from .common import one_line, plain
@@ -61,11 +60,7 @@ def value_preview(value: Any, limit: int = 200, _nested: int = 0) -> str:
             return one_line(value, limit)
         return '"' + one_line(value, limit - 2) + '"'
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
+        return float_text(value)
     if isinstance(value, bool) or value is None:
         return repr(value)
     if isinstance(value, int):
