@@ -128,3 +128,21 @@ def test_question_of_a_child_run_is_its_rlm_query_prompt():
     traj = read_bytes(Path(DEMO).read_bytes())
     child = traj.runs[0].iterations[4].code_blocks[0].sub_calls[0].child
     assert question_of(child).startswith("Reviews of Aurora X2 headphones")
+
+
+def test_a_paused_run_is_summarised_as_paused_not_running(qtbot, window):
+    """The demo starts paused: the header says so, as the Run Tree does, and says "running"
+    again only once F5 lets the run go on (then "finished")."""
+    w = window
+    s = w.session
+    head = w.panels["summary"]
+    w.debug.demo.trigger()  # paused at the start
+    qtbot.waitUntil(lambda: s.running and s.state.state == "paused", timeout=15000)
+    qtbot.waitUntil(lambda: head.status.text() == "paused", timeout=5000)
+    run = s.recorder.trajectory.runs[0]
+    assert w.tree.model.index_of(run, 2).data() == "paused"
+    assert head.answer.placeholderText() == "(no final answer yet: the run is paused)"
+    qtbot.keyClick(w, Qt.Key.Key_F5)  # continue: nothing else stops the demo
+    qtbot.waitUntil(lambda: not s.running, timeout=30000)
+    click_node(qtbot, w, w.trajectory.runs[0])
+    qtbot.waitUntil(lambda: head.status.text() == "finished", timeout=5000)

@@ -165,6 +165,7 @@ class LiveRunsMixin:
             paused = [node_for_event(rec.run, t.event) for t in getattr(state, "threads", ())]
         self._paused_nodes = paused  # kept alive while their id() is in the model
         self.tree.model.set_paused_nodes(paused)  # each child's row says what it is doing
+        self.panels["summary"].set_paused_nodes(paused)  # and the selected run's header
         self.debug.toggle_bp.setEnabled(self.session is not None)
         label = {RUNNING: "Running", PAUSED: "Paused", FINISHED: "Ready"}.get(st, st)
         if st == PAUSED:

@@ -11,6 +11,7 @@ iterations in memory is counted in a worker (``OffThread``) while the header sho
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtGui import QFont, QGuiApplication
@@ -45,7 +46,7 @@ from .common import (
 SYNC_LIMIT = 2_000  # iterations counted on the GUI thread; more go to a worker
 ANSWER_CHARS = 20_000  # what the answer box holds at most (Copy copies all of it)
 STATUS_ROLES = {"finished": "ok", "failed": "error", "cancelled": "warn", "incomplete": "warn",
-                "max iterations": "warn", "running": "accent"}
+                "max iterations": "warn", "running": "accent", "paused": "warn"}
 
 
 def totals_line(f: RunFacts) -> str:
@@ -111,6 +112,7 @@ class RunSummaryHeader(QWidget):
         lay.addWidget(self.question)
         lay.addLayout(ans)
         lay.addWidget(self.totals)
+        self._paused_runs: frozenset[int] = frozenset()  # id() of runs a debugger thread is paused in
         self.show_node(None)
 
     # -- the panel interface -----------------------------------------------------------
@@ -120,6 +122,14 @@ class RunSummaryHeader(QWidget):
 
     def refresh(self) -> None:
         self._render()
+
+    def set_paused_nodes(self, nodes: Any) -> None:
+        """Where the debugger's threads are paused (what the Run Tree is given too): a
+        running run with one of them inside says "paused", not "running"."""
+        runs = frozenset(id(r) for r in map(node_run, nodes) if r is not None)
+        if runs != self._paused_runs:
+            self._paused_runs = runs
+            self._render()
 
     def run(self) -> Any:
         return self._run
@@ -166,6 +176,8 @@ class RunSummaryHeader(QWidget):
         run = self._run
         model = f" · {run.model}" if run.model else ""
         self.title.setText(one_line(f.title + model, 300))
+        if f.status == "running" and id(run) in self._paused_runs:
+            f = replace(f, status="paused")
         self.status.setText(f.status)
         colour = role_color(STATUS_ROLES.get(f.status, "muted"), is_dark(self)).name()
         self.status.setStyleSheet(f"color: {colour}; font-weight: bold;")
@@ -178,6 +190,8 @@ class RunSummaryHeader(QWidget):
             self._set_answer(None, f"(no final answer: {one_line(f.error, 300)})")
         elif f.status == "running":
             self._set_answer(None, "(no final answer yet: the run is going on)")
+        elif f.status == "paused":
+            self._set_answer(None, "(no final answer yet: the run is paused)")
         else:
             self._set_answer(None, "(no final answer)")
         self.totals.setText(totals if totals is not None else totals_line(f))
