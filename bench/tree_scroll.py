@@ -4,13 +4,18 @@
 
 One trajectory of model objects (one run; iterations with three code blocks, each with
 sub-calls; every 10th sub-call a child run with its own iterations, blocks and calls) is
-shown three ways, in the same process, one after the other, in the same window size:
+shown three ways (and a fourth, the floor), in the same process, one after the other, in the same window size:
 
 * ``RunTree``: the app's run-tree dock (``ui.run_tree``, a lazy ``QAbstractItemModel`` over
   the model objects; rows fetched in chunks, cells computed when painted);
 * ``QStandardItemModel``: one ``QStandardItem`` per cell, all built up front, in a ``QTreeView``
   with the same settings (uniform row heights, the same header setup: ``run_tree.size_columns``);
-* ``QTreeWidget``: one ``QTreeWidgetItem`` per node ("a widget item per node"), same settings.
+* ``QTreeWidget``: one ``QTreeWidgetItem`` per node ("a widget item per node"), same settings;
+* "minimal Python model": not a contender but the floor of any model written in Python
+  (one list lookup per ``index``/``parent``/``rowCount``/``hasChildren``, no text). QTreeView's
+  layout calls ``index()`` and ``hasChildren()`` once per node, so expanding all of a tree
+  costs a Python model several times what it costs QTreeWidget's C++ items; the line after
+  the ratios says how far RunTree is from that floor.
 
 For each: the time to build and show the first frame, the time to expand every node (every
 row fetched, then ``expandAll``), the resident memory added; then the view is scrolled from
@@ -39,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QModelIndex  # noqa: E402
+from PySide6.QtCore import QAbstractItemModel, QModelIndex  # noqa: E402
 from PySide6.QtGui import QStandardItem, QStandardItemModel  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractItemView,
@@ -189,6 +194,63 @@ class StandardModel(Subject):
         self.widget.show()
 
 
+class MinimalModel(QAbstractItemModel):
+    """The least a Python QAbstractItemModel can do: ``index``, ``parent``, ``rowCount`` and
+    ``hasChildren`` as one list lookup each, no text at all (cells are empty)."""
+
+    def __init__(self, traj: Trajectory) -> None:
+        super().__init__()
+        self.top = list(traj.runs)
+        self.kids: dict[int, list[Any]] = {}
+        self.up: dict[int, tuple[Any, int]] = {}
+        stack = [(None, self.top)]
+        while stack:
+            parent, nodes = stack.pop()
+            for row, node in enumerate(nodes):
+                self.up[id(node)] = (parent, row)
+                kids = children(node)
+                self.kids[id(node)] = kids
+                if kids:
+                    stack.append((node, kids))
+
+    def index(self, row: int, column: int, parent: Any = QModelIndex()) -> QModelIndex:
+        p = parent.internalPointer()
+        return self.createIndex(row, column, (self.top if p is None else self.kids[id(p)])[row])
+
+    def parent(self, index: Any = QModelIndex()) -> QModelIndex:  # type: ignore[override]
+        n = index.internalPointer()
+        p = self.up[id(n)][0] if n is not None else None
+        return self.createIndex(self.up[id(p)][1], 0, p) if p is not None else QModelIndex()
+
+    def rowCount(self, parent: Any = QModelIndex()) -> int:  # noqa: N802
+        p = parent.internalPointer()
+        return len(self.top if p is None else self.kids[id(p)]) if parent.column() <= 0 else 0
+
+    def hasChildren(self, parent: Any = QModelIndex()) -> bool:  # noqa: N802
+        p = parent.internalPointer()
+        return bool(self.top if p is None else self.kids[id(p)]) if parent.column() <= 0 else False
+
+    def columnCount(self, parent: Any = QModelIndex()) -> int:  # noqa: N802
+        return len(tree_model.COLUMNS)
+
+    def data(self, index: Any, role: int = 0) -> Any:
+        return None
+
+
+class Minimal(Subject):
+    """Not a contender: the floor of any Python model in a QTreeView (it shows no text)."""
+
+    name = "minimal Python model"
+
+    def build(self, traj: Trajectory) -> None:
+        self.model = MinimalModel(traj)
+        self.view = self.widget = QTreeView()
+        self.view.setModel(self.model)
+        configure(self.view)
+        self.widget.resize(WIDTH, HEIGHT)
+        self.widget.show()
+
+
 class WidgetItems(Subject):
     name = "QTreeWidget"
 
@@ -318,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     traj, nodes = build_trajectory(args.nodes, args.seed)
     print(f"tree: {nodes:,} nodes; view {WIDTH}x{HEIGHT}; "
           f"scrolling {'3 rows' if args.wheel else 'one page'} per step; platform {app.platformName()}")
-    results = [measure(app, k, traj, args.wheel) for k in (OurTree, StandardModel, WidgetItems)]
+    results = [measure(app, k, traj, args.wheel) for k in (OurTree, StandardModel, WidgetItems, Minimal)]
     print(f"{'view':<20}{'build+show':>12}{'expand all':>12}{'rows':>8}{'RSS +MB':>9}"
           f"{'frames':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'expand 1':>10}")
     for r in results:
@@ -326,13 +388,18 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['rss_mb']:>9.1f}{r['frames']:>8}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.2f}"
               f"{r['expand_one_p50_ms']:>8.1f}ms")
     ours = results[0]
-    for base in results[1:]:
+    for base in results[1:3]:
         print(
             f"RunTree / {base['name']}: build+show {ours['build_s'] / base['build_s']:.3f}x, "
             f"expand all {ours['expand_s'] / base['expand_s']:.2f}x, "
             f"expand one node {ours['expand_one_p50_ms'] / base['expand_one_p50_ms']:.2f}x, "
             f"frame p50 {ours['p50_ms'] / base['p50_ms']:.2f}x, p99 {ours['p99_ms'] / base['p99_ms']:.2f}x"
         )
+    floor = results[-1]
+    widget = results[2]
+    print(f"expand all, QTreeView's layout over a Python model: the minimal model takes "
+          f"{floor['expand_s'] / widget['expand_s']:.2f}x QTreeWidget (RunTree "
+          f"{ours['expand_s'] / floor['expand_s']:.2f}x the minimal model)")
     ratio = ours["p99_ms"] / FRAME_BUDGET_MS
     print(f"RunTree frame p99 / 60 Hz budget ({FRAME_BUDGET_MS:.1f} ms) = {ratio:.2f} "
           f"{'PASS' if ratio < 1 else 'FAIL'}")
@@ -341,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "nodes": nodes,
         "ours": ours,
-        "baselines": results[1:],
+        "baselines": results[1:3],
+        "floor": floor,
         "p99_vs_budget": ratio,
     }
     print("BENCH_RESULT " + json.dumps(summary))

@@ -43,6 +43,7 @@ VIRTUALS: dict[str, set[str]] = {
     "accept": {"QDialog"},
     "done": {"QDialog"},
     "drawBranches": {"QTreeView"},
+    "drawRow": {"QTreeView"},
     "filterAcceptsRow": {"QSortFilterProxyModel"},
     "highlightBlock": {"QSyntaxHighlighter"},
     "paint": {"QStyledItemDelegate", "QAbstractItemDelegate"},

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QTimer
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import SIGNAL, SLOT, QEvent, QItemSelectionModel, QModelIndex, QObject, QRect, QTimer
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QStyle,
     QStyleOption,
+    QStyleOptionFocusRect,
+    QStyleOptionViewItem,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -37,15 +39,134 @@ def size_columns(view: QTreeView) -> None:
         header.resizeSection(c, fm.horizontalAdvance(sample) + pad)
 
 
-class RunTreeView(QTreeView):
-    """A QTreeView that draws only each row's own expand arrow in the branch area.
+_ACTIVE, _INACTIVE, _DISABLED = (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive,
+                                  QPalette.ColorGroup.Disabled)
 
-    Qt's ``drawBranches`` walks every row's ancestors (``parent()`` and ``rowCount()`` per
-    level, each a call into the Python model) to decide where the dotted lines of styles
-    like Windows' go; Fusion, the style we ship with, draws no lines. Drawing the one
-    indicator here saves ~10 model calls per painted row."""
+
+class _Frame:
+    """What every row painted in one ``paintEvent`` shares: colours, metrics, the visible
+    columns' positions, the current row."""
+
+    __slots__ = ("selection", "width", "fm", "margin", "elide", "tree_column", "indent", "decorated",
+                 "columns", "highlight", "highlighted_text", "text", "focus", "current")
+
+    def __init__(self, view: QTreeView) -> None:
+        group = (_DISABLED if not view.isEnabled() else _ACTIVE if view.window().isActiveWindow() else _INACTIVE)
+        palette = view.palette()
+        self.selection = view.selectionModel()
+        self.width = view.viewport().width()
+        self.fm = view.fontMetrics()
+        self.margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+        self.elide = view.textElideMode()
+        self.tree_column = max(view.treePosition(), 0)
+        self.indent = view.indentation()
+        self.decorated = int(view.rootIsDecorated())
+        header = view.header()
+        columns = []
+        for visual in range(header.count()):
+            column = header.logicalIndex(visual)
+            x, w = header.sectionViewportPosition(column), header.sectionSize(column)
+            if not header.isSectionHidden(column) and x <= self.width and x + w >= 0:
+                columns.append((column, x, w))
+        self.columns = columns
+        self.highlight = palette.brush(group, QPalette.ColorRole.Highlight)
+        self.highlighted_text = palette.color(group, QPalette.ColorRole.HighlightedText)
+        self.text = palette.color(group, QPalette.ColorRole.Text)
+        current = view.currentIndex()
+        self.current = current.internalPointer() if current.isValid() else None
+        self.focus: QStyleOptionFocusRect | None = None
+        if view.hasFocus() and current.isValid():
+            self.focus = QStyleOptionFocusRect()
+            self.focus.initFrom(view)
+            self.focus.backgroundColor = palette.color(group, QPalette.ColorRole.Highlight)
+
+
+class RunTreeView(QTreeView):
+    """A QTreeView that paints each row in one call into Python.
+
+    Qt's own ``drawRow`` asks the model, for every painted cell, ``index()``, ``parent()``
+    and ``multiData()`` and hands it to the item delegate, whose paint lays the text out
+    again; ``drawBranches`` walks the row's ancestors for the dotted lines of styles like
+    Windows' (Fusion, the style we ship with, draws none). That is ~25 calls into the Python
+    model per row, and scrolling a page took twice a QTreeWidget's frame. Here a row is its
+    five cached strings (``RunTreeModel.cells``), painted with the palette and the style's
+    own primitives: the selection and focus frame, the expand arrow, elided text, the status
+    colour."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._frame: _Frame | None = None  # what every row of one paint shares
+        self._advances: dict[str, int] = {}  # short cell texts' widths (status, depth, ...)
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802
+        self._frame = _Frame(self)
+        try:
+            super().paintEvent(event)
+        finally:
+            self._frame = None
+
+    def drawRow(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # noqa: N802
+        model = self.model()
+        frame = self._frame
+        if frame is None or not isinstance(model, RunTreeModel):
+            super().drawRow(painter, option, index)
+            return
+        node = index.internalPointer()
+        cells = model.cells(node)
+        top, height = option.rect.top(), option.rect.height()
+        selected = frame.selection.isSelected(index)
+        if selected:
+            painter.fillRect(0, top, frame.width, height, frame.highlight)
+            text_pen = frame.highlighted_text
+        else:
+            text_pen = frame.text
+        baseline = top + (height - frame.fm.height()) // 2 + frame.fm.ascent()
+        margin = frame.margin
+        for column, x, width in frame.columns:
+            if column >= len(cells):
+                continue
+            if column == frame.tree_column:
+                indent = frame.indent * (model.level(node) + frame.decorated)
+                self.drawBranches(painter, QRect(x, top, indent, height), index)
+                x, width = x + indent, width - indent
+            text = cells[column]
+            room = width - 2 * margin
+            if not text or room <= 0:
+                continue
+            if column == 2 and not selected:
+                colour = model.status_colour(text)
+                painter.setPen(colour if colour is not None else text_pen)
+            else:
+                painter.setPen(text_pen)
+            if self._advance(text, frame, model, node) > room:
+                text = frame.fm.elidedText(text, frame.elide, room)
+            painter.drawText(x + margin, baseline, text)
+        if selected and frame.focus is not None and frame.current is node:
+            frame.focus.rect = QRect(0, top, frame.width, height)
+            self.style().drawPrimitive(QStyle.PrimitiveElement.PE_FrameFocusRect, frame.focus, painter, self)
+
+    def _advance(self, text: str, frame: _Frame, model: RunTreeModel, node: Any) -> int:
+        """The width of a cell's text, measured once: a label's is kept by the model (the
+        column fitting asks it too), a short text's here."""
+        if len(text) > 24:
+            return model.label_width(node, text, frame.fm)
+        w = self._advances.get(text)
+        if w is None:
+            if len(self._advances) > 50_000:
+                self._advances.clear()
+            w = self._advances[text] = frame.fm.horizontalAdvance(text)
+        return w
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._advances.clear()
+            model = self.model()
+            if isinstance(model, RunTreeModel):
+                model.forget_widths()
+        super().changeEvent(event)
 
     def drawBranches(self, painter: QPainter, rect: QRect, index: QModelIndex) -> None:  # noqa: N802
+        """Only the row's own expand arrow, at the right end of ``rect`` (the indentation)."""
         model = self.model()
         if model is None or not model.hasChildren(index):
             return
@@ -58,6 +179,7 @@ class RunTreeView(QTreeView):
             state |= QStyle.StateFlag.State_Open
         opt.state = opt.state | state
         self.style().drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorBranch, opt, painter, self)
+
 
 MAX_INDENT, MIN_INDENT = 14, 6  # px per tree level
 READABLE_PX = 200  # of each visible label's text, at least, before the tree scrolls sideways
@@ -90,9 +212,12 @@ class RunTree(QWidget):
         self._fit_timer.setSingleShot(True)
         self._fit_timer.setInterval(40)
         self._fit_timer.timeout.connect(self.fit_node_column)
-        for sig in (self.view.expanded, self.view.collapsed, self.model.rowsInserted, self.model.modelReset,
-                    self.view.verticalScrollBar().valueChanged):
-            sig.connect(lambda *_: self._fit_timer.start())
+        # connected C++ to C++: expanding all of a big tree emits ``expanded`` per node, and a
+        # Python slot per emission was a quarter of the time it took
+        for sender, signal in ((self.view, "expanded(QModelIndex)"), (self.view, "collapsed(QModelIndex)"),
+                               (self.model, "rowsInserted(QModelIndex,int,int)"), (self.model, "modelReset()"),
+                               (self.view.verticalScrollBar(), "valueChanged(int)")):
+            QObject.connect(sender, SIGNAL(signal), self._fit_timer, SLOT("start()"))
         self.view.viewport().installEventFilter(self)
 
     def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802
@@ -121,10 +246,7 @@ class RunTree(QWidget):
             if not idx.isValid():
                 break
             node = self.model.node(idx)
-            level, n = 0, getattr(node, "parent", None)
-            while n is not None:
-                level, n = level + 1, getattr(n, "parent", None)
-            out.append((level, fm.horizontalAdvance(str(idx.data() or ""))))
+            out.append((self.model.level(node), self.model.label_width(node, self.model.cells(node)[0], fm)))
             idx = view.indexBelow(idx)
         return out
 

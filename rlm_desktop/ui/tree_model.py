@@ -240,6 +240,11 @@ class RunTreeModel(QAbstractItemModel):
         self._cells: dict[int, tuple[Any, tuple[str, ...]]] = {}
         self._rows: dict[int, tuple[Any, int]] = {}  # node -> its row (rows only ever append)
         self._parents: dict[int, tuple[Any, QModelIndex]] = {}  # node -> its parent's index
+        self._levels: dict[int, tuple[Any, int]] = {}  # node -> its tree level (0: a top run)
+        # node -> (node, the list its rows come from, rows handed out, offset into the list):
+        # ``index()`` is asked once per row by every layout, expanding all of a tree included
+        self._kids: dict[int, tuple[Any, list[Any], int, int]] = {}
+        self._widths: dict[int, tuple[Any, str, int]] = {}  # node -> (label, its width in px)
         self._paged: dict[int, tuple[Any, list[Page]]] = {}  # node with > PAGE children -> its pages
         self._totals: dict[int, tuple[Any, int, str, str]] = {}  # big run -> (run, iterations, tokens, time)
         self._pending: set[int] = set()
@@ -265,10 +270,12 @@ class RunTreeModel(QAbstractItemModel):
             job.cancel()
         self.status_note = None
         self._fetched.clear()
+        self._kids.clear()
         self._keep.clear()
         self._cells.clear()
         self._rows.clear()
         self._parents.clear()
+        self._levels.clear()
         self._paged.clear()
         self._totals.clear()
         self._pending.clear()
@@ -311,6 +318,7 @@ class RunTreeModel(QAbstractItemModel):
     def _set_rows(self, node: Any, n: int) -> None:
         """``node`` has ``n`` rows in the view now (a block's are remembered by identity)."""
         self._fetched[id(node)] = n
+        self._kids.pop(id(node), None)
         if type(node) is CodeBlock and id(node) not in self._paged:
             self._shown[id(node)] = (node, node.sub_calls[:n])
 
@@ -422,14 +430,17 @@ class RunTreeModel(QAbstractItemModel):
             return
         self._cells.clear()  # live nodes' status and totals change
         self._parents.clear()  # lazy loading may have swapped a placeholder for the parsed node
+        self._levels.clear()
         self._totals.clear()
         self._fetched.setdefault(id(None), min(self.chunk, len(self.trajectory.runs)))
+        self._kids.clear()  # a sub-call's child run may have come, a page may have grown
         for key, node in list(self._childless.items()):
             if key in self._fetched:  # the view asked for its rows since: the loop below has it
                 del self._childless[key]
             elif children_of(node, self.trajectory):  # its first children: announced below
                 del self._childless[key]
                 self._fetched[key] = 0
+                self._kids.pop(key, None)
                 self._keep[key] = node
         for key, count in list(self._fetched.items()):
             node = self._keep.get(key)
@@ -469,11 +480,13 @@ class RunTreeModel(QAbstractItemModel):
             if k > j:
                 self.beginInsertRows(parent_index, j, k - 1)
                 self._fetched[id(block)] += k - j
+                self._kids.pop(id(block), None)
                 self.endInsertRows()
             j = k + 1
         if len(kids) > j:
             self.beginInsertRows(parent_index, j, len(kids) - 1)
             self._fetched[id(block)] += len(kids) - j
+            self._kids.pop(id(block), None)
             self.endInsertRows()
         self._set_rows(block, len(kids))
 
@@ -488,6 +501,7 @@ class RunTreeModel(QAbstractItemModel):
         key = id(node)
         self._cells.pop(key, None)
         self._parents.clear()
+        self._levels.clear()
         have = self._fetched.get(key, 0)
         if have:
             self.beginRemoveRows(idx, 0, have - 1)
@@ -511,30 +525,39 @@ class RunTreeModel(QAbstractItemModel):
                 p = parent_of(p)
             return False
 
-        for cache in (self._rows, self._cells, self._parents):
+        for cache in (self._rows, self._cells, self._parents, self._levels):
             for k in [k for k, (n, _v) in cache.items() if below(n)]:
                 del cache[k]
         for k in [k for k, n in self._keep.items() if below(n)]:
             del self._keep[k]
             self._fetched.pop(k, None)
+            self._kids.pop(k, None)
             self._shown.pop(k, None)
 
     # -- QAbstractItemModel --------------------------------------------------------------------
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
         pnode = parent.internalPointer()  # None for the root (an invalid index)
+        hit = self._kids.get(id(pnode))
+        if hit is None or hit[0] is not pnode:
+            hit = self._rows_source(pnode)
+        _node, kids, n, offset = hit
+        if 0 <= row < n and 0 <= column < _NCOL and row + offset < len(kids):
+            return self.createIndex(row, column, kids[row + offset])
+        return QModelIndex()
+
+    def _rows_source(self, pnode: Any) -> tuple[Any, list[Any], int, int]:
+        """Where ``pnode``'s rows come from: its children, its pages, or its page's slice of
+        the owner's children (kept in ``_kids`` until the rows change)."""
         n = self._fetched.get(id(pnode))
         if n is None:
             n = self._first_fetch(pnode)
-        if 0 <= row < n and 0 <= column < _NCOL:
-            if type(pnode) is Page:
-                kids = children_of(pnode.owner, self.trajectory)
-                row += pnode.number * PAGE
-            else:
-                paged = self._paged.get(id(pnode))
-                kids = paged[1] if paged is not None else children_of(pnode, self.trajectory)
-            if row < len(kids):
-                return self.createIndex(row % PAGE if type(pnode) is Page else row, column, kids[row])
-        return QModelIndex()
+        if type(pnode) is Page:
+            hit = (pnode, children_of(pnode.owner, self.trajectory), n, pnode.number * PAGE)
+        else:
+            paged = self._paged.get(id(pnode))
+            hit = (pnode, paged[1] if paged is not None else children_of(pnode, self.trajectory), n, 0)
+        self._kids[id(pnode)] = hit
+        return hit
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
         node = index.internalPointer()
@@ -649,6 +672,41 @@ class RunTreeModel(QAbstractItemModel):
         cells = (label(node), str(depth(node)), st, tok, sec)
         self._cells[id(node)] = (node, cells)
         return cells
+
+    def cells(self, node: Any) -> tuple[str, ...]:
+        """The five display strings of ``node``'s row (what ``multiData`` answers)."""
+        return self._display(node)
+
+    def level(self, node: Any) -> int:
+        """How many tree rows are above ``node`` on its way to the top (pages count)."""
+        hit = self._levels.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        n, p = 0, self.model_parent(node)
+        while p is not None:
+            n, p = n + 1, self.model_parent(p)
+        self._levels[id(node)] = (node, n)
+        return n
+
+    def label_width(self, node: Any, text: str, fm: Any) -> int:
+        """The width of ``node``'s label ``text`` in ``fm``'s font, measured once per text."""
+        hit = self._widths.get(id(node))
+        if hit is not None and hit[0] is node and hit[1] == text:
+            return hit[2]
+        if len(self._widths) > 100_000:
+            self._widths.clear()
+        w = fm.horizontalAdvance(text)
+        self._widths[id(node)] = (node, text, w)
+        return w
+
+    def forget_widths(self) -> None:
+        """The font changed: labels are measured again."""
+        self._widths.clear()
+
+    @staticmethod
+    def status_colour(text: str) -> QColor | None:
+        """The colour a status cell is painted in (None: the palette's text colour)."""
+        return _STATUS_COLOURS.get(text)
 
     def _big_totals(self, run: Run, upstream: bool) -> tuple[str, str]:
         done = self._totals.get(id(run))

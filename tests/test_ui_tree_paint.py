@@ -1,0 +1,139 @@
+"""The run tree paints its rows itself (``RunTreeView.drawRow``): one call into Python per row
+instead of ~25 model calls. These tests look at the pixels: the text of every cell, the status
+colour, the selection, the expand arrow, eliding, the indentation of deep rows."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPalette
+
+from rlm_desktop.engine.demo import load_demo
+from rlm_desktop.trajectory.reader import read_file
+from rlm_desktop.ui.tree_model import RunTreeModel
+
+
+def shown(window):
+    path = str(load_demo().trajectory_path)
+    traj = read_file(path)
+    window.show_trajectory(traj, path)
+    return traj, window.tree.view, window.tree.model
+
+
+def grab(view, rect: QRect) -> QImage:
+    view.viewport().repaint()
+    return view.viewport().grab(rect).toImage()
+
+
+def count(img: QImage, want: QColor, tolerance: int = 40) -> int:
+    n = 0
+    for y in range(img.height()):
+        for x in range(img.width()):
+            c = img.pixelColor(x, y)
+            if (abs(c.red() - want.red()) + abs(c.green() - want.green()) + abs(c.blue() - want.blue())
+                    <= tolerance):
+                n += 1
+    return n
+
+
+def ink(img: QImage, background: QColor) -> int:
+    """Pixels that are not the background: text, arrows."""
+    return img.width() * img.height() - count(img, background, tolerance=24)
+
+
+def cell_rect(view, idx) -> QRect:
+    return view.visualRect(idx)
+
+
+def test_every_cell_is_painted_and_an_error_status_is_red(qtbot, window):
+    traj, view, model = shown(window)
+    run = traj.runs[0]
+    block = next(b for it in run.iterations for b in it.code_blocks)
+    block.stderr = "Traceback: boom"  # an error block: its status is painted red
+    model.grow()
+    idx = model.index_of(block)
+    view.scrollTo(idx)
+    base = view.palette().color(QPalette.ColorRole.Base)
+    red = RunTreeModel.status_colour("error")
+    assert red is not None
+    checked = []
+    for col in range(model.columnCount()):
+        text = idx.siblingAtColumn(col).data()
+        rect = cell_rect(view, idx.siblingAtColumn(col)).intersected(view.viewport().rect())
+        if text and rect.width() > 20:  # the dock may be narrower than all five columns
+            assert ink(grab(view, rect), base) > 10, (col, text)
+            checked.append(col)
+    assert checked[:3] == [0, 1, 2]
+    status = grab(view, cell_rect(view, idx.siblingAtColumn(2)))
+    assert count(status, red) > 5
+    # a "done" row's status is in the text colour, not red
+    done = model.index_of(run)
+    assert done.siblingAtColumn(2).data() == "finished"
+    assert count(grab(view, cell_rect(view, done.siblingAtColumn(2))), red) == 0
+    # the Node cell of the block says "Block 1: ..." in the text colour
+    node_img = grab(view, cell_rect(view, idx))
+    assert count(node_img, view.palette().color(QPalette.ColorRole.Text), tolerance=120) > 10
+
+
+def test_the_selected_row_is_highlighted_across_and_its_text_is_readable(qtbot, window):
+    traj, view, model = shown(window)
+    it = traj.runs[0].iterations[1]
+    idx = model.index_of(it)
+    view.scrollTo(idx)
+    row = QRect(0, view.visualRect(idx).top(), view.viewport().width(), view.visualRect(idx).height())
+    highlight = view.palette().color(QPalette.ColorGroup.Active, QPalette.ColorRole.Highlight)
+    inactive = view.palette().color(QPalette.ColorGroup.Inactive, QPalette.ColorRole.Highlight)
+    before = grab(view, row)
+    assert count(before, highlight) == 0 and count(before, inactive) == 0
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(idx).center())
+    assert window.selection.node is it
+    after = grab(view, row)
+    lit = max(count(after, highlight), count(after, inactive))
+    assert lit > 0.6 * row.width() * row.height()  # the whole row, branch area included
+    text = view.palette().color(QPalette.ColorRole.HighlightedText)
+    assert count(after, text, tolerance=120) > 10  # the text is drawn over it
+
+
+def test_a_long_label_is_elided_within_its_column(qtbot, window):
+    traj, view, model = shown(window)
+    block = traj.runs[0].iterations[1].code_blocks[0]
+    idx = model.index_of(block)
+    view.scrollTo(idx)
+    header = view.header()
+    for col in range(1, model.columnCount()):
+        view.setColumnHidden(col, True)
+    header.setSectionResizeMode(0, header.ResizeMode.Interactive)
+    header.resizeSection(0, 140)
+    rect = view.visualRect(idx)
+    base = view.palette().color(QPalette.ColorRole.Base)
+    right = QRect(QPoint(header.sectionViewportPosition(0) + 140, rect.top()),
+                  QPoint(view.viewport().width() - 1, rect.bottom()))
+    assert ink(grab(view, right), base) == 0  # nothing drawn past the column's end
+    assert ink(grab(view, rect), base) > 10  # the elided label is
+    header.resizeSection(0, 600)
+    wide = QRect(QPoint(header.sectionViewportPosition(0) + 140, rect.top()),
+                 QPoint(header.sectionViewportPosition(0) + 600 - 1, rect.bottom()))
+    assert ink(grab(view, wide), base) > 10  # with room, more of the label shows
+
+
+def test_the_arrow_turns_and_deeper_rows_are_indented(qtbot, window):
+    traj, view, model = shown(window)
+    it = traj.runs[0].iterations[1]
+    it_idx = model.index_of(it)
+    rect = view.visualRect(it_idx)
+    branch = QRect(rect.left() - view.indentation(), rect.top(), view.indentation(), rect.height())
+    view.collapse(it_idx)
+    collapsed = grab(view, branch)
+    view.expand(it_idx)
+    expanded = grab(view, branch)
+    assert collapsed != expanded
+    base = view.palette().color(QPalette.ColorRole.Base)
+    assert ink(expanded, base) > 3
+    # a block row's text starts one indentation further right than its iteration's
+    block_idx = model.index_of(it.code_blocks[0])
+    assert view.visualRect(block_idx).left() == rect.left() + view.indentation()
+    for idx in (it_idx, block_idx):
+        r = view.visualRect(idx)
+        lead = QRect(r.left() - view.indentation() - 1, r.top(), 1, r.height())  # left of the arrow
+        text_start = QRect(r.left(), r.top(), 30, r.height())
+        assert ink(grab(view, text_start), base) > 5
+        assert ink(grab(view, lead), base) == 0
