@@ -89,3 +89,61 @@ def test_no_other_worker_to_gui_idiom_in_the_ui():
         str(p.relative_to(ui)) for p in ui.rglob("*.py") if p.name != "bridge.py" and pattern.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_lane_jobs_run_one_after_another_in_one_thread(qtbot):
+    got = []
+    bridge = Bridge(lambda job, kind, payload: got.append((job.name, kind, payload)))
+    gate = threading.Event()
+    running, seen = [], []
+
+    def work(job):
+        running.append(job.name)
+        seen.append((job.name, threading.current_thread().name, len(running)))
+        gate.wait(5)
+        running.remove(job.name)
+        return job.name
+
+    first = bridge.job("rlm-a").start(work, lane=True)
+    second = bridge.job("rlm-b").start(work, lane=True)
+    third = bridge.job("rlm-c").start(work, lane=True)
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert second.running and third.running  # queued counts as running: not finished
+    third.cancel()  # cancelled while it waits: it never runs
+    assert not second.join(0.05)  # still waiting behind the first
+    gate.set()
+    assert first.join(5) and second.join(5) and third.join(5)
+    qtbot.waitUntil(lambda: len(got) == 3, timeout=5000)
+    assert [(n, t, k) for n, t, k in seen] == [("rlm-a", "rlm-lane", 1), ("rlm-b", "rlm-lane", 1)]
+    assert got == [("rlm-a", "done", "rlm-a"), ("rlm-b", "done", "rlm-b"), ("rlm-c", "cancelled", None)]
+    assert not first.running and not third.running
+
+
+def test_a_lane_job_waits_while_the_gui_thread_is_busy(qtbot):
+    """``yield_to_gui`` in the worker: while the GUI thread handles one long event the worker
+    stops competing for the GIL; it goes on once the GUI thread is idle again."""
+    import time
+
+    from rlm_desktop.ui import bridge as bridge_mod
+
+    bridge = Bridge(lambda *_: None)
+    steps: list[float] = []
+    stop = threading.Event()
+
+    def work(job):
+        while not stop.is_set() and len(steps) < 100_000:
+            job.yield_to_gui()
+            steps.append(time.monotonic())
+
+    job = bridge.job("rlm-busy").start(work, lane=True)
+    qtbot.waitUntil(lambda: len(steps) > 10, timeout=5000)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.06:  # one long GUI-thread event (no return to the loop)
+        pass
+    busy_steps = [t for t in steps if t0 + bridge_mod.GUI_BUSY_S + 0.01 < t < t0 + 0.06]
+    qtbot.wait(50)  # idle again: the worker goes on
+    after = [t for t in steps if t > time.monotonic() - 0.04]
+    stop.set()
+    assert job.join(5)
+    assert len(busy_steps) <= 2, busy_steps  # it waited (at most a step in flight)
+    assert len(after) > 5

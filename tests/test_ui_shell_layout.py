@@ -122,6 +122,7 @@ def test_big_tree_is_filled_lazily(qtbot, qapp):
     assert model.rowCount(model.index(11, 0, run_idx)) == 1_000
     assert model.fetched(traj.runs[0].iterations[5]) == 0  # untouched siblings stay unfetched
     assert time.perf_counter() - t0 < 5.0
+    assert model.shutdown()  # the big run's totals worker (the window does this when it closes)
 
 
 def test_tree_model_parent_child_consistency(qapp):

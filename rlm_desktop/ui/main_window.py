@@ -470,7 +470,13 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.html_export.shutdown()
         self.search.shutdown()
         self.comparisons.shutdown()
-        for off in self.findChildren(OffThread):  # panels' workers: their results go nowhere now
+        # panels' workers: their results go nowhere now. All are cancelled before any is
+        # joined: they share one lane, and a job waits there behind the ones before it
+        offs = self.findChildren(OffThread)
+        for off in offs:
+            off.cancel()
+        self.tree.model.shutdown()
+        for off in offs:
             off.shutdown(2.0)
         # the workers are stopped: the open big files' byte indexes can let go of their handles
         for traj in [*getattr(self, "documents", {}).values(), self.trajectory]:

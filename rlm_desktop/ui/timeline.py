@@ -10,8 +10,8 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -29,10 +29,12 @@ from .tree_model import status
 
 Index = QModelIndex | QPersistentModelIndex
 _iteration_time = attrgetter("iteration_time")
-#: Cells laid out per batch (between events). Each cell costs the view ~2 calls into the model
-#: (Python), and while a worker runs each call may wait up to the GIL switch interval for the
-#: GIL: 1,000 cells a batch blocked the GUI thread ~0.5-1 s; 64 stay within a frame.
-LAYOUT_BATCH = 64
+#: Cells laid out per batch (between events). The view lays cells out on a fixed grid
+#: (``cell_size``), so it never asks the model (Python) about a cell it is not painting:
+#: ~1 µs of C++ per cell, so a batch stays within a frame. (Without the grid each cell cost
+#: two calls into Python, each of which could wait for the GIL behind a worker: a run of
+#: 500,000 iterations kept the GUI thread busy laying out for minutes.)
+LAYOUT_BATCH = 8_192
 STATUS_COLOURS = {
     "done": "#5cb85c",
     "final": "#2e7d32",
@@ -57,9 +59,17 @@ def iteration_of(node: Any) -> Iteration | None:
     return node
 
 
-class TimelineModel(QAbstractListModel):
+class TimelineModel(QStandardItemModel):
+    """One row per iteration of ``run``: the rows are Qt's (``setRowCount``: no item, no
+    Python), the cells' contents come from the iterations (``data``).
+
+    The list view lays out every row, and asks the model for an index of each
+    (``rowCount()`` behind it). In Python that was two calls per cell for 500,000 cells, each
+    of which could wait for the GIL behind a worker: the GUI thread was busy laying out for
+    minutes. Rows kept in C++ make the layout C++ only; Python is asked about painted cells."""
+
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, 1, parent)
         self.run: Run | None = None
         self._rows = 0
         self._max_time: float | None = None  # the slowest iteration, until the next grow/reset
@@ -69,6 +79,11 @@ class TimelineModel(QAbstractListModel):
         self.run = run
         self._rows = len(run.iterations) if run is not None else 0
         self._max_time = None
+        self.blockSignals(True)  # (the reset tells the views)
+        try:
+            self.setRowCount(self._rows)
+        finally:
+            self.blockSignals(False)
         self.endResetModel()
 
     def grow(self) -> None:
@@ -79,11 +94,10 @@ class TimelineModel(QAbstractListModel):
             tail = self.run.iterations[max(self._rows - 1, 0) : n]
             self._max_time = max([self._max_time] + [it.iteration_time or 0.0 for it in tail])
         if n > self._rows:
-            self.beginInsertRows(QModelIndex(), self._rows, n - 1)
             self._rows = n
-            self.endInsertRows()
+            self.setRowCount(n)  # (announces the rows)
         if self._rows:
-            self.dataChanged.emit(self.index(0), self.index(self._rows - 1))
+            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, 0))
 
     def max_time(self) -> float:
         """The slowest iteration's time (the bars' scale): one pass per grow/reset, not one
@@ -97,11 +111,8 @@ class TimelineModel(QAbstractListModel):
             self._max_time = float(max(filter(None, times), default=0.0))
         return self._max_time
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else self._rows
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or self.run is None:
+        if not index.isValid() or self.run is None or index.row() >= len(self.run.iterations):
             return None
         it = self.run.iterations[index.row()]
         if role == Qt.ItemDataRole.UserRole:
@@ -115,10 +126,14 @@ class TimelineModel(QAbstractListModel):
         return None
 
 
+def cell_size(fm: QFontMetrics) -> QSize:
+    """Every cell's size (the view's grid): two lines of the widest usual text."""
+    return QSize(fm.horizontalAdvance("000.0s · 00 calls") + 16, fm.height() * 2 + 16)
+
+
 class _Delegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:  # noqa: N802
-        fm = option.fontMetrics
-        return QSize(fm.horizontalAdvance("000.0s · 00 calls") + 16, fm.height() * 2 + 16)
+        return cell_size(option.fontMetrics)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         it: Iteration = index.data(Qt.ItemDataRole.UserRole)
@@ -152,8 +167,9 @@ class Timeline(QWidget):
         self.view.setFlow(QListView.Flow.LeftToRight)
         self.view.setWrapping(False)
         self.view.setUniformItemSizes(True)
+        self.view.setGridSize(cell_size(self.view.fontMetrics()))
         # lay the cells out in batches between events: a run of 500,000 iterations would
-        # otherwise be laid out in one go (~2 model calls per cell, seconds)
+        # otherwise be laid out in one go (~0.6 s)
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(LAYOUT_BATCH)
         self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -165,6 +181,11 @@ class Timeline(QWidget):
         self._syncing = False
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         selection.changed.connect(self.show_node)
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.view.setGridSize(cell_size(self.view.fontMetrics()))
+        super().changeEvent(event)
 
     def show_node(self, node: Any) -> None:
         run = run_of(node)
@@ -181,7 +202,7 @@ class Timeline(QWidget):
                 if row >= self.model.rowCount():
                     self.model.grow()  # a live run's new iteration, selected before the refresh
                 if row >= 0:
-                    idx = self.model.index(row)
+                    idx = self.model.index(row, 0)
                     self.view.setCurrentIndex(idx)
                     self.view.scrollTo(idx)
             else:
