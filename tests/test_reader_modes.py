@@ -201,3 +201,47 @@ def test_file_lines_split_as_the_buffer_reader_does_whatever_the_chunks(monkeypa
                 assert isinstance(raw, OverlongLine) and raw.nbytes == len(whole) and whole.startswith(raw)
             else:
                 assert raw == whole and not isinstance(raw, OverlongLine)
+
+
+def test_a_runs_totals_are_walked_once_for_every_view_that_asks() -> None:
+    """``shared_totals``: the status bar, the Run Summary, the metrics and the tree ask for the
+    same run's totals; a finished run is walked once, a running or changed one again."""
+    from rlm_desktop.trajectory import totals as totals_mod
+    from rlm_desktop.trajectory.model import Iteration, RunStatus, Usage
+    from tests.support import hostile_models
+
+    _traj, run = hostile_models.many_iterations(3_000)
+    run.status = RunStatus.FINISHED
+    walks = []
+    original = totals_mod.RunTotals.add
+
+    def counting_add(self, it):
+        walks.append(it)
+        original(self, it)
+
+    totals_mod.RunTotals.add = counting_add  # type: ignore[method-assign]
+    try:
+        first = totals_mod.shared_totals(run, False)
+        assert len(walks) == 3_000
+        assert totals_mod.shared_totals(run, False) is first  # no second walk
+        assert len(walks) == 3_000
+        assert first.usage == totals_mod.RunTotals.of_run(run, False).usage
+        walks.clear()
+        # partial (cancelled) totals are never handed to the next one who asks
+        stopped = totals_mod.shared_totals(run, True, cancelled=lambda: True)
+        assert stopped.iterations < 3_000
+        assert totals_mod.shared_totals(run, True).iterations == 3_000
+        # a new iteration: walked again
+        it = run.add_iteration(Iteration(number=3_001, iteration_time=1.0))
+        it.usage = Usage(1, 7, 3)
+        walks.clear()
+        again = totals_mod.shared_totals(run, False)
+        assert len(walks) == 3_001 and again.usage.total_tokens == first.usage.total_tokens + 10
+        # a running run changes in place: never kept
+        run.status = RunStatus.RUNNING
+        walks.clear()
+        totals_mod.shared_totals(run, False)
+        totals_mod.shared_totals(run, False)
+        assert len(walks) == 2 * 3_001
+    finally:
+        totals_mod.RunTotals.add = original  # type: ignore[method-assign]

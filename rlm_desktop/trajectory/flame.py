@@ -33,7 +33,9 @@ from .summary import covered_by_parent
 METRICS = ("tokens", "cost", "time")
 #: Children narrower than this share of the root merge into one frame (a 5,000 px view).
 MIN_W = 2e-4
-POLL_EVERY = 2000
+#: Nodes between two calls of ``cancelled()``: about a millisecond of work (a worker gives the
+#: GUI thread the GIL there while it is busy).
+POLL_EVERY = 200
 
 
 class Cancelled(Exception):

@@ -19,6 +19,8 @@ Bad lines are kept up to ``MAX_BAD_LINES`` (``FileTotals.bad_line_count`` counts
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ MAX_BAD_LINES = 1000
 #: ``Run.extra`` key where a lazily opened file's run shells get their ``RunTotals``
 RUN_TOTALS_KEY = "totals"
 PROGRESS_BYTES = 8 << 20
+POLL_EVERY = 128
 
 
 @dataclass
@@ -128,18 +131,59 @@ class RunTotals:
     def of_run(cls, run: Run, upstream: bool | None = None,
                cancelled: Callable[[], bool] | None = None) -> RunTotals:
         """The same numbers for a run held in memory. ``cancelled()`` (a worker's) is polled
-        every 1,000 iterations; once it is True the walk stops (the totals are then partial)."""
+        every ``POLL_EVERY`` iterations (about a millisecond of work: a worker gives the GUI
+        thread the GIL there); once it is True the walk stops (the totals are then partial)."""
         if upstream is None:
             upstream = is_upstream_run(run)
         t = cls.start(run, upstream)
         for i, it in enumerate(run.iterations):
-            if cancelled is not None and i % 1000 == 999 and cancelled():
+            if cancelled is not None and i % POLL_EVERY == POLL_EVERY - 1 and cancelled():
                 break
             t.add(it)
         if run.parent is not None:  # a child run: what its spawning call cost in all
             t.usage = summary.subtree_usage(run, upstream)
         t.settle(run)
         return t
+
+
+#: id(run) -> (the run, its iteration count, its last iteration (both weakly), upstream?, totals)
+_SHARED: dict[int, tuple[Any, int, Any, bool, RunTotals]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_totals(run: Run, upstream: bool | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> RunTotals:
+    """``RunTotals.of_run``, walked once per run and shared by everyone who asks (the status
+    bar, the Run Summary, the Metrics panel, the run tree): a run of 500,000 iterations was
+    walked four times over, by four workers at once. A finished run's totals are kept
+    while it lives and has the same iterations; a live (running) run's are walked anew,
+    and so are partial ones (the walk was cancelled)."""
+    if upstream is None:
+        upstream = is_upstream_run(run)
+    n = len(run.iterations)
+    last = run.iterations[-1] if n else None
+    live = run.status is RunStatus.RUNNING
+    with _SHARED_LOCK:
+        hit = _SHARED.get(id(run))
+    if not live and hit is not None and hit[0]() is run and hit[1] == n and hit[3] == upstream and (
+        hit[2]() if hit[2] is not None else None
+    ) is last:
+        return hit[4]
+    totals = RunTotals.of_run(run, upstream, cancelled)
+    if not live and totals.iterations == n:
+        key = id(run)
+
+        def gone(_ref: Any, key: int = key) -> None:
+            with _SHARED_LOCK:
+                entry = _SHARED.get(key)
+                if entry is not None and entry[0]() is None:
+                    del _SHARED[key]
+
+        with _SHARED_LOCK:
+            # (weakly: a last iteration held here would hold its run, the whole trajectory)
+            _SHARED[key] = (weakref.ref(run, gone), n, weakref.ref(last) if last is not None else None, upstream,
+                            totals)
+    return totals
 
 
 def is_upstream_run(run: Run) -> bool:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
 from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.model import Usage
+from rlm_desktop.trajectory.totals import shared_totals
 from rlm_desktop.ui.bridge import OffThread
 
 from .elided_label import ElidedLabel
@@ -145,11 +146,10 @@ def _usage(traj: Any, cancelled: Any = None) -> Any:
             return summary.trajectory_usage(traj)
         upstream = summary.is_upstream(traj)
         total = Usage()
-        for run in traj.runs:
-            for i, it in enumerate(run.iterations):
-                if i % 1024 == 1023 and cancelled():
-                    return None
-                total = total + summary.iteration_usage(it, upstream)
+        for run in traj.runs:  # (a root run's usage is the sum of its iterations')
+            total = total + shared_totals(run, upstream, cancelled).usage
+            if cancelled():
+                return None
         return total
     except Exception:  # a half-written live node
         return None

@@ -9,7 +9,6 @@ call (``beginInsertRows``) and refreshes the status/tokens/time cells.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -18,9 +17,9 @@ from PySide6.QtGui import QColor
 from rlm_desktop.trajectory import names, summary
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
 from rlm_desktop.trajectory.reader import sanitize_str
-from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY
+from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, shared_totals
 from rlm_desktop.ui.bounded_text import bounded_repr
-from rlm_desktop.ui.bridge import YIELD_S, Bridge, Job, share_the_gil
+from rlm_desktop.ui.bridge import Bridge, Cancelled, Job, share_the_gil
 from rlm_desktop.ui.invisible import reveal_text
 
 log = logging.getLogger(__name__)
@@ -276,12 +275,17 @@ class RunTreeModel(QAbstractItemModel):
         self._rows.clear()
         self._parents.clear()
         self._levels.clear()
+        self._widths.clear()
         self._paged.clear()
         self._totals.clear()
         self._pending.clear()
         self._childless.clear()
         self._shown.clear()
         self.endResetModel()
+
+    def shutdown(self, timeout: float = 2.0) -> bool:
+        """Cancel the big runs' totals workers and wait for them (the window closes)."""
+        return self._bridge.shutdown(timeout)
 
     def set_status_note(self, note: str | None) -> None:
         """Unfinished runs show ``note`` (e.g. "deleted") as their status, or their own."""
@@ -525,8 +529,8 @@ class RunTreeModel(QAbstractItemModel):
                 p = parent_of(p)
             return False
 
-        for cache in (self._rows, self._cells, self._parents, self._levels):
-            for k in [k for k, (n, _v) in cache.items() if below(n)]:
+        for cache in (self._rows, self._cells, self._parents, self._levels, self._widths):
+            for k in [k for k, entry in cache.items() if below(entry[0])]:
                 del cache[k]
         for k in [k for k, n in self._keep.items() if below(n)]:
             del self._keep[k]
@@ -718,25 +722,28 @@ class RunTreeModel(QAbstractItemModel):
             generation = self._generation
             share_the_gil()
             job = self._bridge.job("rlm-tree-totals")
-            job.start(lambda j: self._compute_totals(j, generation, run, upstream))
+            job.start(lambda j: self._compute_totals(j, generation, run, upstream), lane=True)
         return _PENDING, _PENDING
 
     def _compute_totals(self, job: Job, generation: int, run: Run, upstream: bool) -> Any:
-        """In the worker: a root run's totals iteration by iteration (the sum of
-        ``summary.iteration_usage`` is ``summary.run_usage``), given up when the model shows
-        another trajectory meanwhile."""
+        """In the worker: a root run's totals (``shared_totals``: walked once for every view
+        that shows them), given up when the model shows another trajectory meanwhile."""
         n = len(run.iterations)
         try:
             if run.parent is None:
-                t, s = 0, 0.0
-                for i, it in enumerate(run.iterations[:n]):
-                    if i % 1024 == 0:
-                        time.sleep(YIELD_S)  # leave the GIL to the GUI thread for a moment
-                        job.check()  # cancelled: another trajectory is shown
-                    t += summary.iteration_usage(it, upstream).total_tokens
-                    s += it.iteration_time or 0.0
+
+                def cancelled() -> bool:
+                    job.yield_to_gui()  # the GIL to the GUI thread while it is busy
+                    return job.cancelled
+
+                totals = shared_totals(run, upstream, cancelled)
+                job.check()  # cancelled: another trajectory is shown (the totals are partial)
+                n = totals.iterations
+                t, s = totals.usage.total_tokens, totals.total_time
             else:
                 t, s = tokens(run, upstream), seconds(run)
+        except Cancelled:
+            raise
         except Exception:  # a run changing under a live writer: the next grow asks again
             t, s = None, None
         return generation, run, n, f"{t:,}" if t else "", f"{s:.2f}s" if s else ""

@@ -25,9 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rlm_desktop.trajectory.model import EXTRA_KEY
 from rlm_desktop.trajectory.run_card import RunFacts, facts_of_totals, heading_facts, run_facts
-from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
+from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals, is_upstream_run, shared_totals
 from rlm_desktop.ui.bridge import OffThread
 from rlm_desktop.ui.elided_label import ElidedLabel
 
@@ -153,10 +152,6 @@ class RunSummaryHeader(QWidget):
             self._counted = None
             self.job.cancel()
             return
-        root = run
-        while root.parent is not None and root.parent.run is not None:
-            root = root.parent.run
-        upstream = EXTRA_KEY not in root.metadata  # our logs mark their metadata
         t = run.extra.get(RUN_TOTALS_KEY) if isinstance(run.extra, dict) else None
         if isinstance(t, RunTotals):
             self.job.cancel()
@@ -166,11 +161,12 @@ class RunSummaryHeader(QWidget):
             # a refresh of the same run keeps the last counts until the new ones come
             self._show_facts(heading_facts(run), self.totals.text() if self._counted is run else counting)
             # counted as the whole-file pass counts, yielding to the GUI thread as it goes
-            self.job.start(lambda cancelled: facts_of_totals(run, RunTotals.of_run(run, upstream, cancelled)),
+            # (upstream or not: the same rule as every other view's, decided in the worker)
+            self.job.start(lambda cancelled: facts_of_totals(run, shared_totals(run, None, cancelled)),
                            lambda f: self._show_facts(f) if self._run is run else None)
         else:
             self.job.cancel()
-            self._show_facts(run_facts(run, upstream))
+            self._show_facts(run_facts(run, is_upstream_run(run)))
 
     def _show_facts(self, f: RunFacts, totals: str | None = None) -> None:
         run = self._run
