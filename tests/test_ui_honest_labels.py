@@ -123,7 +123,7 @@ def test_child_run_is_an_rlm_query_and_a_cancelled_turn_is_cancelled(qtbot, wind
     w.tree.view.setFocus()
     w.tree.view.setCurrentIndex(idx)  # the root run's turn: the timeline shows the root run
     row = w.timeline.model.run.iterations.index(root_it)
-    assert w.timeline.model.index(row).data(Qt.ItemDataRole.ToolTipRole).startswith("Iteration 5: cancelled")
+    assert w.timeline.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole).startswith("Iteration 5: cancelled")
     assert w.status.state_label.text() == "Cancelled"
 
 

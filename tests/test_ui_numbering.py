@@ -71,7 +71,7 @@ def test_tree_status_bar_and_copy_path_count_from_one(qtbot, window):
     assert call_idx.data().startswith("rlm_query 1 (child run):")
     assert m.index_of(child.child).data().startswith("Child run (rlm_query) · depth 1")
     # the timeline shows the same numbers
-    assert w.timeline.model.index(0).data().startswith("#1\n")
+    assert w.timeline.model.index(0, 0).data().startswith("#1\n")
 
 
 def test_search_hits_are_named_for_people_and_counted_from_one(qtbot, window):

@@ -109,8 +109,10 @@ def test_500k_iterations_selecting_the_run_leaves_the_work_to_workers(qtbot, win
     qtbot.waitUntil(lambda: metrics.summary.text().startswith("200000 iterations"), timeout=60_000)
     assert ticks.stop() >= 1  # the event loop kept turning meanwhile
     x = metrics.bars_root_in.opts["x"]
-    assert 0 < len(x) <= 2_000  # drawn as means of equal groups
-    assert "means of 100" in metrics.legend_text(metrics.tokens_plot)
+    from rlm_desktop.ui.panels.binning import MAX_BARS
+
+    assert 0 < len(x) <= MAX_BARS  # drawn as means of equal groups
+    assert f"means of {200_000 // MAX_BARS}" in metrics.legend_text(metrics.tokens_plot)
     assert metrics.metrics.total.total_tokens == sum(it.usage.total_tokens for it in run.iterations)
     # the run's totals in the tree came from a worker too
     model = window.tree.model
@@ -343,7 +345,7 @@ def test_a_run_of_many_iterations_is_shown_in_pages(qtbot, window):
     assert model.node(view.currentIndex()) is run.iterations[6_050]
 
 
-def test_the_timeline_lays_out_few_cells_per_batch_and_scales_bars_to_the_slowest(qtbot, window):
+def test_the_timeline_lays_out_without_python_per_cell_and_scales_bars_to_the_slowest(qtbot, window):
     from rlm_desktop.ui import timeline
 
     traj, run = hostile_models.many_iterations(20_000)
@@ -351,7 +353,30 @@ def test_the_timeline_lays_out_few_cells_per_batch_and_scales_bars_to_the_slowes
     run.iterations[8].iteration_time = None  # not timed: counts 0
     window.show_trajectory(traj, traj.path)
     view = window.timeline.view
-    assert view.batchSize() == timeline.LAYOUT_BATCH <= 100
+    # the rows are Qt's and the cells sit on a grid: laying 20,000 cells out never calls the
+    # model's Python (each call could wait for the GIL behind a worker); painting does, for
+    # the cells on screen
+    import sys
+
+    calls: list[str] = []
+
+    def profile(frame, event, _arg):
+        if event == "call" and frame.f_code.co_filename == timeline.__file__:
+            calls.append(frame.f_code.co_name)
+
+    window.timeline.model.set_run(None)
+    sys.setprofile(profile)
+    try:
+        window.selection.select(run.iterations[0])
+        for _ in range(40):  # the cells are laid out in batches, between events
+            qtbot.wait(5)
+        view.viewport().repaint()
+    finally:
+        sys.setprofile(None)
+    assert view.gridSize() == timeline.cell_size(view.fontMetrics())
+    painted = view.viewport().width() // view.gridSize().width() + 2
+    assert calls.count("paint") <= 3 * painted  # (painted at most a few times over)
+    assert 0 < len(calls) < 60 * painted  # what painting the cells on screen needs, not 20,000
     assert window.timeline.model.max_time() == 99.0
 
 

@@ -115,7 +115,7 @@ def test_fork_menu_on_tree_and_timeline(qtbot, window):
     assert "Fork from Here…" in texts and menu.actions()[0].isEnabled()
     menu.close()
     tl = w.timeline.view
-    rect = tl.visualRect(w.timeline.model.index(0))
+    rect = tl.visualRect(w.timeline.model.index(0, 0))
     menu = w.forks.node_menu(tl, rect.center())
     assert w.selection.node is w.trajectory.runs[0].iterations[0] and menu.actions()[0].isEnabled()
     menu.close()

@@ -59,7 +59,7 @@ def test_big_file_opens_without_blocking_the_event_loop(qtbot, window, big_log, 
         run_idx = window.tree.model.index_of(traj.runs[0])
         seen.append(("preview", (ticks[0], window.tree.model.rowCount(), window.tree.model.rowCount(run_idx),
                                  window.timeline.model.rowCount(), window.windowTitle())))
-        window.timeline.view.setCurrentIndex(window.timeline.model.index(0))  # the user picks it
+        window.timeline.view.setCurrentIndex(window.timeline.model.index(0, 0))  # the user picks it
         seen.append(("picked", window.selection.node.path))
 
     window.loader.preview.connect(on_preview)

@@ -60,7 +60,7 @@ def test_selecting_in_tree_selects_everywhere(qtbot, window):
     assert code.current_block() is block
     # and the other way round: the timeline selects an iteration -> the tree follows
     other = run.iterations[0]
-    window.timeline.view.setCurrentIndex(window.timeline.model.index(0))
+    window.timeline.view.setCurrentIndex(window.timeline.model.index(0, 0))
     assert window.selection.node is other
     assert window.tree.model.node(window.tree.view.currentIndex()) is other
     # keyboard: Right in the timeline moves to the next iteration
