@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 #: At most this many bars per plot; more iterations are drawn as means of equal groups.
-MAX_BARS = 2_000
+#: (A plot is rarely 1,000 px wide: more bars would be thinner than a pixel, and each one
+#: costs pyqtgraph's paint.)
+MAX_BARS = 1_000
 
 
 def binned(n: int, *series: np.ndarray, max_bars: int = MAX_BARS) -> tuple[np.ndarray, float, list[np.ndarray]]:

@@ -22,7 +22,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
-from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals
+from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals, shared_totals
 from rlm_desktop.ui.bridge import OffThread
 
 from .common import fmt_cost, fmt_int, fmt_seconds, is_dark, is_loading, node_iteration, node_run, plain_label
@@ -71,7 +71,7 @@ class RunMetrics:
         (``run.extra[RUN_TOTALS_KEY]``, set when it arrives), else of the run in memory
         (a worker's ``cancelled()`` is polled meanwhile: the numbers are partial once True)."""
         t = run.extra.get(RUN_TOTALS_KEY)
-        return cls.from_totals(t if isinstance(t, RunTotals) else RunTotals.of_run(run, cancelled=cancelled))
+        return cls.from_totals(t if isinstance(t, RunTotals) else shared_totals(run, cancelled=cancelled))
 
     def count_loading(self, run: Run) -> RunMetrics:
         """Count the run's iterations not loaded yet (a walk over the run: for a worker)."""
@@ -370,8 +370,8 @@ class MetricsPanel(QWidget):
         self.bars_root_in.setOpts(x=x, height=rin, y0=np.zeros(len(x)), width=width)
         self.bars_root_out.setOpts(x=x, height=rout, y0=rin, width=width)
         self.bars_sub.setOpts(x=x, height=sub, y0=rin + rout, width=width)
-        self.cost_curve.setData(x, cost)
-        self.cost_curve.setSymbol("o" if len(x) <= 300 else None)
+        # (the symbol in the same call: set after the data, 2,000 points were made symbols first)
+        self.cost_curve.setData(x, cost, symbol="o" if len(x) <= 300 else None)
         grouped = f" (means of {round(width / 0.9):,})" if plot.grouped else ""
         self._set_title(
             self.cost_plot,
