@@ -20,7 +20,9 @@ Cases (issue 15, item 3; target: no stall over 50 ms):
 Baselines, measured in the same run: the same clicks on a small version of each case
 (10 keys, 100 iterations, 10 levels, a 10 KB line, 50 logs), and the idle heartbeat (the
 longest gap while nothing happens: what the machine's load alone costs). Prints each
-stall, its baseline, the ratio to the 50 ms target and PASS/FAIL; the last line is
+stall, its baseline, the ratio to the 50 ms target and PASS/FAIL (``--repeat N``: the
+median of N runs, each in a fresh window; this machine's noise made single runs vary
+2-3x); the last line is
 ``BENCH_RESULT {json}`` for ``bench/run_all.py``.
 """
 
@@ -31,6 +33,7 @@ import gc
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -223,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller hostile sizes (checks the bench runs)")
     ap.add_argument("--only", help="comma-separated cases")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each case this many times (a fresh window each) and report the median stall")
     args = ap.parse_args(argv)
     q = args.quick
     # name -> (hostile size, baseline size, runner)
@@ -255,20 +260,25 @@ def main(argv: list[str] | None = None) -> int:
             size, small, runner = cases[name]
             row: dict[str, Any] = {"case": name, "size": size, "baseline_size": small}
             for key, n in (("baseline", small), ("hostile", size)):
-                w = MainWindow(restore_layout=False)
-                w.resize(1400, 900)
-                w.show()
-                settle(100)
-                if name == "followed_logs":
-                    stall, secs = case_followed_logs(w, n, tmp)
-                else:
-                    stall, secs = runner(w, n)
-                row[f"{key}_stall_ms"], row[f"{key}_s"] = stall, secs
-                w.shutdown()
-                w.close()
-                w.deleteLater()
-                settle(50)
-                gc.collect()
+                stalls, times = [], []
+                for _ in range(max(args.repeat, 1)):
+                    w = MainWindow(restore_layout=False)
+                    w.resize(1400, 900)
+                    w.show()
+                    settle(100)
+                    if name == "followed_logs":
+                        stall, secs = case_followed_logs(w, n, tmp)
+                    else:
+                        stall, secs = runner(w, n)
+                    stalls.append(stall)
+                    times.append(secs)
+                    w.shutdown()
+                    w.close()
+                    w.deleteLater()
+                    settle(50)
+                    gc.collect()
+                row[f"{key}_stall_ms"], row[f"{key}_s"] = statistics.median(stalls), statistics.median(times)
+                row[f"{key}_stalls_ms"] = stalls
             row["vs_target"] = row["hostile_stall_ms"] / TARGET_MS
             row["vs_baseline"] = row["hostile_stall_ms"] / max(row["baseline_stall_ms"], 1e-3)
             results.append(row)
