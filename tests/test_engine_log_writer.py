@@ -116,3 +116,15 @@ def test_both_logs_stop_at_the_first_failed_line_and_count_the_rest(tmp_path, mo
         assert obs.lines == 2 and obs.error.startswith(f"cannot write {what} ")
         assert "stops after line 2" in obs.error and "No space left" in obs.error
         assert obs.skipped == 1  # iteration 3 was not written after the error
+
+
+def test_both_logs_hand_out_the_write_state_from_one_place():
+    """error/lines/skipped are defined once (line_guard.GuardedLog), not repeated per log."""
+    from rlm_desktop.engine.completions_log import CompletionsLog
+    from rlm_desktop.engine.line_guard import GuardedLog
+
+    for cls in (JsonlLogObserver, CompletionsLog):
+        assert issubclass(cls, GuardedLog)
+        for name in ("error", "lines", "skipped"):
+            assert name not in vars(cls), f"{cls.__name__}.{name} repeats GuardedLog's"
+            assert getattr(cls, name) is vars(GuardedLog)[name]

@@ -15,6 +15,7 @@ from rlm_desktop.trajectory.run_summary import RunSummarizer, summarize_file
 from rlm_desktop.trajectory.tail import NoticeKind
 from rlm_desktop.trajectory.tail_follow import Follower, ListingUpdate
 from tests.support import tail_logs
+from tests.support.tail_logs import append
 
 
 class Recorder:
@@ -62,14 +63,17 @@ def wait_for(cond, timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-def append(path: Path, lines: list[bytes]) -> None:
-    with open(path, "ab") as fh:
-        for ln in lines:
-            fh.write(ln)
-            fh.flush()
-
-
 LINES = tail_logs.script(seed=5, n=6)
+
+
+def test_shared_append_helper_adds_after_what_is_there(tmp_path: Path) -> None:
+    """tail_logs.append (used by the tail, runs-panel and followed-runs tests) grows a log in place."""
+    path = tmp_path / "grow.jsonl"
+    tail_logs.write_log(path, LINES[:2])
+    append(path, LINES[2:4])
+    append(path, [])
+    assert path.read_bytes() == b"".join(LINES[:4])
+    assert [it.number for it in read_file(str(path)).runs[0].iterations] == [1, 2, 3]
 
 
 @pytest.mark.parametrize("polling", [False, True], ids=["watchdog", "polling"])

@@ -12,15 +12,9 @@ from rlm_desktop.trajectory.model import RunStatus
 from rlm_desktop.ui.follow import FollowController
 from rlm_desktop.ui.runs_panel import COL_ITERS, COL_MODIFIED, COL_STATUS, PATH_ROLE, RunsPanel
 from tests.support import tail_logs
+from tests.support.tail_logs import append
 
 LINES = tail_logs.script(seed=11, n=8)
-
-
-def append(path: Path, lines: list[bytes]) -> None:
-    with open(path, "ab") as fh:
-        for ln in lines:
-            fh.write(ln)
-            fh.flush()
 
 
 @pytest.fixture

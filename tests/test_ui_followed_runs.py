@@ -5,7 +5,6 @@ runs open by themselves, a deleted run is shown as deleted."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 
@@ -13,15 +12,9 @@ from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, S
 from rlm_desktop.ui.run_tree import RunTree
 from rlm_desktop.ui.selection import NodeSelection
 from tests.support import tail_logs
+from tests.support.tail_logs import append
 
 LINES = tail_logs.script(seed=11, n=8)
-
-
-def append(path: Path, lines: list[bytes]) -> None:
-    with open(path, "ab") as fh:
-        for ln in lines:
-            fh.write(ln)
-            fh.flush()
 
 
 def arrow_point(tree: RunTree, idx) -> QPoint:

@@ -146,3 +146,34 @@ def test_a_paused_run_is_summarised_as_paused_not_running(qtbot, window):
     qtbot.waitUntil(lambda: not s.running, timeout=30000)
     click_node(qtbot, w, w.trajectory.runs[0])
     qtbot.waitUntil(lambda: head.status.text() == "finished", timeout=5000)
+
+
+def test_a_live_run_paused_before_its_first_iteration_shows_the_question_it_was_given(qtbot, window):
+    """The demo starts paused at its RunStarted: no iteration (so no LM request) yet, but the
+    question is known from the start and shown, not "(not in the log)"."""
+    w = window
+    s = w.session
+    head = w.panels["summary"]
+    prompt = load_demo().prompt
+    w.debug.demo.trigger()  # paused at the start
+    qtbot.waitUntil(lambda: s.running and s.state.state == "paused", timeout=15000)
+    run = s.recorder.trajectory.runs[0]
+    assert run.iterations == []
+    qtbot.waitUntil(lambda: head.run() is run and head.status.text() == "paused", timeout=5000)
+    assert head.question.full_text() == "Question: " + " ".join(prompt.split())[:1990]
+    assert "not in the log" not in head.question.text()
+    qtbot.keyClick(w, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)  # Stop
+    qtbot.waitUntil(lambda: not s.running, timeout=15000)
+
+
+def test_the_question_is_not_in_the_log_only_where_nothing_is_known():
+    """A run started with no task (a context-only completion) and no iteration: nothing known."""
+    from rlm_desktop.engine import events as ev
+    from rlm_desktop.engine.recorder import LiveRecorder
+
+    rec = LiveRecorder()
+    base = {"parent_id": None, "depth": 0, "iteration": 0, "metadata": {"type": "metadata"}}
+    rec.apply(ev.RunStarted(run_id="asked", question="How many parts?", prompt_preview="ctx", **base))
+    rec.apply(ev.RunStarted(run_id="context-only", prompt_preview="ctx", **base))
+    assert question_of(rec.run("asked")) == "How many parts?"
+    assert question_of(rec.run("context-only")) is None  # the preview is context, not a question

@@ -195,3 +195,27 @@ def test_problem_tooltips_show_log_text_literally(qtbot, window):
         tip = window.problems.list.item(i).toolTip()
         assert "<img" not in tip and "<b>" not in tip and "<i>" not in tip
         assert "&lt;" in tip  # escaped, so Qt shows the characters
+
+
+def test_building_the_window_prints_no_qt_warning_and_cancel_sits_left_of_the_status(qtbot, qtlog, qapp):
+    """The "Cancel loading" button goes first among the status bar's permanent widgets, without
+    Qt's "insertPermanentWidget: Index out of range" warning (index 0 is the message label's)."""
+    from rlm_desktop.ui.main_window import MainWindow
+
+    w = MainWindow(restore_layout=False)
+    try:
+        warnings = [r.message for r in qtlog.records if "insertPermanentWidget" in r.message]
+        assert warnings == []
+        w.resize(1200, 700)
+        w.show()
+        w.load_cancel.show()
+        qtbot.waitExposed(w)
+        status = w.status
+        qtbot.waitUntil(lambda: w.load_cancel.geometry().width() > 0)
+        cancel = w.load_cancel.geometry()
+        assert status.message_label.geometry().right() < cancel.left()
+        assert cancel.right() < status.node_label.geometry().left() < status.state_label.geometry().left()
+    finally:
+        w.shutdown()
+        w.close()
+        w.deleteLater()

@@ -309,6 +309,32 @@ def test_an_edited_response_changes_what_runs(server, tmp_path):
     assert last.edited and EDIT_MARK in last.response and '"deep done: "' in last.original_response
 
 
+def test_a_run_paused_at_its_start_has_its_question_before_any_iteration(server, tmp_path):
+    """The bootstrap sends upstream's ``root_prompt`` with RunStarted: the run's question is
+    known while it waits at its start, before the first LM request; a completion given no
+    ``root_prompt`` has none (its prompt is the context, not a question)."""
+    from rlm_desktop.trajectory.run_card import question_of
+
+    bps = BreakpointManager()
+    bps.add(kind="depth", depth=0, one_shot=True)
+    ctl = DebugController(bps)
+    paused = Paused(ctl)
+    prog, t, box, out = debugged(server, "full", ctl, tmp_path)
+    try:
+        st = paused.next()
+        run = prog.recorder.run(st.event.run_id)
+        at_start = (type(st.event).__name__, st.event.depth, st.event.question,
+                    None if run is None else len(run.iterations), None if run is None else question_of(run))
+    finally:
+        ctl.resume()
+        _finish(t, out)
+    assert at_start == ("RunStarted", 0, "What do the parts say?", 0, "What do the parts say?")
+    assert box["result"].exit_code == 0
+    runs = prog.recorder.trajectory.runs
+    assert question_of(runs[0]) == "What do the parts say?"  # from the first request as before
+    assert len(runs) == 3 and runs[1].extra.get("started_question") is None  # a chat turn: no task
+
+
 def test_stop_ends_the_completion_as_upstream_cancellation_and_the_program_goes_on(server, tmp_path):
     bps = BreakpointManager()
     bps.add(kind="depth", depth=2)

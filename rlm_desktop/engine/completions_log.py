@@ -23,12 +23,12 @@ from typing import Any
 from rlm_desktop.trajectory.writer import now_timestamp
 
 from . import events as ev
-from .line_guard import GuardedLines
+from .line_guard import GuardedLines, GuardedLog
 
 log = logging.getLogger(__name__)
 
 
-class CompletionsLog:
+class CompletionsLog(GuardedLog):
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.path = path
         self._lines = GuardedLines(path, fsync=fsync, what="record")
@@ -36,19 +36,6 @@ class CompletionsLog:
         self._waiting: dict[str, list[dict[str, Any]]] = {}  # root id -> lines, in start order
         self._ended: set[str] = set()
         self.completions = 0
-
-    @property
-    def error(self) -> str | None:
-        return self._lines.error
-
-    @property
-    def lines(self) -> int:
-        return self._lines.lines
-
-    @property
-    def skipped(self) -> int:
-        """Lines not written after a write error."""
-        return self._lines.skipped
 
     def __call__(self, event: ev.Event) -> None:
         if event.depth != 0 or event.parent_id is not None:

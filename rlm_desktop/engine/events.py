@@ -41,6 +41,9 @@ class RunStarted(Event):
 
     metadata: dict[str, Any]
     prompt_preview: str = ""
+    # The task the run was given, when known at its start (the root prompt, redacted); None:
+    # not known before its first LM request (it may have none: a context-only completion).
+    question: str | None = None
     # For a child run: where it was spawned from in the parent (iteration, block, call).
     spawned_at: tuple[int, int, int] | None = None
 

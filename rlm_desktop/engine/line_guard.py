@@ -57,4 +57,25 @@ class GuardedLines:
         self.writer.close()
 
 
-__all__ = ["GuardedLines"]
+class GuardedLog:
+    """A log written through a ``GuardedLines`` (``self._lines``), with its write state public."""
+
+    _lines: GuardedLines
+
+    @property
+    def error(self) -> str | None:
+        """The first write error (redacted), None while every line was written."""
+        return self._lines.error
+
+    @property
+    def lines(self) -> int:
+        """Lines written."""
+        return self._lines.lines
+
+    @property
+    def skipped(self) -> int:
+        """Lines not written after a write error."""
+        return self._lines.skipped
+
+
+__all__ = ["GuardedLines", "GuardedLog"]

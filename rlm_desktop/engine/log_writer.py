@@ -28,13 +28,13 @@ from typing import Any
 from rlm_desktop.trajectory.writer import default_log_path
 
 from .events import Event, IterationFinished, RunStarted
-from .line_guard import GuardedLines
+from .line_guard import GuardedLines, GuardedLog
 from .redaction import Redactor
 
 log = logging.getLogger(__name__)
 
 
-class JsonlLogObserver:
+class JsonlLogObserver(GuardedLog):
     def __init__(
         self, path: str | os.PathLike[str], redactor: Redactor | None = None, *, fsync: str = "async"
     ) -> None:
@@ -45,19 +45,6 @@ class JsonlLogObserver:
         self._lines = GuardedLines(self.path, fsync=fsync == "sync", redactor=redactor)
         self._syncer = _Syncer(self.path) if fsync == "async" else None
         self._root_id: str | None = None
-
-    @property
-    def error(self) -> str | None:
-        return self._lines.error
-
-    @property
-    def lines(self) -> int:
-        return self._lines.lines
-
-    @property
-    def skipped(self) -> int:
-        """Lines not written after a write error."""
-        return self._lines.skipped
 
     @classmethod
     def in_dir(cls, log_dir: str | os.PathLike[str], file_name: str = "rlm", **kw: Any) -> JsonlLogObserver:

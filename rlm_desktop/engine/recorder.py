@@ -29,6 +29,7 @@ from rlm_desktop.trajectory.model import (
     Trajectory,
     Usage,
 )
+from rlm_desktop.trajectory.run_card import STARTED_QUESTION_KEY
 
 from . import events as ev
 
@@ -113,6 +114,8 @@ class LiveRecorder:
                 parent=call,
             )
             call.child = run
+        if e.question:
+            run.extra[STARTED_QUESTION_KEY] = e.question  # the question before any iteration
         self.runs[e.run_id] = run
         return run
 

@@ -137,6 +137,7 @@ class RunLoop:
                     ev.RunStarted,
                     metadata=self.run.metadata,
                     prompt_preview=preview[:PREVIEW],
+                    question=self.s.redactor.text(self.root_prompt) if self.root_prompt else None,
                     spawned_at=self.spawned_at,
                 )
             )

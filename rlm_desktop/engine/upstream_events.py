@@ -97,7 +97,9 @@ class ProgramEvents:
             self.completions += 1
             if self._on_root is not None:
                 self._on_root()
+        question = msg.get("question")
         return ev.RunStarted(**base, metadata=meta, prompt_preview=str(msg.get("prompt_preview") or ""),
+                             question=question if isinstance(question, str) and question else None,
                              spawned_at=tuple(spawned) if isinstance(spawned, list) and len(spawned) == 3 else None)
 
     def _make_IterationStarted(self, base: dict[str, Any], msg: dict[str, Any], source: Any) -> ev.Event:  # noqa: N802

@@ -4,9 +4,11 @@
 run, like upstream's banner: the question it was asked, its final answer, its status,
 its iterations and code blocks, the sub-calls below it per depth, and its tokens, cost
 and time (``summary`` counts every LM call once). ``question_of(run)`` is also how New
-Run fills its prompt from a recording. ``facts_of_totals(run, totals)`` gives the same facts
-from a ``totals.RunTotals`` already counted (a lazily opened file's whole-file pass, or a
-worker's), without walking the run's iterations: what a GUI thread may call on any run.
+Run fills its prompt from a recording; a live run that has no iteration yet has it from
+its start (``run.extra[STARTED_QUESTION_KEY]``, set by the live recorder).
+``facts_of_totals(run, totals)`` gives the same facts from a ``totals.RunTotals`` already
+counted (a lazily opened file's whole-file pass, or a worker's), without walking the run's
+iterations: what a GUI thread may call on any run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from .model import Run, RunStatus
 
 #: How the task is put in the first user message: ours, then upstream's 0.1.2+.
 TASK_PREFIXES = ("Your task: ", "Answer the following: ")
+#: ``Run.extra`` key of the task a live run was given when it started (before any LM request).
+STARTED_QUESTION_KEY = "started_question"
 
 
 @dataclass
@@ -38,7 +42,8 @@ class RunFacts:
 
 def question_of(run: Run) -> str | None:
     """The task the run was given: the first user message that states it (ours and
-    upstream 0.1.2+), else, for a child run, the prompt its ``rlm_query`` passed."""
+    upstream 0.1.2+), else the task a live run was started with (known before its first
+    LM request), else, for a child run, the prompt its ``rlm_query`` passed."""
     first = run.iterations[0].prompt if run.iterations else []
     for m in first if isinstance(first, list) else []:
         content = m.get("content") if isinstance(m, dict) else None
@@ -46,6 +51,9 @@ def question_of(run: Run) -> str | None:
             for prefix in TASK_PREFIXES:
                 if content.startswith(prefix):
                     return content[len(prefix):].split("\n\n", 1)[0]
+    started = run.extra.get(STARTED_QUESTION_KEY) if isinstance(run.extra, dict) else None
+    if isinstance(started, str) and started:
+        return started
     call = run.parent
     if call is not None:
         prompt: Any = call.prompt
@@ -110,4 +118,4 @@ def run_facts(run: Run, upstream: bool = False) -> RunFacts:
     )
 
 
-__all__ = ["TASK_PREFIXES", "RunFacts", "facts_of_totals", "heading_facts", "question_of", "run_facts"]
+__all__ = ["STARTED_QUESTION_KEY", "TASK_PREFIXES", "RunFacts", "facts_of_totals", "heading_facts", "question_of", "run_facts"]

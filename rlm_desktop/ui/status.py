@@ -65,6 +65,12 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(w)
         self.addPermanentWidget(self.state_label, 1)
 
+    def add_leading_permanent(self, widget: QWidget) -> None:
+        """A permanent widget left of the others (right of the message). QStatusBar counts the
+        message label in its indices, so the first permanent place is 1, not 0 (0 warns
+        "Index out of range" and appends the widget at the far right)."""
+        self.insertPermanentWidget(1, widget)
+
     # -- messages: our elided label instead of QStatusBar's painted (clipped) text ----------
     def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802
         self.message_label.set_full_text(_one_line(text or ""), text or "")

@@ -68,7 +68,7 @@ class FilesMixin:
         button.setToolTip("Stop reading the file(s) being opened")
         button.clicked.connect(self.loader.cancel)
         button.hide()
-        self.status.insertPermanentWidget(0, button)
+        self.status.add_leading_permanent(button)
         self.load_cancel = button
         self.loader.busy_changed.connect(button.setVisible)
         self.loader.cancelled.connect(self._load_cancelled)

@@ -141,6 +141,14 @@ def write_log(path: str | os.PathLike[str], lines: list[bytes]) -> None:
         fh.writelines(lines)
 
 
+def append(path: str | os.PathLike[str], lines: list[bytes]) -> None:
+    """Append ``lines`` to the end of ``path``, flushing after each one, as a writer does."""
+    with open(path, "ab") as fh:
+        for ln in lines:
+            fh.write(ln)
+            fh.flush()
+
+
 def _writer(path: str, seed: int) -> None:
     lines = script(seed)
     idx = 0

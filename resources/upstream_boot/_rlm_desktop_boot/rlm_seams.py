@@ -16,6 +16,8 @@ from datetime import datetime
 
 from . import report, runs, values
 
+QUESTION_CHARS = 4000  # of the task (root_prompt) sent with RunStarted; the Run Summary shows less
+
 
 def set_on(obj, name, value):
     """Shadow ``obj.name`` with ``value``; returns the undo (or None when it cannot)."""
@@ -56,11 +58,13 @@ def _wrap_completion(orig):
             spawned = None
         root_prompt = kwargs.get("root_prompt", args[0] if args else None)
         preview = str(root_prompt if root_prompt else prompt)[:200]
+        question = str(root_prompt)[:QUESTION_CHARS] if root_prompt else None  # the task, if given
         stack = runs.stack()
         stack.append(run)
         try:
             try:
-                report.emit("RunStarted", run, metadata=values.metadata(self), prompt_preview=preview, spawned_at=spawned)
+                report.emit("RunStarted", run, metadata=values.metadata(self), prompt_preview=preview,
+                            question=question, spawned_at=spawned)
             except report.StopRequested:
                 report.emit("RunCancelled", run, False, reason=report.STOP_REASON)
                 raise values.cancellation_error() from None
