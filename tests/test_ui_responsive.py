@@ -268,25 +268,17 @@ def test_bidi_and_invisible_characters_are_shown_as_markers(qtbot, window):
     assert "⟨U+200B⟩" in response.shown_text()
 
 
-def test_tree_cells_the_view_paints_are_the_models_data(qtbot, window):
-    """The view asks a cell's roles in one multiData call: what it paints is what data() says,
-    the status colour included; the branch area still draws each row's arrow."""
+def test_tree_cells_a_delegate_is_given_are_the_models_data(qtbot, window):
+    """The model answers a cell's roles in one multiData call (what size hints, accessibility
+    and any delegate read; the view paints rows itself, test_ui_tree_paint.py): the same as
+    data(), the status colour included; the branch area still draws each row's arrow."""
     from PySide6.QtGui import QPalette
     from PySide6.QtWidgets import QStyleOptionViewItem
 
-    from rlm_desktop.engine.demo import load_demo
-    from rlm_desktop.trajectory.reader import read_file
+    from tests.support.tree_rows import demo_with_error_block
 
-    path = str(load_demo().trajectory_path)
-    traj = read_file(path)
-    window.show_trajectory(traj, path)
-    view, model = window.tree.view, window.tree.model
+    traj, view, model, _block, idx = demo_with_error_block(window)
     run = traj.runs[0]
-    block = next(b for it in run.iterations for b in it.code_blocks)
-    block.stderr = "Traceback: boom"  # an error block: its status is painted red
-    model.grow()
-    idx = model.index_of(block)
-    view.scrollTo(idx)
     delegate = view.itemDelegate()
     rows = [model.index_of(run), model.index_of(run.iterations[0]), idx]
     for row in rows:
@@ -386,17 +378,9 @@ def test_a_status_colour_does_not_leak_into_the_next_painted_cell(qtbot, window)
     from PySide6.QtGui import QPalette
     from PySide6.QtWidgets import QStyleOptionViewItem
 
-    from rlm_desktop.engine.demo import load_demo
-    from rlm_desktop.trajectory.reader import read_file
+    from tests.support.tree_rows import demo_with_error_block
 
-    path = str(load_demo().trajectory_path)
-    traj = read_file(path)
-    window.show_trajectory(traj, path)
-    view, model = window.tree.view, window.tree.model
-    block = next(b for it in traj.runs[0].iterations for b in it.code_blocks)
-    block.stderr = "Traceback: boom"
-    model.grow()
-    idx = model.index_of(block)
+    _traj, view, _model, _block, idx = demo_with_error_block(window)
     red = idx.siblingAtColumn(2).data(Qt.ItemDataRole.ForegroundRole)
     assert red is not None
     delegate = view.itemDelegate()

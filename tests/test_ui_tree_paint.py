@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QImage, QPalette
 from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.reader import read_file
 from rlm_desktop.ui.tree_model import RunTreeModel
+from tests.support.tree_rows import demo_with_error_block
 
 
 def shown(window):
@@ -45,13 +46,8 @@ def cell_rect(view, idx) -> QRect:
 
 
 def test_every_cell_is_painted_and_an_error_status_is_red(qtbot, window):
-    traj, view, model = shown(window)
+    traj, view, model, _block, idx = demo_with_error_block(window)  # its status is painted red
     run = traj.runs[0]
-    block = next(b for it in run.iterations for b in it.code_blocks)
-    block.stderr = "Traceback: boom"  # an error block: its status is painted red
-    model.grow()
-    idx = model.index_of(block)
-    view.scrollTo(idx)
     base = view.palette().color(QPalette.ColorRole.Base)
     red = RunTreeModel.status_colour("error")
     assert red is not None
