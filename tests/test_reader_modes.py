@@ -237,6 +237,16 @@ def test_a_runs_totals_are_walked_once_for_every_view_that_asks() -> None:
         walks.clear()
         again = totals_mod.shared_totals(run, False)
         assert len(walks) == 3_001 and again.usage.total_tokens == first.usage.total_tokens + 10
+        # a lazily opened file's placeholder iterations are filled in place: not kept either
+        from rlm_desktop.trajectory.lazy import PLACEHOLDER_KEY
+
+        _t, shell = hostile_models.many_iterations(50)
+        shell.status = RunStatus.FINISHED
+        shell.iterations[10].extra[PLACEHOLDER_KEY] = True
+        walks.clear()
+        totals_mod.shared_totals(shell, False)
+        totals_mod.shared_totals(shell, False)
+        assert len(walks) == 2 * 50
         # a running run changes in place: never kept
         run.status = RunStatus.RUNNING
         walks.clear()

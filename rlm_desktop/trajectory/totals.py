@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import summary
+from .lazy import PLACEHOLDER_KEY
 from .model import EXTRA_KEY, BadLine, Iteration, Run, RunStatus, SubCall, Trajectory, Usage
 from .reader import TrajectoryBuilder, iter_file_lines, read_lines
 
@@ -157,7 +158,8 @@ def shared_totals(run: Run, upstream: bool | None = None,
     bar, the Run Summary, the Metrics panel, the run tree): a run of 500,000 iterations was
     walked four times over, by four workers at once. A finished run's totals are kept
     while it lives and has the same iterations; a live (running) run's are walked anew,
-    and so are partial ones (the walk was cancelled)."""
+    and so are partial ones (the walk was cancelled) and a lazily opened file's run while
+    some of its iterations are placeholders (they are filled in place)."""
     if upstream is None:
         upstream = is_upstream_run(run)
     n = len(run.iterations)
@@ -170,7 +172,8 @@ def shared_totals(run: Run, upstream: bool | None = None,
     ) is last:
         return hit[4]
     totals = RunTotals.of_run(run, upstream, cancelled)
-    if not live and totals.iterations == n:
+    # (a big file's iterations not parsed yet are filled in place later: not kept either)
+    if not live and totals.iterations == n and not any(PLACEHOLDER_KEY in it.extra for it in run.iterations):
         key = id(run)
 
         def gone(_ref: Any, key: int = key) -> None:
