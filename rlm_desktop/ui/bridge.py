@@ -61,9 +61,10 @@ SWITCH_INTERVAL_S = 0.0001
 #: items of work), leaving the GIL to the GUI thread.
 YIELD_S = 0.0005
 #: The GUI thread counts as busy once it has been handling events this long without a pause;
-#: a lane job then waits for it, at most ``GUI_FIRST_S`` at a time (so it still gets on).
+#: a lane job then waits for it, at most ``GUI_FIRST_S`` at a time (so it still gets on
+#: while the GUI thread is busy for long; a first paint of the window can take ~0.1 s).
 GUI_BUSY_S = 0.003
-GUI_FIRST_S = 0.1
+GUI_FIRST_S = 0.5
 
 
 def share_the_gil() -> None:
