@@ -628,9 +628,9 @@ class RunTreeModel(QAbstractItemModel):
                 rd = roleDataSpan[i]
                 role = rd.role()
                 if role == _DISPLAY:
-                    rd.setData(self._display(node)[col])
+                    rd.setData(self.cells(node)[col])
                 elif role == _FOREGROUND:
-                    colour = _STATUS_COLOURS.get(self._display(node)[2]) if col == 2 else None
+                    colour = _STATUS_COLOURS.get(self.cells(node)[2]) if col == 2 else None
                     if colour is not None:
                         rd.setData(colour)
                     else:  # the delegate reuses its role array: a last cell's colour must not stay
@@ -651,10 +651,11 @@ class RunTreeModel(QAbstractItemModel):
             log.exception("tree data")
             return None
 
-    def _display(self, node: Any) -> tuple[str, ...]:
-        """The row's five cells, computed once per node until the next ``grow``/reset
-        instead of on every paint. A run's totals walk its whole subtree: for a big run
-        they come from a worker thread (the cells show "…" until then)."""
+    def cells(self, node: Any) -> tuple[str, ...]:
+        """The row's five display strings (what ``multiData`` answers and the view paints),
+        computed once per node until the next ``grow``/reset instead of on every paint. A
+        run's totals walk its whole subtree: for a big run they come from a worker thread
+        (the cells show "…" until then)."""
         hit = self._cells.get(id(node))
         if hit is not None and hit[0] is node:
             return hit[1]
@@ -676,10 +677,6 @@ class RunTreeModel(QAbstractItemModel):
         cells = (label(node), str(depth(node)), st, tok, sec)
         self._cells[id(node)] = (node, cells)
         return cells
-
-    def cells(self, node: Any) -> tuple[str, ...]:
-        """The five display strings of ``node``'s row (what ``multiData`` answers)."""
-        return self._display(node)
 
     def level(self, node: Any) -> int:
         """How many tree rows are above ``node`` on its way to the top (pages count)."""
@@ -731,12 +728,7 @@ class RunTreeModel(QAbstractItemModel):
         n = len(run.iterations)
         try:
             if run.parent is None:
-
-                def cancelled() -> bool:
-                    job.yield_to_gui()  # the GIL to the GUI thread while it is busy
-                    return job.cancelled
-
-                totals = shared_totals(run, upstream, cancelled)
+                totals = shared_totals(run, upstream, job.stop_requested)  # (yields to the GUI thread)
                 job.check()  # cancelled: another trajectory is shown (the totals are partial)
                 n = totals.iterations
                 t, s = totals.usage.total_tokens, totals.total_time
@@ -768,9 +760,9 @@ class RunTreeModel(QAbstractItemModel):
         if role == NodeRole:
             return node
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(node)[col]
+            return self.cells(node)[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return f"{names.where(node)}\nNode path (for copying): {node.path}"
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
-            return _STATUS_COLOURS.get(self._display(node)[2])
+            return _STATUS_COLOURS.get(self.cells(node)[2])
         return None
