@@ -57,8 +57,8 @@ Handler = Callable[["Job | None", str, Any], Any]
 _names = itertools.count(1)
 #: How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
 SWITCH_INTERVAL_S = 0.0001
-#: An ``OffThread`` job sleeps this long each time it asks ``cancelled()`` (every ~1,000
-#: items of work), leaving the GIL to the GUI thread.
+#: A lane job sleeps this long, leaving the GIL to the GUI thread, at most every
+#: ``GUI_BUSY_S`` of its work (``Job.yield_to_gui``), and in steps of it while it waits.
 YIELD_S = 0.0005
 #: The GUI thread counts as busy once it has been handling events this long without a pause;
 #: a lane job then waits for it, at most ``GUI_FIRST_S`` at a time (so it still gets on
@@ -157,6 +157,12 @@ class Job:
         first, and a worker running Python beside it made a click's hundreds of such calls
         wait up to the switch interval each."""
         _GUI.wait_idle(self._cancel)
+
+    def stop_requested(self) -> bool:
+        """What a lane job polls between steps: ``yield_to_gui()``, then True once cancelled
+        (the ``cancelled()`` that ``OffThread`` functions and ``RunTotals.of_run`` take)."""
+        self.yield_to_gui()
+        return self.cancelled
 
     def emit(self, kind: str, payload: Any = None) -> None:
         """Post a message to the GUI thread (from any thread)."""
@@ -372,13 +378,9 @@ class OffThread(QObject):
         self._on_done, self._on_error = on_done, on_error
         job = self._job = self._bridge.job(f"rlm-offthread-{next(_names)}")
 
-        def cancelled() -> bool:
-            job.yield_to_gui()  # the GUI thread first, each time the job looks up
-            return job.cancelled
-
         def work(_job: Job) -> Any:
             try:
-                return fn(cancelled)
+                return fn(job.stop_requested)  # the GUI thread first, each time the job looks up
             except Exception as exc:  # noqa: BLE001 - reported to the GUI thread
                 log.exception("background job %s", job.name)
                 return _Failed(exc)
