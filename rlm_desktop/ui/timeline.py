@@ -71,17 +71,15 @@ class TimelineModel(QStandardItemModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(0, 1, parent)
         self.run: Run | None = None
-        self._rows = 0
         self._max_time: float | None = None  # the slowest iteration, until the next grow/reset
 
     def set_run(self, run: Run | None) -> None:
         self.beginResetModel()
         self.run = run
-        self._rows = len(run.iterations) if run is not None else 0
         self._max_time = None
         self.blockSignals(True)  # (the reset tells the views)
         try:
-            self.setRowCount(self._rows)
+            self.setRowCount(len(run.iterations) if run is not None else 0)
         finally:
             self.blockSignals(False)
         self.endResetModel()
@@ -89,15 +87,15 @@ class TimelineModel(QStandardItemModel):
     def grow(self) -> None:
         if self.run is None:
             return
-        n = len(self.run.iterations)
+        n, rows = len(self.run.iterations), self.rowCount()
         if self._max_time is not None:  # only the newest rows (and the last one, still running) change
-            tail = self.run.iterations[max(self._rows - 1, 0) : n]
+            tail = self.run.iterations[max(rows - 1, 0) : n]
             self._max_time = max([self._max_time] + [it.iteration_time or 0.0 for it in tail])
-        if n > self._rows:
-            self._rows = n
+        if n > rows:
+            rows = n
             self.setRowCount(n)  # (announces the rows)
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, 0))
+        if rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, 0))
 
     def max_time(self) -> float:
         """The slowest iteration's time (the bars' scale): one pass per grow/reset, not one
@@ -107,7 +105,7 @@ class TimelineModel(QStandardItemModel):
         if self._max_time is None:
             # a C-speed pass (map/attrgetter/filter run no bytecode): ~20 ms for 500,000
             # iterations, where a generator took ~0.2 s and gave the GIL to every worker
-            times = map(_iteration_time, self.run.iterations[: self._rows])
+            times = map(_iteration_time, self.run.iterations[: self.rowCount()])
             self._max_time = float(max(filter(None, times), default=0.0))
         return self._max_time
 
