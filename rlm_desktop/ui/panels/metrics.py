@@ -337,7 +337,7 @@ class MetricsPanel(QWidget):
         if run is not None and len(run.iterations) > SYNC_LIMIT and RUN_TOTALS_KEY not in run.extra:
             # a big run in memory: measured in a worker, the GUI goes on meanwhile
             self.summary.setText(f"Measuring {len(run.iterations):,} iterations…")
-            # (the arrays the plots draw are made there too: the GUI thread gets ~2,000 points)
+            # (the arrays the plots draw are made there too: the GUI thread gets ``MAX_BARS`` points)
             self.job.start(lambda cancelled: self._measure(run, cancelled),
                            lambda result: self._measured(run, result, autorange))
             return

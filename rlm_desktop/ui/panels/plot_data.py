@@ -5,7 +5,7 @@ the summary's sums and what the x-axis ticks need. No Qt.
 A run of 500,000 iterations has lists of 500,000 numbers: turning them into arrays, binning
 them and taking their maxima costs ~0.5 s of GIL-holding work. Done on the GUI thread it
 froze the window; ``PlotData.of`` runs in the metrics worker, and the GUI thread only hands
-~2,000 points per series to pyqtgraph.
+at most ``MAX_BARS`` points per series to pyqtgraph.
 """
 
 from __future__ import annotations
