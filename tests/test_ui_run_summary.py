@@ -131,8 +131,8 @@ def test_question_of_a_child_run_is_its_rlm_query_prompt():
 
 
 def test_a_paused_run_is_summarised_as_paused_not_running(qtbot, window):
-    """The demo starts paused: the header says so, as the Run Tree does, and says "running"
-    again only once F5 lets the run go on (then "finished")."""
+    """The demo starts paused: the header says so, as the Run Tree and the REPL Output panel
+    do, and says "running" again only once F5 lets the run go on (then "finished")."""
     w = window
     s = w.session
     head = w.panels["summary"]
@@ -142,10 +142,13 @@ def test_a_paused_run_is_summarised_as_paused_not_running(qtbot, window):
     run = s.recorder.trajectory.runs[0]
     assert w.tree.model.index_of(run, 2).data() == "paused"
     assert head.answer.placeholderText() == "(no final answer yet: the run is paused)"
+    output = w.panels["output"]  # the REPL Output panel's run line says the same
+    qtbot.waitUntil(lambda: output.status.text() == "paused", timeout=5000)
     qtbot.keyClick(w, Qt.Key.Key_F5)  # continue: nothing else stops the demo
     qtbot.waitUntil(lambda: not s.running, timeout=30000)
     click_node(qtbot, w, w.trajectory.runs[0])
     qtbot.waitUntil(lambda: head.status.text() == "finished", timeout=5000)
+    assert output.status.text() == "finished"
 
 
 def test_a_live_run_paused_before_its_first_iteration_shows_the_question_it_was_given(qtbot, window):

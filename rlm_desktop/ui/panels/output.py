@@ -212,6 +212,8 @@ class OutputPanel(QWidget):
                 RunStatus.MAX_ITERATIONS: "warn",
                 RunStatus.RUNNING: "accent",
             }.get(node.status)
+            if node.status is RunStatus.RUNNING and self._paused is not None and _inside(self._paused[0], node):
+                status = "paused"  # as the Run Tree and the Run Summary say
             if node.error:
                 segs.append((f"Error: {node.error}\n", "stderr"))
             if answer is None and not node.error:
