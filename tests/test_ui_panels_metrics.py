@@ -21,10 +21,10 @@ def _panel(qtbot):
 def test_run_metrics_numbers():
     run = sample_trajectory().runs[0]
     m = RunMetrics.of(run)
-    assert m.numbers == [1, 2, 3]
-    assert m.root_in == [1000, 1500, 2000] and m.root_out == [200, 150, 100]
-    assert m.sub_tokens == [150 + 12, 340, 0]
-    assert m.time == [1.5, 2.5, 0.7]
+    assert list(m.numbers) == [1, 2, 3]
+    assert list(m.root_in) == [1000, 1500, 2000] and list(m.root_out) == [200, 150, 100]
+    assert list(m.sub_tokens) == [150 + 12, 340, 0]
+    assert list(m.time) == [1.5, 2.5, 0.7]
     assert abs(m.repl_time[0] - 0.402) < 1e-9
     assert m.any_cost and abs(m.cost[0] - 0.0112) < 1e-9
     assert m.depths == [0, 1]
@@ -50,10 +50,10 @@ def _tree(ours: bool) -> Run:
 
 def test_llm_query_inside_child_counted_once_per_log_kind():
     # upstream: the child's usage_summary (2 calls) = its 1 turn + its llm_query
-    assert RunMetrics.of(_tree(ours=False)).sub_tokens == [440]
+    assert list(RunMetrics.of(_tree(ours=False)).sub_tokens) == [440]
     # our engine: the child call's usage is its own turn only; the llm_query is separate
     m = RunMetrics.of(_tree(ours=True))
-    assert m.sub_tokens == [440 + 110]
+    assert list(m.sub_tokens) == [440 + 110]
     assert dict(zip(m.depths, m.depth_tokens, strict=True)) == {0: 0, 1: 440, 2: 110}
 
 
@@ -74,7 +74,7 @@ def test_child_summary_not_double_counted():
     call = it.add_block(CodeBlock(index=0)).add_sub_call(SubCall(index=0, usage=Usage(3, 400, 40), child=child))
     child.parent = call
     m = RunMetrics.of(root)
-    assert m.sub_tokens == [440 + 55]  # child's summary + grandchild's; the covered leaves not again
+    assert list(m.sub_tokens) == [440 + 55]  # child's summary + grandchild's; the covered leaves not again
     assert dict(zip(m.depths, m.depth_tokens, strict=True)) == {0: 0, 1: 440, 2: 55, 3: 0}
     assert dict(zip(m.depths, m.depth_calls, strict=True)) == {0: 1, 1: 1, 2: 2, 3: 1}
 
@@ -123,10 +123,10 @@ def test_show_node_marks_iteration_and_switches_run(qtbot):
     assert p.run() is run and p.markers[0].value() == 0
     child = run.iterations[1].code_blocks[0].sub_calls[0].child
     p.show_node(child.iterations[0])
-    assert p.run() is child and p.metrics.numbers == [1]
+    assert p.run() is child and list(p.metrics.numbers) == [1]
     assert "1 iteration" in p.summary.text()
     p.show_run(None)
-    assert p.summary.text() == "No run selected." and p.metrics.numbers == []
+    assert p.summary.text() == "No run selected." and list(p.metrics.numbers) == []
 
 
 def test_live_refresh_adds_iterations(qtbot):
@@ -136,7 +136,7 @@ def test_live_refresh_adds_iterations(qtbot):
     assert "3 iterations" in p.summary.text()
     it = run.add_iteration(Iteration(number=4, iteration_time=3.0, usage=Usage(1, 10, 1, 0.5)))
     p.refresh()
-    assert p.metrics.numbers == [1, 2, 3, 4] and p.metrics.cost[-1] == 0.5
+    assert list(p.metrics.numbers) == [1, 2, 3, 4] and p.metrics.cost[-1] == 0.5
     assert list(p.bars_root_in.opts["height"]) == [1000, 1500, 2000, 10]
     assert "4 iterations" in p.summary.text()
     assert p.click_iteration_at(_scene_point(p.tokens_plot, 3.0)) is it
@@ -187,6 +187,30 @@ def test_plot_data_of_a_big_run_is_bounded_and_keeps_the_run_s_numbers():
                                   cost=[0.0] * 4, time=[0.0] * 4, repl_time=[0.0] * 4))
     assert not gaps.consecutive and not gaps.any_root_tokens
     assert gaps.major_ticks(5, 0, 3) == [(0, "1"), (1, "5"), (2, "10"), (3, "20")]
+
+
+def test_a_run_s_series_are_its_totals_arrays_and_plot_the_same_as_lists():
+    """RunMetrics keeps the totals' ``array.array``s (a copy into lists held the GIL for tens
+    of ms per 500,000 numbers, in the worker, while the GUI thread waited) and PlotData reads
+    them through their buffer: the plots get the same numbers as from lists."""
+    from rlm_desktop.trajectory.totals import RunTotals
+    from rlm_desktop.ui.panels.plot_data import PlotData
+
+    run = Run()
+    for i in range(5_000):
+        it = run.add_iteration(Iteration(number=i + 1, iteration_time=float(i % 11)))
+        it.usage = Usage(1, i % 13, i % 5, 0.001 * (i % 3))
+    t = RunTotals.of_run(run)
+    m = RunMetrics.from_totals(t)
+    assert m.root_in is t.root_in and m.time is t.time and m.cost is t.cost  # no copies
+    as_lists = RunMetrics(numbers=list(t.numbers), root_in=list(t.root_in), root_out=list(t.root_out),
+                          sub_tokens=list(t.sub_tokens), cost=list(t.cost), time=list(t.time),
+                          repl_time=list(t.repl_time))
+    a, b = PlotData.of(m, max_bars=300), PlotData.of(as_lists, max_bars=300)
+    for name in ("x", "root_in", "root_out", "sub", "repl", "lm", "cost"):
+        assert getattr(a, name).tolist() == getattr(b, name).tolist(), name
+    assert (a.top_tokens, a.top_time, a.top_cost, a.total_time) == (b.top_tokens, b.top_time, b.top_cost, b.total_time)
+    assert a.top_tokens == 12 + 4 and a.top_time == 10.0 and a.consecutive and a.digits == 4
 
 
 def test_the_worker_hands_the_panel_bounded_arrays(qtbot):

@@ -104,7 +104,7 @@ def test_multi_completion_and_incomplete_runs(logs, panels):
     assert len(traj.runs) == 3
     for run in traj.runs:
         panels["metrics"].show_run(run)
-        assert panels["metrics"].metrics.numbers == [it.number for it in run.iterations]
+        assert list(panels["metrics"].metrics.numbers) == [it.number for it in run.iterations]
     aborted = read_file(str(logs["aborted"])).runs[0]
     panels["output"].show_node(aborted)
     assert panels["output"].status.text() == "incomplete"

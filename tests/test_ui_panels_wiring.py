@@ -123,7 +123,7 @@ def test_session_link_pause_select_edit_resume(qtbot, monkeypatch):
         assert not msgs.edit_button.isVisibleTo(msgs)
         run = session.recorder.trajectory.runs[0]
         assert run.iterations[1].edited and run.iterations[1].code_blocks[0].stdout == "fixed from the UI\n"
-        assert metrics.metrics.numbers == [it.number for it in run.iterations]
+        assert list(metrics.metrics.numbers) == [it.number for it in run.iterations]
         sel.select(run.iterations[1].code_blocks[0])
         assert out.text() == "fixed from the UI\n"
     finally:

@@ -105,7 +105,7 @@ def test_big_file_opens_without_blocking_the_event_loop(qtbot, window, big_log, 
     assert run_tokens.replace(",", "") == str(totals.runs[0].usage.total_tokens)
     metrics = window.panels["metrics"]
     metrics.show_run(traj.runs[0])
-    assert metrics.metrics.numbers == [it.number for it in reference.runs[0].iterations]
+    assert list(metrics.metrics.numbers) == [it.number for it in reference.runs[0].iterations]
     assert metrics.metrics.total == RunTotals.of_run(reference.runs[0]).usage
 
 

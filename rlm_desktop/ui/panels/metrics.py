@@ -12,7 +12,7 @@ not added again; in our engine's logs they are separate.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,16 +45,20 @@ COLOURS = {
 
 @dataclass
 class RunMetrics:
-    """Plain arrays behind the plots (also what the tests check)."""
+    """The per-iteration series behind the plots (also what the tests check) and the
+    per-depth sums. The series are the totals' own ``array.array``s, not copies: copying
+    500,000 numbers into a list, and a list into numpy, is a C loop that holds the GIL for
+    tens of milliseconds, and a worker doing it stalled the GUI thread that long; numpy reads
+    an ``array`` through the buffer protocol in one copy. Only read, never changed."""
 
-    numbers: list[int] = field(default_factory=list)
-    root_in: list[int] = field(default_factory=list)
-    root_out: list[int] = field(default_factory=list)
-    sub_tokens: list[int] = field(default_factory=list)
-    cost: list[float] = field(default_factory=list)
+    numbers: Sequence[int] = field(default_factory=list)
+    root_in: Sequence[int] = field(default_factory=list)
+    root_out: Sequence[int] = field(default_factory=list)
+    sub_tokens: Sequence[int] = field(default_factory=list)
+    cost: Sequence[float] = field(default_factory=list)
     any_cost: bool = False
-    time: list[float] = field(default_factory=list)
-    repl_time: list[float] = field(default_factory=list)
+    time: Sequence[float] = field(default_factory=list)
+    repl_time: Sequence[float] = field(default_factory=list)
     depths: list[int] = field(default_factory=list)
     depth_tokens: list[int] = field(default_factory=list)
     depth_calls: list[int] = field(default_factory=list)
@@ -81,14 +85,14 @@ class RunMetrics:
     @classmethod
     def from_totals(cls, t: RunTotals) -> RunMetrics:
         m = cls(
-            numbers=list(t.numbers),
-            root_in=list(t.root_in),
-            root_out=list(t.root_out),
-            sub_tokens=list(t.sub_tokens),
-            cost=list(t.cost),
+            numbers=t.numbers,
+            root_in=t.root_in,
+            root_out=t.root_out,
+            sub_tokens=t.sub_tokens,
+            cost=t.cost,
             any_cost=t.any_cost,
-            time=list(t.time),
-            repl_time=list(t.repl_time),
+            time=t.time,
+            repl_time=t.repl_time,
             total=t.usage,
         )
         # per depth: each call's own usage at its depth (a child call's usage stands for the
