@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView
 
+from rlm_desktop.trajectory.model import Iteration, Run, RunStatus
 from rlm_desktop.ui.panels import common, variables_model
 from tests.support import hostile_models
 
@@ -370,6 +371,48 @@ def test_the_timeline_lays_out_without_python_per_cell_and_scales_bars_to_the_sl
     assert calls.count("paint") <= 3 * painted  # (painted at most a few times over)
     assert 0 < len(calls) < 60 * painted  # what painting the cells on screen needs, not 20,000
     assert window.timeline.model.max_time() == 99.0
+
+
+def test_a_big_run_s_bar_scale_is_found_in_slices_between_events(qtbot):
+    """The timeline's bars are scaled to the run's slowest iteration. For a big run that one
+    pass is cut into slices between events (it held a paint 20-90 ms at 500,000); until it
+    is known no bar is drawn, then the cells repaint. A live run growing meanwhile is
+    scanned to its new end."""
+    from rlm_desktop.ui import timeline
+
+    run = Run(index=0, depth=0, status=RunStatus.RUNNING)
+    n = 4 * timeline.SCAN_SLICE + 10
+    for i in range(n):
+        run.add_iteration(Iteration(number=i + 1, iteration_time=float(i % 50)))
+    run.iterations[3 * timeline.SCAN_SLICE + 3].iteration_time = 77.0
+    model = timeline.TimelineModel()
+    changed: list[int] = []
+    model.dataChanged.connect(lambda a, b: changed.append(b.row()))
+    model.set_run(run)
+    steps = 0
+    own = model._scan_step
+
+    def counted() -> None:
+        nonlocal steps
+        steps += 1
+        own()
+
+    model._scan.timeout.disconnect()
+    model._scan.timeout.connect(counted)
+    assert model.max_time() is None and model._scan.isActive()  # nothing scanned in the call
+    assert model.max_time() is None  # asking again does not start over or block
+    run.add_iteration(Iteration(number=n + 1, iteration_time=123.0))  # live: one more
+    model.grow()
+    qtbot.waitUntil(lambda: model.max_time() is not None, timeout=5000)
+    assert model.max_time() == 123.0 and steps >= 4
+    assert changed and changed[-1] == n  # every cell repainted, with its bar
+    # a small run: found at once
+    small = Run(index=1, depth=0)
+    for i in range(100):
+        small.add_iteration(Iteration(number=i + 1, iteration_time=float(i)))
+    model.set_run(small)
+    assert model.max_time() == 99.0 and not model._scan.isActive()
+    model.set_run(None)
 
 
 def test_a_status_colour_does_not_leak_into_the_next_painted_cell(qtbot, window):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +35,8 @@ _iteration_time = attrgetter("iteration_time")
 #: two calls into Python, each of which could wait for the GIL behind a worker: a run of
 #: 500,000 iterations kept the GUI thread busy laying out for minutes.)
 LAYOUT_BATCH = 8_192
+#: Iterations per step of the bars' scale scan (``TimelineModel.max_time``): ~1 ms of C each.
+SCAN_SLICE = 16_384
 STATUS_COLOURS = {
     "done": "#5cb85c",
     "final": "#2e7d32",
@@ -72,11 +74,18 @@ class TimelineModel(QStandardItemModel):
         super().__init__(0, 1, parent)
         self.run: Run | None = None
         self._max_time: float | None = None  # the slowest iteration, until the next grow/reset
+        # the scale of a big run is found in slices between events (``max_time``)
+        self._scan_at = 0
+        self._scan_max = 0.0
+        self._scan = QTimer(self)
+        self._scan.setInterval(0)
+        self._scan.timeout.connect(self._scan_step)
 
     def set_run(self, run: Run | None) -> None:
         self.beginResetModel()
         self.run = run
         self._max_time = None
+        self._scan.stop()
         self.blockSignals(True)  # (the reset tells the views)
         try:
             self.setRowCount(len(run.iterations) if run is not None else 0)
@@ -91,23 +100,48 @@ class TimelineModel(QStandardItemModel):
         if self._max_time is not None:  # only the newest rows (and the last one, still running) change
             tail = self.run.iterations[max(rows - 1, 0) : n]
             self._max_time = max([self._max_time] + [it.iteration_time or 0.0 for it in tail])
+        elif self._scan.isActive():  # the scan goes on to the new end; the last row again
+            self._scan_at = min(self._scan_at, max(rows - 1, 0))
         if n > rows:
             rows = n
             self.setRowCount(n)  # (announces the rows)
         if rows:
             self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, 0))
 
-    def max_time(self) -> float:
-        """The slowest iteration's time (the bars' scale): one pass per grow/reset, not one
-        per painted cell (a run of 500,000 iterations paints ~20 cells per frame)."""
+    def max_time(self) -> float | None:
+        """The slowest iteration's time (the bars' scale), found once per reset, not per
+        painted cell. A run of more than ``SCAN_SLICE`` iterations is scanned in slices
+        between events, and this is None meanwhile (the bars are drawn when it is known, the
+        cells repainted): one pass over 500,000 iterations held the GUI thread 20–90 ms in a
+        paint. Each slice is a C-speed pass (map/attrgetter/filter run no bytecode)."""
         if self.run is None:
             return 0.0
-        if self._max_time is None:
-            # a C-speed pass (map/attrgetter/filter run no bytecode): ~20 ms for 500,000
-            # iterations, where a generator took ~0.2 s and gave the GIL to every worker
-            times = map(_iteration_time, self.run.iterations[: self.rowCount()])
-            self._max_time = float(max(filter(None, times), default=0.0))
+        if self._max_time is None and not self._scan.isActive():
+            self._scan_at, self._scan_max = 0, 0.0
+            if self.rowCount() <= SCAN_SLICE:
+                self._scan_step()
+            else:
+                self._scan.start()
         return self._max_time
+
+    def _scan_step(self) -> None:
+        run = self.run
+        if run is None:
+            self._scan.stop()
+            return
+        end = min(self.rowCount(), len(run.iterations))
+        stop = min(self._scan_at + SCAN_SLICE, end)
+        times = map(_iteration_time, run.iterations[self._scan_at : stop])
+        self._scan_max = max(self._scan_max, float(max(filter(None, times), default=0.0)))
+        self._scan_at = stop
+        if stop < end:
+            if not self._scan.isActive():
+                self._scan.start()
+            return
+        self._scan.stop()
+        self._max_time = self._scan_max
+        if end > SCAN_SLICE:  # painted without bars meanwhile
+            self.dataChanged.emit(self.index(0, 0), self.index(end - 1, 0))
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.run is None or index.row() >= len(self.run.iterations):
@@ -144,10 +178,10 @@ class _Delegate(QStyledItemDelegate):
         painter.fillRect(r, bg)
         colour = QColor(STATUS_COLOURS.get(status(it), "#888888"))
         painter.fillRect(QRect(r.left(), r.top(), 4, r.height()), colour)
-        top = max(model.max_time(), 1e-9)
-        frac = min(1.0, (it.iteration_time or 0.0) / top)
-        bar = QRect(r.left() + 8, r.bottom() - 7, int((r.width() - 12) * frac), 5)
-        painter.fillRect(bar, colour)
+        top = model.max_time()
+        if top is not None:  # (None: a big run's scale is still being found)
+            frac = min(1.0, (it.iteration_time or 0.0) / max(top, 1e-9))
+            painter.fillRect(QRect(r.left() + 8, r.bottom() - 7, int((r.width() - 12) * frac), 5), colour)
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
         painter.drawText(r.adjusted(8, 2, -2, -10), Qt.AlignmentFlag.AlignLeft, index.data())
         painter.restore()
