@@ -209,8 +209,7 @@ def case_huge_line(w: Any, size: int) -> tuple[float, float]:
 
 
 def case_followed_logs(w: Any, n: int, tmp: Path) -> tuple[float, float]:
-    folder = tmp / f"logs_{n}"
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(prefix=f"logs_{n}_", dir=tmp))  # (a new one per --repeat)
     variants = [[ln for ln in tail_logs.script(seed=s, n=3 + s % 3) if len(ln) < 20_000] for s in range(4)]
     for i in range(n):
         tail_logs.write_log(folder / f"rlm_{i:05d}.jsonl", variants[i % len(variants)])
