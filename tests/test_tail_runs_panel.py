@@ -272,3 +272,29 @@ def test_following_another_folder_starts_a_fresh_list(qtbot, panel: RunsPanel, t
     qtbot.wait(100)  # anything still queued from folder a is dropped
     assert rows(panel) == [str(b / "b0.jsonl")]
     assert panel.title.text().endswith(str(b))
+
+
+def test_the_panel_s_width_does_not_follow_its_labels(qtbot, panel: RunsPanel, tmp_path: Path) -> None:
+    """The count grows while a folder is listed and the folder's path may be long: neither
+    may widen the panel (each new minimum width laid the whole window out again, the plots
+    beside it redrawn, ~60 ms each time while 5,000 logs were listed)."""
+    panel.show()
+    qtbot.waitExposed(panel)
+
+    def minimum() -> int:
+        qtbot.wait(1)  # (the layout takes a new text's size when its LayoutRequest is handled)
+        return panel.minimumSizeHint().width()
+
+    before = minimum()
+    panel.count_label.setText("12 runs")
+    small = minimum()
+    panel.count_label.setText("1234567 runs")
+    assert minimum() == small == before
+    deep = tmp_path.joinpath(*["a_rather_long_folder_name"] * 8)
+    deep.mkdir(parents=True)
+    assert panel.follow(deep)
+    assert panel.title.text() == f"Following {deep}"  # the whole text (tooltip, tests)
+    assert minimum() == before
+    panel.resize(400, 300)
+    qtbot.wait(1)
+    assert panel.title.shown_text().endswith("…") and panel.title.width() < 400

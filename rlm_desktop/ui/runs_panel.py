@@ -49,6 +49,7 @@ from rlm_desktop.trajectory.run_summary import RunSummary
 from rlm_desktop.trajectory.tail import Notice
 from rlm_desktop.trajectory.tail_follow import ListingUpdate
 
+from .elided_label import ElidedLabel
 from .follow import FollowController
 from .runs_model import (  # noqa: F401 - re-exported for callers and tests
     COL_ANSWER,
@@ -69,6 +70,7 @@ from .runs_model import (  # noqa: F401 - re-exported for callers and tests
 NEWEST_KEY = "runs/open_newest"
 DRAIN_BUDGET_S = 0.008  # GUI time per slice of queued listing updates
 DRAIN_STEP = 4  # rows added between two looks at the clock
+COUNT_SAMPLE = "0,000,000 runs"  # the count label is this wide whatever it says
 
 
 class _Proxy(QSortFilterProxyModel):
@@ -95,9 +97,13 @@ class RunsPanel(QWidget):
         self.proxy = _Proxy(self)
         self.proxy.setSourceModel(self.model)
 
-        self.title = QLabel("Not following a folder")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        # neither label's width follows its text: the folder's path may be long, and the count
+        # grows while a folder is listed; either widened the dock, and every new width laid
+        # the window out again (the plots beside it redrawn: ~60 ms a time, 5,000 logs)
+        self.title = ElidedLabel("Not following a folder")
         self.count_label = QLabel("")
+        self.count_label.setMinimumWidth(self.fontMetrics().horizontalAdvance(COUNT_SAMPLE))
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter runs…")
         self.filter_edit.setClearButtonEnabled(True)
@@ -210,7 +216,7 @@ class RunsPanel(QWidget):
     # -- slots -----------------------------------------------------------------------
 
     def _on_following(self, target: str) -> None:
-        self.title.setText(f"Following {sanitize_str(target)}" if target else "Not following a folder")
+        self.title.set_full_text(f"Following {sanitize_str(target)}" if target else "Not following a folder")
         self._opened = None
         if target and self.model.rowCount():
             self._replace_model()
