@@ -129,6 +129,27 @@ def test_show_node_marks_iteration_and_switches_run(qtbot):
     assert p.summary.text() == "No run selected." and list(p.metrics.numbers) == []
 
 
+def test_no_run_then_a_run_redraws_the_plots_once_and_no_run_alone_empties_them(qtbot):
+    """Opening a file shows no run, then its first run: the plots are drawn once (each
+    redraw is ~12 ms of pyqtgraph); no run alone empties them on the next turn."""
+    run = sample_trajectory().runs[0]
+    p = _panel(qtbot)
+    p.show_run(run)
+    drawn: list[object] = []
+    own = p._apply
+    p._apply = lambda r, *a: (drawn.append(r), own(r, *a))  # type: ignore[method-assign]
+    p.show_node(None)
+    assert p.summary.text() == "No run selected." and list(p.metrics.numbers) == []
+    p.show_node(run.iterations[1])
+    qtbot.wait(20)
+    assert drawn == [run] and p.markers[0].value() == 1
+    assert len(p.bars_root_in.opts["x"]) == len(run.iterations)
+    p.show_run(None)
+    assert len(p.bars_root_in.opts["x"]) == len(run.iterations)  # (not yet)
+    qtbot.waitUntil(lambda: len(p.bars_root_in.opts["x"]) == 0, timeout=1000)
+    assert drawn == [run, None] and not p.markers[0].isVisible()
+
+
 def test_live_refresh_adds_iterations(qtbot):
     run = sample_trajectory().runs[0]
     p = _panel(qtbot)

@@ -171,6 +171,14 @@ class MetricsPanel(QWidget):
         self.plot = PlotData()  # what the per-iteration plots draw (bounded arrays)
         self._ticks: tuple[int, ...] | None = None  # (step, count, minor, first, last) of the ticks set
         self.job = OffThread(self)  # metrics of a big run
+        # no run: the plots are emptied on the next turn of the event loop, unless a run comes
+        # first (opening a file shows no run, then its first run: one redraw of the plots, not
+        # two, ~12 ms each)
+        self._clear = QTimer(self)
+        self._clear.setSingleShot(True)
+        self._clear.setInterval(0)
+        self._clear.timeout.connect(lambda: self._run is None and self._apply(None, RunMetrics(), PlotData(), True))
+        self._titles_set: dict[Any, str] = {}  # plot -> the title's HTML (set only when it changes)
 
         self.summary = plain_label("", self, wrap=True)
         self.summary.setContentsMargins(4, 2, 4, 2)
@@ -323,7 +331,10 @@ class MetricsPanel(QWidget):
         key_html = "".join(
             f'&nbsp;&nbsp;<span style="color:{COLOURS[c]}">&#9632;</span>&nbsp;{name}' for name, c in keys
         )
-        plot.setTitle(f"<b>{base}</b>{'&nbsp;&nbsp;' + key_html if keys else ''}", color=fg, size="8pt")
+        html = f"<b>{base}</b>{'&nbsp;&nbsp;' + key_html if keys else ''}"
+        if self._titles_set.get(plot) != html + fg:  # (a new title lays the plot out again)
+            self._titles_set[plot] = html + fg
+            plot.setTitle(html, color=fg, size="8pt")
 
     def legend_text(self, plot: Any) -> str:
         """What a plot's title says, tags removed (tests, accessibility)."""
@@ -346,6 +357,13 @@ class MetricsPanel(QWidget):
                            lambda result: self._measured(run, result, autorange))
             return
         self.job.cancel()
+        if run is None:
+            self.metrics = RunMetrics()
+            self._update_summary(None, self.metrics, PlotData())
+            self.mark_iteration(None)
+            self._clear.start()
+            return
+        self._clear.stop()
         self._apply(run, *self._measure(run), autorange)
 
     @staticmethod
