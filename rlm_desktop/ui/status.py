@@ -48,7 +48,11 @@ class StatusBar(QStatusBar):
         self.bad_button.setAutoRaise(True)
         self.bad_button.setToolTip("Lines of the file that could not be read — click for the list")
         self.bad_button.clicked.connect(self.bad_lines_clicked)
-        self.bad_button.hide()
+        # its text from the start: a text-less tool button is as high as an icon, and the
+        # status bar is as high as its highest widget, hidden or not: the first file opened
+        # made it 2 px lower and every dock above it moved (the whole window laid out and
+        # painted again)
+        self.set_bad_lines(0)
         self.isolation_label = QLabel("")
         self.isolation_label.setObjectName("status.isolation")
         for label in (self.tokens_label, self.cost_label, self.isolation_label):
