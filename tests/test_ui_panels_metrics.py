@@ -18,6 +18,11 @@ def _panel(qtbot):
     return p
 
 
+def _drawn(qtbot, p: MetricsPanel) -> None:
+    """The plots draw on the next turn of the event loop (once per turn): wait for it."""
+    qtbot.waitUntil(lambda: not p.drawing, timeout=3000)
+
+
 def test_run_metrics_numbers():
     run = sample_trajectory().runs[0]
     m = RunMetrics.of(run)
@@ -89,6 +94,7 @@ def test_click_bar_selects_iteration(qtbot):
     run = sample_trajectory().runs[0]
     p = _panel(qtbot)
     p.show_run(run)
+    _drawn(qtbot, p)
     got = []
     p.nodeSelected.connect(got.append)
     view = p.iter_view
@@ -129,25 +135,29 @@ def test_show_node_marks_iteration_and_switches_run(qtbot):
     assert p.summary.text() == "No run selected." and list(p.metrics.numbers) == []
 
 
-def test_no_run_then_a_run_redraws_the_plots_once_and_no_run_alone_empties_them(qtbot):
-    """Opening a file shows no run, then its first run: the plots are drawn once (each
-    redraw is ~12 ms of pyqtgraph); no run alone empties them on the next turn."""
+def test_the_plots_draw_once_per_turn_of_the_event_loop(qtbot):
+    """The numbers are there at once, the plots are drawn on the next turn of the event
+    loop, once for all that was asked in this one: opening a file shows no run, then its
+    first run, and each pyqtgraph redraw is ~12 ms. No run alone empties them."""
     run = sample_trajectory().runs[0]
     p = _panel(qtbot)
     p.show_run(run)
-    drawn: list[object] = []
-    own = p._apply
-    p._apply = lambda r, *a: (drawn.append(r), own(r, *a))  # type: ignore[method-assign]
+    _drawn(qtbot, p)
+    drawn: list[int] = []
+    own = p._draw
+    p._draw_timer.timeout.disconnect()
+    p._draw_timer.timeout.connect(lambda: (drawn.append(p._to_draw[0].n if p._to_draw else -1), own()))
     p.show_node(None)
     assert p.summary.text() == "No run selected." and list(p.metrics.numbers) == []
     p.show_node(run.iterations[1])
-    qtbot.wait(20)
-    assert drawn == [run] and p.markers[0].value() == 1
-    assert len(p.bars_root_in.opts["x"]) == len(run.iterations)
+    assert list(p.metrics.numbers) == [1, 2, 3] and p.markers[0].value() == 1  # at once
+    assert p.drawing and len(p.bars_root_in.opts["x"]) == 3  # (still the last drawing)
+    _drawn(qtbot, p)
+    assert drawn == [3] and len(p.bars_root_in.opts["x"]) == len(run.iterations)
     p.show_run(None)
     assert len(p.bars_root_in.opts["x"]) == len(run.iterations)  # (not yet)
-    qtbot.waitUntil(lambda: len(p.bars_root_in.opts["x"]) == 0, timeout=1000)
-    assert drawn == [run, None] and not p.markers[0].isVisible()
+    _drawn(qtbot, p)
+    assert drawn == [3, 0] and len(p.bars_root_in.opts["x"]) == 0 and not p.markers[0].isVisible()
 
 
 def test_live_refresh_adds_iterations(qtbot):
@@ -158,6 +168,7 @@ def test_live_refresh_adds_iterations(qtbot):
     it = run.add_iteration(Iteration(number=4, iteration_time=3.0, usage=Usage(1, 10, 1, 0.5)))
     p.refresh()
     assert list(p.metrics.numbers) == [1, 2, 3, 4] and p.metrics.cost[-1] == 0.5
+    _drawn(qtbot, p)
     assert list(p.bars_root_in.opts["height"]) == [1000, 1500, 2000, 10]
     assert "4 iterations" in p.summary.text()
     assert p.click_iteration_at(_scene_point(p.tokens_plot, 3.0)) is it
@@ -165,12 +176,14 @@ def test_live_refresh_adds_iterations(qtbot):
     p.tokens_plot.setXRange(-0.5, 1.5, padding=0)
     run.add_iteration(Iteration(number=5))
     p.refresh()
+    _drawn(qtbot, p)
     assert p.tokens_plot.getViewBox().viewRange()[0][1] < 2
 
 
 def test_legends_are_title_keys_not_drawn_over_the_bars(qtbot):
     p = _panel(qtbot)
     p.show_run(sample_trajectory().runs[0])
+    _drawn(qtbot, p)
     # no pyqtgraph LegendItem floats over a plot's data area
     for plot in p.iteration_plots + p.depth_plots:
         assert plot.legend is None

@@ -171,13 +171,15 @@ class MetricsPanel(QWidget):
         self.plot = PlotData()  # what the per-iteration plots draw (bounded arrays)
         self._ticks: tuple[int, ...] | None = None  # (step, count, minor, first, last) of the ticks set
         self.job = OffThread(self)  # metrics of a big run
-        # no run: the plots are emptied on the next turn of the event loop, unless a run comes
-        # first (opening a file shows no run, then its first run: one redraw of the plots, not
-        # two, ~12 ms each)
-        self._clear = QTimer(self)
-        self._clear.setSingleShot(True)
-        self._clear.setInterval(0)
-        self._clear.timeout.connect(lambda: self._run is None and self._apply(None, RunMetrics(), PlotData(), True))
+        # The numbers (``metrics``, the summary) are set at once; the plots are drawn on the
+        # next turn of the event loop, once for everything asked of them in this one: opening
+        # a file shows no run, then its first run (one pyqtgraph redraw, ~12 ms, not two),
+        # and the window's first paint is not held up by the plots' (``_draw``)
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.setInterval(0)
+        self._draw_timer.timeout.connect(self._draw)
+        self._to_draw: tuple[PlotData, bool] | None = None  # (what to draw, autorange?)
         self._titles_set: dict[Any, str] = {}  # plot -> the title's HTML (set only when it changes)
 
         self.summary = plain_label("", self, wrap=True)
@@ -357,13 +359,6 @@ class MetricsPanel(QWidget):
                            lambda result: self._measured(run, result, autorange))
             return
         self.job.cancel()
-        if run is None:
-            self.metrics = RunMetrics()
-            self._update_summary(None, self.metrics, PlotData())
-            self.mark_iteration(None)
-            self._clear.start()
-            return
-        self._clear.stop()
         self._apply(run, *self._measure(run), autorange)
 
     @staticmethod
@@ -379,12 +374,30 @@ class MetricsPanel(QWidget):
         if run is self._run:
             self._apply(run, *result, autorange)
 
+    @property
+    def drawing(self) -> bool:
+        """True while the plots have not drawn the latest numbers yet (see ``_draw``)."""
+        return self._to_draw is not None
+
     def _apply(self, run: Run | None, m: RunMetrics, plot: PlotData, autorange: bool) -> None:
+        self.metrics = m
+        self._update_summary(run, m, plot)
+        self.mark_iteration(self._marked)
+        pending = self._to_draw
+        self._to_draw = (plot, autorange or (pending is not None and pending[1]))
+        self._draw_timer.start()
+
+    def _draw(self) -> None:
+        if self._to_draw is None:
+            return
+        plot, autorange = self._to_draw
+        self._to_draw = None
+        m = self.metrics
         prev_n = self.plot.n
         # live: keep following the newest iteration unless the user zoomed/panned away
         right = self.tokens_plot.getViewBox().viewRange()[0][1]
         following = right >= prev_n - 0.45
-        self.metrics, self.plot = m, plot
+        self.plot = plot
         n = plot.n
         # more iterations than bars a plot can draw in a frame: means of equal groups (PlotData)
         x, width = plot.x, plot.width
@@ -428,7 +441,6 @@ class MetricsPanel(QWidget):
         ):
             p.setYRange(0, (top or 1.0) * 1.08, padding=0)
         self._set_iteration_ticks()  # for the x range just set
-        self._update_summary(run, m, plot)
         self.mark_iteration(self._marked)
 
     def _set_iteration_ticks(self) -> None:
