@@ -147,3 +147,33 @@ def test_a_lane_job_waits_while_the_gui_thread_is_busy(qtbot):
     assert job.join(5)
     assert len(busy_steps) <= 2, busy_steps  # it waited (at most a step in flight)
     assert len(after) > 5
+
+
+def test_a_lane_job_started_by_a_busy_gui_thread_waits_for_it(qtbot):
+    """The GUI thread starting a lane job in the middle of its own work (opening a file
+    starts the metrics worker, then fills the other panels) is busy even if its dispatcher
+    has said nothing since (the first lane job of the session; after joining a worker): the
+    job waits until the GUI thread is back in its event loop."""
+    import time
+
+    from rlm_desktop.ui import bridge as bridge_mod
+
+    bridge = Bridge(lambda *_: None)
+    steps: list[float] = []
+
+    def work(job):
+        while len(steps) < 100_000 and not job.cancelled:
+            job.yield_to_gui()
+            steps.append(time.monotonic())
+
+    bridge_mod._GUI.waiting()  # what the dispatcher last said: nothing is running here
+    t0 = time.monotonic()
+    job = bridge.job("rlm-started-busy").start(work, lane=True)
+    while time.monotonic() - t0 < 0.08:  # the rest of the GUI thread's work, no return to the loop
+        pass
+    busy_steps = [t for t in steps if t0 + bridge_mod.GUI_BUSY_S + 0.01 < t < t0 + 0.08]
+    qtbot.wait(50)
+    job.cancel()
+    assert job.join(5)
+    assert len(busy_steps) <= 2, len(busy_steps)
+    assert len(steps) > 5  # and it went on once the GUI thread was idle
