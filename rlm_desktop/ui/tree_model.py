@@ -1,30 +1,34 @@
-"""``RunTreeModel``: the Run Tree's rows in Qt's C++ item store, filled lazily from the model objects.
+"""``RunTreeModel``: the Run Tree's rows in Qt's C++ item store, made lazily from the model objects.
 
 Root runs -> iterations -> code blocks -> sub-calls -> child run. The model is a
 ``QStandardItemModel`` that overrides none of the questions a layout asks per row (``index``,
 ``parent``, ``rowCount``, ``columnCount``, ``hasChildren``, ``flags``): QTreeView's layout, the
 one that expanding all of a tree runs over every node, is answered in C++ without a call into
-Python (a Python ``QAbstractItemModel`` costs ~3 calls per node there: the bench's "minimal
-Python model" alone took twice a QTreeWidget).
+Python (a Python ``QAbstractItemModel`` is asked ~3 questions per node there: the bench's
+"minimal Python model", one list lookup per answer, took 2-3x a QTreeWidget to expand all).
 
-What is stored: one ``QStandardItem`` per row that has children, with empty child slots (5
-columns: the view's cells need valid indexes) for its first rows; a leaf row is an empty slot
-of its parent (no item at all). Nothing else: no text (the view paints a row from
-``cells(node)``, computed when it is painted; an older attempt that wrote every cell's text
-into items made expanding all 27x slower), and not the node either (``setData`` of a Python
-object per row doubled the cost of making a row). A row's node is found from its parent's
-node and its row (``node(index)``: the parent's children, pages or shown sub-calls, cached
-per index until the rows change), so no Python object is ever kept for an item Qt may delete.
+What is stored: one ``QStandardItem`` per row that has children, made by Qt itself
+(``insertColumns``/``insertRows`` on the row's empty slot: an item made in Python is a wrapper
+whose first call from C++ looks for Python overrides), with 5 columns (the other cells need
+valid indexes) and empty child slots for its first rows; a leaf is an empty slot of its
+parent, no item at all. Nothing else: no text (the view paints a row from ``cells(node)``,
+computed when it is painted; an older attempt that wrote every cell's text into items made
+expanding all 27x slower), and not the node either (``setData`` of a Python object per row
+doubled the cost of making a row). A row's node is its parent's child at its row
+(``node(index)``: the parent's children, its pages or a block's sub-calls as shown), kept
+per (parent item, row) until rows move or go; no Python object ever refers to an item, so
+nothing can touch an item Qt has deleted.
 
-Lazy: a row's child slots are only placeholders until ``fetchMore`` fills them (the view
-calls it when it lays out an expanded row, ``expandAll`` included; ``index_of`` on its way
-down): filling makes the items of the children that have children, each with placeholders
-for its own first rows (``CHUNK`` rows, or its pages when it has more than ``PAGE``), under
-blocked signals, because nothing has seen those rows yet. More rows come in chunks
-(``fetchMore`` again). ``grow()`` announces what a live run appended below filled rows
-(real ``rowsInserted``), sub-calls inserted in the middle of a block at their place, first
-children of a leaf (it gets its arrow), and refreshes the cells; ``reload_children``
-replaces a row's children (a lazily loaded iteration filled or emptied).
+Lazy: a row's child slots are placeholders until ``fetchMore`` fills them (the view calls it
+when it lays out an expanded row, ``expandAll`` included; ``index_of`` on its way down).
+Filling makes the children's items, each with placeholders for its own first rows (``CHUNK``,
+or its pages when it has more than ``PAGE`` children), and goes on below them breadth first
+up to ``FILL_BUDGET`` rows (fewer questions later), under blocked signals: nothing has seen
+those rows. More rows of a long list come in chunks (``fetchMore`` again). ``grow()``
+announces (``rowsInserted``) what a live run appended below made rows, sub-calls inserted in
+the middle of a block at their place, a leaf's first children (it gets its arrow), and
+repaints the cells; ``reload_children`` replaces a row's children (a lazily loaded iteration
+filled or emptied) and forgets what was kept for the old ones.
 """
 
 from __future__ import annotations
@@ -52,8 +56,11 @@ COLUMNS = ("Node", "Depth", "Status", "Tokens", "Time")
 _NCOL = len(COLUMNS)
 CHUNK = 256
 #: Making a row's children goes on below them, breadth first, until this many rows are made
-#: in one go: expanding all of a tree asks Python about each row with children (twice while
-#: it is not made), and a row made early is one question. Long lists stay lazy (``PAGE``).
+#: in one go: expanding all of a tree asks Python about each row with children (three times
+#: while its rows are not made, once after), and a row made early is one question. ~30 ms for
+#: the bench's tree on the 2-core VM; twice as many rows took 3-5x as long (deeper levels are
+#: mostly rows with children, an item each), too long a pause to open a file. Long lists stay
+#: lazy: pages are only filled when asked for.
 FILL_BUDGET = 8_192
 NodeRole = Qt.ItemDataRole.UserRole + 1
 
@@ -302,7 +309,7 @@ class RunTreeModel(QStandardItemModel):
         under = self._under.setdefault(id(pnode), [])
         holes, childless, keep, paged, nodes = self._holes, self._childless, self._keep, self._paged, self._nodes
         traj, chunk = self.trajectory, self.chunk
-        index = self.index
+        index, insert_columns, insert_rows = self.index, self.insertColumns, self.insertRows
         address = index(start, 0, parent).internalId()  # the rows' parent item
         for row in range(start, start + count):
             kid = src[offset + row]
@@ -332,8 +339,8 @@ class RunTreeModel(QStandardItemModel):
                 n = chunk
             holes[key] = n
             below = index(row, 0, parent)
-            self.insertColumns(0, _NCOL, below)  # (the item is made here)
-            self.insertRows(0, n, below)
+            insert_columns(0, _NCOL, below)  # (the item is made here)
+            insert_rows(0, n, below)
             if kind is not Page:
                 queue.append((below, kid))
         return count
