@@ -186,3 +186,39 @@ def test_a_leaf_in_the_middle_of_made_rows_gets_its_first_children(qtbot):
     assert view.isExpanded(idx)
     assert model.node(model.index(0, 0, model.index_of(child))) is child.iterations[0]
     model.shutdown()
+
+
+def test_a_refresh_repaints_a_deep_row_whose_status_changed(qtbot):
+    """``grow`` tells the view once (a ``dataChanged`` over the top rows): the whole viewport is
+    repainted from fresh cells, a row four levels down included."""
+    from PySide6.QtCore import QEvent, QObject
+
+    traj, _ = tree_of(iterations=2, blocks=1, calls=2)
+    call = traj.runs[0].iterations[1].code_blocks[0].sub_calls[0]
+    call.running = True
+    tree = shown_tree(qtbot, traj)
+    model, view = tree.model, tree.view
+    idx = model.index_of(call, 2)
+    view.scrollTo(idx)  # (expands the rows above it)
+    qtbot.wait(20)
+    rect = view.visualRect(idx)
+    assert rect.isValid() and idx.data() == "running"
+
+    class Paints(QObject):
+        regions: list = []
+
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                self.regions.append(event.region())
+            return False
+
+    paints = Paints()
+    view.viewport().installEventFilter(paints)
+    qtbot.wait(20)
+    paints.regions.clear()
+    call.running = False
+    tree.refresh()
+    qtbot.waitUntil(lambda: any(r.contains(rect) for r in paints.regions), timeout=2000)
+    view.viewport().removeEventFilter(paints)
+    assert idx.data() == "done"
+    model.shutdown()

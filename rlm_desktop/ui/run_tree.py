@@ -222,6 +222,8 @@ class RunTree(QWidget):
                                (self.view.verticalScrollBar(), "valueChanged(int)")):
             QObject.connect(sender, SIGNAL(signal), self._fit_timer, SLOT("start()"))
         self.view.viewport().installEventFilter(self)
+        # a refresh renews every row's cells: what is on screen is painted again
+        QObject.connect(self.model, SIGNAL("cellsChanged()"), self.view.viewport(), SLOT("update()"))
 
     def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802
         if obj is self.view.viewport() and event.type() == event.Type.Resize:

@@ -167,6 +167,10 @@ class RunTreeModel(QStandardItemModel):
     rows itself) and ``headerData``."""
 
     totalsReady = Signal()  # a big run's totals arrived from the worker (tests wait on it)
+    #: ``grow`` refreshed every row's cells: a view repaints what it shows (the Run Tree's
+    #: view is connected; Qt repaints only the rows a ``dataChanged`` names, and naming each
+    #: made row's parent took a live refresh of a big tree ~0.5 s)
+    cellsChanged = Signal()
 
     def __init__(self, parent: Any = None, chunk: int = CHUNK) -> None:
         super().__init__(parent)
@@ -491,10 +495,9 @@ class RunTreeModel(QStandardItemModel):
         """Announce rows a live run appended (below filled rows) and refresh the cells.
 
         Only rows that grew are looked up (a tree with every row made has thousands of
-        filled rows: a lookup and a ``dataChanged`` each took a live refresh ~0.5 s). The
-        cells are refreshed by one ``dataChanged`` over the top rows: any range makes the view
-        repaint its whole viewport (and re-ask the rows' arrows), and it paints every row from
-        ``cells``, whose cache is cleared here."""
+        made rows: a lookup and a ``dataChanged`` each took a live refresh ~0.5 s). The top
+        rows get a ``dataChanged`` (their totals); every row's cells are fresh (the cache is
+        cleared here) and ``cellsChanged`` tells the view to repaint what it shows."""
         traj = self.trajectory
         if traj is None:
             return
@@ -525,6 +528,7 @@ class RunTreeModel(QStandardItemModel):
         top = self.rowCount()
         if top:
             self.dataChanged.emit(self.index(0, 0), self.index(top - 1, _NCOL - 1))
+        self.cellsChanged.emit()
 
     def _insert_calls(self, block: CodeBlock, parent_index: QModelIndex) -> None:
         """Announce ``block``'s new sub-calls where they are, its rows being a subsequence
