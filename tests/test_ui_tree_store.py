@@ -222,3 +222,27 @@ def test_a_refresh_repaints_a_deep_row_whose_status_changed(qtbot):
     view.viewport().removeEventFilter(paints)
     assert idx.data() == "done"
     model.shutdown()
+
+
+def test_a_row_deeper_than_pythons_recursion_limit_finds_its_node(qtbot):
+    """Runs spawned by calls in runs, 400 deep: 1,600 tree levels. The rows' nodes are found
+    from their parents' (after a reload forgot every one), never by recursion."""
+    run = top = Run(run_id="r0", status=RunStatus.FINISHED)
+    for d in range(400):
+        it = run.add_iteration(Iteration(number=1))
+        blk = it.add_block(CodeBlock(index=0, code=f"x = {d}"))
+        call = blk.add_sub_call(SubCall(index=0, prompt="deeper"))
+        child = Run(run_id=f"r{d + 1}", depth=d + 1, status=RunStatus.FINISHED)
+        child.parent, call.child = call, child
+        run = child
+    leaf = run.add_iteration(Iteration(number=1, final_answer="done"))
+    traj = Trajectory(runs=[top])
+    tree = shown_tree(qtbot, traj)
+    model = tree.model
+    idx = model.index_of(leaf)
+    assert idx.isValid() and model.node(idx) is leaf
+    model.reload_children(top.iterations[0].code_blocks[0])  # forgets the rows' nodes below
+    idx = model.index_of(leaf)
+    model._nodes.clear()  # and every other one: a lookup climbs all the way up
+    assert model.node(idx) is leaf and model.node(idx.parent()) is run
+    model.shutdown()

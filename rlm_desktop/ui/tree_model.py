@@ -402,16 +402,31 @@ class RunTreeModel(QStandardItemModel):
         """The node of ``index``'s row (any column), None for the top."""
         if not index.isValid():
             return None
+        nodes = self._nodes
         key = (index.internalId(), index.row())
-        hit = self._nodes.get(key)
+        hit = nodes.get(key)
         if hit is not None:
             return hit
-        src, offset = self._source(self.node(index.parent()))
-        row = index.row() + offset
-        node = src[row] if row < len(src) else None
-        if node is not None:
-            self._nodes[key] = node
-        return node
+        # climb to a row whose node is known (or the top), then back down: a deep tree
+        # (runs in runs in runs...) is deeper than Python's recursion limit
+        chain = [(key, index.row())]
+        up = index.parent()
+        pnode = None
+        while up.isValid():
+            k = (up.internalId(), up.row())
+            pnode = nodes.get(k)
+            if pnode is not None:
+                break
+            chain.append((k, up.row()))
+            up = up.parent()
+        for k, row in reversed(chain):
+            src, offset = self._source(pnode)
+            row += offset
+            pnode = src[row] if row < len(src) else None
+            if pnode is None:
+                return None
+            nodes[k] = pnode
+        return pnode
 
     def _siblings(self, node: Any) -> list[Any]:
         p = parent_of(node)
