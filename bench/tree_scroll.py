@@ -6,8 +6,9 @@ One trajectory of model objects (one run; iterations with three code blocks, eac
 sub-calls; every 10th sub-call a child run with its own iterations, blocks and calls) is
 shown three ways (and a fourth, the floor), in the same process, one after the other, in the same window size:
 
-* ``RunTree``: the app's run-tree dock (``ui.run_tree``, a lazy ``QAbstractItemModel`` over
-  the model objects; rows fetched in chunks, cells computed when painted);
+* ``RunTree``: the app's run-tree dock (``ui.run_tree``; its rows in Qt's C++ item store, a
+  ``QStandardItemModel`` made lazily from the model objects: placeholder rows filled by
+  ``fetchMore``, no text stored, cells computed when painted);
 * ``QStandardItemModel``: one ``QStandardItem`` per cell, all built up front, in a ``QTreeView``
   with the same settings (uniform row heights, the same header setup: ``run_tree.size_columns``);
 * ``QTreeWidget``: one ``QTreeWidgetItem`` per node ("a widget item per node"), same settings;
@@ -15,7 +16,9 @@ shown three ways (and a fourth, the floor), in the same process, one after the o
   (one list lookup per ``index``/``parent``/``rowCount``/``hasChildren``, no text). QTreeView's
   layout calls ``index()`` and ``hasChildren()`` once per node, so expanding all of a tree
   costs a Python model several times what it costs QTreeWidget's C++ items; the line after
-  the ratios says how far RunTree is from that floor.
+  the ratios says how far RunTree is from that floor. A last, untimed pass counts the calls
+  into RunTree's model code while it expands all (``sys.setprofile``): Qt asks Python only
+  about rows with children, not per row.
 
 For each: the time to build and show the first frame, the time to expand every node (every
 row fetched, then ``expandAll``), the resident memory added; then the view is scrolled from
@@ -370,6 +373,39 @@ def measure(app: QApplication, make: Callable[[], Subject], traj: Trajectory, wh
     }
 
 
+def python_calls_expanding_all(app: QApplication, traj: Trajectory) -> tuple[int, int, int]:
+    """(calls into ``ui.tree_model`` while a fresh RunTree's view expands all, of those the
+    ones Qt makes, rows with children)."""
+    subject = OurTree()
+    subject.build(traj)
+    settle(app, subject.view)
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == tree_model.__file__:
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        subject.view.expandAll()  # (makes the rows not made yet on its way)
+    finally:
+        sys.setprofile(None)
+    model = subject.view.model()
+    parents, stack = 0, [QModelIndex()]
+    while stack:
+        parent = stack.pop()
+        for r in range(model.rowCount(parent)):
+            idx = model.index(r, 0, parent)
+            if model.hasChildren(idx):
+                parents += 1
+                stack.append(idx)
+    subject.widget.model.shutdown()
+    subject.close()
+    app.processEvents()
+    asked = sum(calls.count(name) for name in ("canFetchMore", "fetchMore", "data", "multiData", "headerData"))
+    return len(calls), asked, parents
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nodes", type=int, default=10_000)
@@ -400,6 +436,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"expand all, QTreeView's layout over a Python model: the minimal model takes "
           f"{floor['expand_s'] / widget['expand_s']:.2f}x QTreeWidget (RunTree "
           f"{ours['expand_s'] / floor['expand_s']:.2f}x the minimal model)")
+    total_calls, asked, parents = python_calls_expanding_all(app, traj)
+    print(f"RunTree expandAll() of a fresh tree (untimed pass): Qt calls the model's Python {asked:,} "
+          f"times ({total_calls:,} Python calls in all) for {nodes:,} rows, {parents:,} with children")
+    ours["expand_python_calls"] = total_calls
     ratio = ours["p99_ms"] / FRAME_BUDGET_MS
     print(f"RunTree frame p99 / 60 Hz budget ({FRAME_BUDGET_MS:.1f} ms) = {ratio:.2f} "
           f"{'PASS' if ratio < 1 else 'FAIL'}")

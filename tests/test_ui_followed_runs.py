@@ -83,7 +83,7 @@ def test_a_parallel_call_inserted_before_shown_ones_gets_its_own_row(qtbot):
     qtbot.wait(20)
     bidx = tree.model.index_of(block)
     assert tree.model.rowCount(bidx) == 3
-    assert [tree.model.index(r, 0, bidx).internalPointer() for r in range(3)] == [first, *later]
+    assert [tree.model.node(tree.model.index(r, 0, bidx)) for r in range(3)] == [first, *later]
     assert [tree.model.index_of(c).row() for c in (first, *later)] == [0, 1, 2]
     assert not tree.view.isExpanded(tree.model.index_of(later[1]))  # still the one collapsed
     assert tree.view.isExpanded(bidx)

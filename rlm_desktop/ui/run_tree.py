@@ -73,7 +73,8 @@ class _Frame:
         self.highlighted_text = palette.color(group, QPalette.ColorRole.HighlightedText)
         self.text = palette.color(group, QPalette.ColorRole.Text)
         current = view.currentIndex()
-        self.current = current.internalPointer() if current.isValid() else None
+        model = view.model()
+        self.current = model.node(current) if isinstance(model, RunTreeModel) else None
         self.focus: QStyleOptionFocusRect | None = None
         if view.hasFocus() and current.isValid():
             self.focus = QStyleOptionFocusRect()
@@ -111,7 +112,7 @@ class RunTreeView(QTreeView):
         if frame is None or not isinstance(model, RunTreeModel):
             super().drawRow(painter, option, index)
             return
-        node = index.internalPointer()
+        node = model.node(index)
         cells = model.cells(node)
         top, height = option.rect.top(), option.rect.height()
         selected = frame.selection.isSelected(index)
@@ -198,6 +199,8 @@ class RunTree(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setAllColumnsShowFocus(True)
+        # the rows are Qt's items (``RunTreeModel``), editable by default: nothing here is
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setIndentation(MAX_INDENT)  # narrower for deep trees (fit_node_column)
         size_columns(self.view)
         lay = QVBoxLayout(self)
@@ -219,6 +222,8 @@ class RunTree(QWidget):
                                (self.view.verticalScrollBar(), "valueChanged(int)")):
             QObject.connect(sender, SIGNAL(signal), self._fit_timer, SLOT("start()"))
         self.view.viewport().installEventFilter(self)
+        # a refresh renews every row's cells: what is on screen is painted again
+        QObject.connect(self.model, SIGNAL("cellsChanged()"), self.view.viewport(), SLOT("update()"))
 
     def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802
         if obj is self.view.viewport() and event.type() == event.Type.Resize:

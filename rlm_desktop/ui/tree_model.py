@@ -1,9 +1,34 @@
-"""``RunTreeModel``: a lazily filled QAbstractItemModel over the trajectory model objects.
+"""``RunTreeModel``: the Run Tree's rows in Qt's C++ item store, made lazily from the model objects.
 
-Root runs -> iterations -> code blocks -> sub-calls -> child run. Rows are handed to the
-view in chunks (``canFetchMore``/``fetchMore``), so a tree of tens of thousands of nodes
-costs only what is on screen. ``grow()`` announces what a live run appended since the last
-call (``beginInsertRows``) and refreshes the status/tokens/time cells.
+Root runs -> iterations -> code blocks -> sub-calls -> child run. The model is a
+``QStandardItemModel`` that overrides none of the questions a layout asks per row (``index``,
+``parent``, ``rowCount``, ``columnCount``, ``hasChildren``, ``flags``): QTreeView's layout, the
+one that expanding all of a tree runs over every node, is answered in C++ without a call into
+Python (a Python ``QAbstractItemModel`` is asked ~3 questions per node there: the bench's
+"minimal Python model", one list lookup per answer, took 2-3x a QTreeWidget to expand all).
+
+What is stored: one ``QStandardItem`` per row that has children, made by Qt itself
+(``insertColumns``/``insertRows`` on the row's empty slot: an item made in Python is a wrapper
+whose first call from C++ looks for Python overrides), with 5 columns (the other cells need
+valid indexes) and empty child slots for its first rows; a leaf is an empty slot of its
+parent, no item at all. Nothing else: no text (the view paints a row from ``cells(node)``,
+computed when it is painted; an older attempt that wrote every cell's text into items made
+expanding all 27x slower), and not the node either (``setData`` of a Python object per row
+doubled the cost of making a row). A row's node is its parent's child at its row
+(``node(index)``: the parent's children, its pages or a block's sub-calls as shown), kept
+per (parent item, row) until rows move or go; no Python object ever refers to an item, so
+nothing can touch an item Qt has deleted.
+
+Lazy: a row's child slots are placeholders until ``fetchMore`` fills them (the view calls it
+when it lays out an expanded row, ``expandAll`` included; ``index_of`` on its way down).
+Filling makes the children's items, each with placeholders for its own first rows (``CHUNK``,
+or its pages when it has more than ``PAGE`` children), and goes on below them breadth first
+up to ``FILL_BUDGET`` rows (fewer questions later), under blocked signals: nothing has seen
+those rows. More rows of a long list come in chunks (``fetchMore`` again). ``grow()``
+announces (``rowsInserted``) what a live run appended below made rows, sub-calls inserted in
+the middle of a block at their place, a leaf's first children (it gets its arrow), and
+repaints the cells; ``reload_children`` replaces a row's children (a lazily loaded iteration
+filled or emptied) and forgets what was kept for the old ones.
 """
 
 from __future__ import annotations
@@ -11,22 +36,32 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QStandardItemModel
 
 from rlm_desktop.trajectory import names, summary
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
-from rlm_desktop.trajectory.reader import sanitize_str
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, shared_totals
-from rlm_desktop.ui.bounded_text import bounded_repr
 from rlm_desktop.ui.bridge import Bridge, Cancelled, Job, share_the_gil
-from rlm_desktop.ui.invisible import reveal_text
+from rlm_desktop.ui.tree_cells import LABEL_SCAN, depth, label, seconds, status, tokens
+
+__all__ = [
+    "CHUNK", "COLUMNS", "LABEL_SCAN", "PAGE", "NodeRole", "Page", "RunTreeModel", "children_of",
+    "depth", "label", "parent_of", "seconds", "status", "tokens",
+]
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Node", "Depth", "Status", "Tokens", "Time")
 _NCOL = len(COLUMNS)
 CHUNK = 256
+#: Making a row's children goes on below them, breadth first, until this many rows are made
+#: in one go: expanding all of a tree asks Python about each row with children (three times
+#: while its rows are not made, once after), and a row made early is one question. ~30 ms for
+#: the bench's tree on the 2-core VM; twice as many rows took 3-5x as long (deeper levels are
+#: mostly rows with children, an item each), too long a pause to open a file. Long lists stay
+#: lazy: pages are only filled when asked for.
+FILL_BUDGET = 8_192
 NodeRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -51,112 +86,19 @@ def children_of(node: Any, traj: Trajectory | None) -> list[Any]:
     return []
 
 
+def _has_children(node: Any, traj: Trajectory | None) -> bool:
+    kind = type(node)
+    if kind is SubCall:
+        return node.child is not None
+    if kind is CodeBlock:
+        return bool(node.sub_calls)
+    if kind is Iteration:
+        return bool(node.code_blocks)
+    return bool(children_of(node, traj))
+
+
 def parent_of(node: Any) -> Any:
     return node.parent if node is not None else None
-
-
-#: A label looks at most this many characters of a code block or prompt (they can be 300 MB).
-LABEL_SCAN = 4_000
-
-
-def _first_line(text: str) -> str:
-    """The first non-blank line of ``text``, looking only at its head."""
-    head = text[:LABEL_SCAN]
-    return next((ln for ln in head.splitlines() if ln.strip()), "")
-
-
-def label(node: Any) -> str:
-    """The Node column: 1-based numbers (``trajectory.names``); the path is in the tooltip."""
-    if isinstance(node, Run):
-        model = node.model or "?"
-        if node.depth == 0 or node.parent is None:
-            return sanitize_str(f"{names.title(node)} · {model}")
-        return sanitize_str(f"Child run (rlm_query) · depth {node.depth} · {model}")
-    if isinstance(node, Iteration):
-        tail = " · final" if node.final_answer is not None else ""
-        return f"{names.title(node)}{tail}{' · edited' if node.edited else ''}"
-    if isinstance(node, CodeBlock):
-        return reveal_text(sanitize_str(f"{names.title(node)}: {_first_line(node.code)[:60]}"))
-    if isinstance(node, SubCall):
-        prompt = node.prompt if isinstance(node.prompt, str) else bounded_repr(node.prompt, LABEL_SCAN)
-        what = " (child run)" if names.call_kind(node) == "rlm_query" else ""
-        return reveal_text(
-            sanitize_str(f"{names.title(node)}{what}: {' '.join(prompt[:LABEL_SCAN].split())[:50]}")
-        )
-    return ""
-
-
-def _stopped(node: Any) -> str | None:
-    """ "cancelled"/"failed" for a node cut short by the end of its run, else None."""
-    it = node if isinstance(node, Iteration) else getattr(node, "parent", None)
-    while it is not None and not isinstance(it, Iteration):
-        it = getattr(it, "parent", None)
-    if it is None:
-        return None
-    how = it.extra.get("status")
-    if how not in (str(RunStatus.CANCELLED), str(RunStatus.FAILED)):
-        return None
-    if isinstance(node, Iteration):
-        return how
-    # a block or a call that had not finished when the run stopped
-    return how if node.execution_time is None else None
-
-
-def status(node: Any) -> str:
-    if isinstance(node, Run):
-        return str(node.status)
-    if getattr(node, "running", False):
-        return "running"
-    stopped = _stopped(node)
-    if stopped is not None:
-        return stopped
-    if isinstance(node, Iteration):
-        if any(b.has_error for b in node.code_blocks):
-            return "error"
-        return "final" if node.final_answer is not None else "done"
-    if isinstance(node, CodeBlock):
-        return "error" if node.has_error else "done"
-    if isinstance(node, SubCall):
-        return "failed" if node.failed else "done"
-    return ""
-
-
-def tokens(node: Any, upstream: bool = False) -> int | None:
-    """Tokens of a node and everything under it, each LM call counted once (upstream logs
-    repeat a child run's turns in its spawning call's usage: see trajectory.summary)."""
-    try:
-        if isinstance(node, Run):
-            t = node.extra.get(RUN_TOTALS_KEY)  # a lazily opened file's run: the whole-file pass
-            return (
-                t.usage.total_tokens if t is not None else summary.subtree_usage(node, upstream).total_tokens
-            )
-        if isinstance(node, Iteration):
-            return summary.iteration_usage(node, upstream).total_tokens
-        if isinstance(node, CodeBlock):
-            return summary.block_usage(node, upstream).total_tokens
-        if isinstance(node, SubCall):
-            return summary.call_usage(node, upstream).total_tokens
-    except Exception:  # a half-written live node
-        return None
-    return None
-
-
-def seconds(node: Any) -> float | None:
-    if isinstance(node, Run):
-        t = node.extra.get(RUN_TOTALS_KEY)
-        return t.total_time if t is not None else node.total_time()
-    if isinstance(node, Iteration):
-        return node.iteration_time
-    if isinstance(node, CodeBlock | SubCall):
-        return node.execution_time
-    return None
-
-
-def depth(node: Any) -> int:
-    if isinstance(node, CodeBlock):
-        run = node.run
-        return run.depth if run is not None else 0
-    return int(getattr(node, "depth", 0))
 
 
 _ROLES = frozenset(
@@ -218,41 +160,49 @@ class Page:
 _PENDING = "…"
 
 
-class RunTreeModel(QAbstractItemModel):
-    """The view asks ~2,000 questions per repainted page (``multiData`` per cell, ``parent``,
-    ``index`` and ``rowCount`` per row and branch level), each a Python call: every answer is
-    a dictionary hit after the first (parent indexes, rows, display cells are cached until the
-    next ``grow``/reset), and a cell's roles are answered in one ``multiData`` call."""
+class RunTreeModel(QStandardItemModel):
+    """The Run Tree's rows (see the module docstring). Python is asked only what a layout
+    asks rarely: ``canFetchMore``/``fetchMore`` (once or twice per expanded row with
+    children), ``data``/``multiData`` (a tooltip, a test, Qt's own delegate: the view paints
+    rows itself) and ``headerData``."""
 
     totalsReady = Signal()  # a big run's totals arrived from the worker (tests wait on it)
+    #: ``grow`` refreshed every row's cells: a view repaints what it shows (the Run Tree's
+    #: view is connected; Qt repaints only the rows a ``dataChanged`` names, and naming each
+    #: made row's parent took a live refresh of a big tree ~0.5 s)
+    cellsChanged = Signal()
 
     def __init__(self, parent: Any = None, chunk: int = CHUNK) -> None:
         super().__init__(parent)
+        self.setColumnCount(_NCOL)
         self.trajectory: Trajectory | None = None
         self.chunk = chunk
-        # id(node) (id(None) for the root) -> rows handed out; recorded the first time the
-        # view asks (at most ``chunk``), more through fetchMore, growth through grow()
+        # Per row with children, by id(node) (id(None): the top level), the node kept alive
+        # in ``_keep`` while its id is a key: its rows filled with items (``_fetched``), or its
+        # placeholder rows not filled yet (``_holes``); ``_partial``: filled rows are fewer
+        # than its children (fetchMore has more). ``_childless``: rows made without children
+        # (a live node's first ones are announced by ``grow``). ``_under``: the keys made
+        # below a key (what ``reload_children`` forgets).
         self._fetched: dict[int, int] = {}
-        self._keep: dict[int, Any] = {}  # keeps nodes alive while their id is a key
+        self._holes: dict[int, int] = {}
+        self._partial: set[int] = set()
+        self._childless: set[int] = set()
+        self._keep: dict[int, Any] = {}
+        self._under: dict[int, list[int]] = {}
+        # (the parent item's address, row) -> the row's node, until rows move or go
+        self._nodes: dict[tuple[int, int], Any] = {}
         # per node, until the next grow/reset: (node, the five display strings); the node is
         # kept so a recycled id() is never mistaken for it
         self._cells: dict[int, tuple[Any, tuple[str, ...]]] = {}
-        self._rows: dict[int, tuple[Any, int]] = {}  # node -> its row (rows only ever append)
-        self._parents: dict[int, tuple[Any, QModelIndex]] = {}  # node -> its parent's index
+        self._rows: dict[int, tuple[Any, int]] = {}  # node -> its row among its siblings
         self._levels: dict[int, tuple[Any, int]] = {}  # node -> its tree level (0: a top run)
-        # node -> (node, the list its rows come from, rows handed out, offset into the list):
-        # ``index()`` is asked once per row by every layout, expanding all of a tree included
-        self._kids: dict[int, tuple[Any, list[Any], int, int]] = {}
         self._widths: dict[int, tuple[Any, str, int]] = {}  # node -> (label, its width in px)
         self._paged: dict[int, tuple[Any, list[Page]]] = {}  # node with > PAGE children -> its pages
         self._totals: dict[int, tuple[Any, int, str, str]] = {}  # big run -> (run, iterations, tokens, time)
         self._pending: set[int] = set()
         self._generation = 0
         self._bridge = Bridge(self._on_totals, self)  # big runs' totals, from workers
-        # nodes the view was told have no children: when a live node gains its first ones,
-        # ``grow`` announces them, or a collapsed node would never show its expand arrow
-        self._childless: dict[int, Any] = {}
-        # a block's sub-call rows as handed out: a live recorder inserts parallel calls in
+        # a block's sub-calls as its rows show them: a live recorder inserts parallel calls in
         # call order, so a late first call lands in the middle (``grow`` finds where)
         self._shown: dict[int, tuple[Any, list[Any]]] = {}
         # shown instead of "running"/"incomplete" for unfinished runs (a deleted followed file)
@@ -268,19 +218,19 @@ class RunTreeModel(QAbstractItemModel):
             job.discard()
             job.cancel()
         self.status_note = None
-        self._fetched.clear()
-        self._kids.clear()
-        self._keep.clear()
-        self._cells.clear()
-        self._rows.clear()
-        self._parents.clear()
-        self._levels.clear()
-        self._widths.clear()
-        self._paged.clear()
-        self._totals.clear()
-        self._pending.clear()
-        self._childless.clear()
-        self._shown.clear()
+        for state in (self._fetched, self._holes, self._partial, self._childless, self._keep, self._under,
+                      self._nodes, self._cells, self._rows, self._levels, self._widths, self._paged,
+                      self._totals, self._pending, self._shown):
+            state.clear()
+        self.blockSignals(True)  # the reset tells the view
+        try:
+            self.removeRows(0, self.rowCount())  # the old items
+            n = min(self.chunk, len(traj.runs)) if traj is not None else 0
+            self.insertRows(0, n)
+            self._fill(QModelIndex(), None, 0, n)
+        finally:
+            self.blockSignals(False)
+        self._set_rows(None, n)
         self.endResetModel()
 
     def shutdown(self, timeout: float = 2.0) -> bool:
@@ -301,30 +251,131 @@ class RunTreeModel(QAbstractItemModel):
             self.paused_nodes = ids
             self.grow()
 
-    def _first_fetch(self, node: Any) -> int:
-        """The first time the view asks about ``node``'s rows: a node with more than ``PAGE``
-        children shows them in pages (all pages at once), a page all its rows, any other
-        node up to ``chunk`` rows (more through fetchMore)."""
+    # -- the store -----------------------------------------------------------------------
+    def _first_rows(self, node: Any) -> int:
+        """How many rows ``node`` gets when its row is made: a page all its rows, a node with
+        more than ``PAGE`` children its pages, any other node up to ``chunk`` rows."""
         if type(node) is Page:
-            n = node.size(self.trajectory)
-        else:
-            kids = children_of(node, self.trajectory)
-            if node is not None and len(kids) > PAGE:
-                pages = self._grow_pages(node, len(kids))
-                n = len(pages)
+            return node.size(self.trajectory)
+        kids = children_of(node, self.trajectory)
+        paged = self._paged.get(id(node))
+        if paged is not None or (node is not None and len(kids) > PAGE):
+            return len(self._grow_pages(node, len(kids)))
+        return min(self.chunk, len(kids))
+
+    def _source(self, pnode: Any) -> tuple[list[Any], int]:
+        """The list ``pnode``'s rows show and the offset of its row 0 in it: the node's
+        children, its pages, its page's slice of the owner's children, or a block's sub-calls
+        as shown (a new call is only a row once ``grow`` put it at its place)."""
+        if type(pnode) is Page:
+            return children_of(pnode.owner, self.trajectory), pnode.number * PAGE
+        key = id(pnode)
+        paged = self._paged.get(key)
+        if paged is not None:
+            return paged[1], 0
+        shown = self._shown.get(key)
+        if shown is not None and shown[0] is pnode:
+            return shown[1], 0
+        return children_of(pnode, self.trajectory), 0
+
+    def _fill(self, parent: Index, pnode: Any, start: int, count: int) -> None:
+        """Rows ``start`` to ``start + count - 1`` of ``item`` (placeholders nobody has seen)
+        get their nodes' items, and so on below them, breadth first, while fewer than
+        ``FILL_BUDGET`` rows are made (pages are only filled when asked for)."""
+        queue: list[tuple[QModelIndex, Any]] = []
+        blocked = self.blockSignals(True)  # nobody has seen these rows: nothing to tell
+        try:
+            made = self._make_rows(parent, pnode, start, count, queue)
+            i = 0
+            holes = self._holes
+            while i < len(queue) and made < FILL_BUDGET:
+                below, node = queue[i]
+                i += 1
+                n = holes.get(id(node))
+                if n is not None:
+                    made += self._make_rows(below, node, 0, n, queue)
+                    self._set_rows(node, n)
+        finally:
+            self.blockSignals(blocked)
+
+    def _make_rows(self, parent: Index, pnode: Any, start: int, count: int,
+                   queue: list[tuple[QModelIndex, Any]]) -> int:
+        """Rows ``start`` to ``start + count - 1`` below ``parent`` get their nodes' items: a
+        child with children an item with placeholder rows for its first rows (queued to be
+        filled next, unless it is a page), a leaf stays an empty slot. The items are made by
+        Qt (``insertColumns``/``insertRows`` on the empty slot): a ``QStandardItem`` made in
+        Python is a wrapper whose first virtual call from C++ (the layout asks each row's
+        ``flags``) looks for a Python override, and nothing Python would hold one. Returns
+        ``count``."""
+        if count <= 0:
+            return 0
+        src, offset = self._source(pnode)
+        under = self._under.setdefault(id(pnode), [])
+        holes, childless, keep, paged, nodes = self._holes, self._childless, self._keep, self._paged, self._nodes
+        traj, chunk = self.trajectory, self.chunk
+        index, insert_columns, insert_rows = self.index, self.insertColumns, self.insertRows
+        address = index(start, 0, parent).internalId()  # the rows' parent item
+        for row in range(start, start + count):
+            kid = src[offset + row]
+            nodes[(address, row)] = kid
+            key = id(kid)
+            kind = type(kid)
+            if kind is SubCall:  # the usual kinds inline: this runs once per row made
+                n = 0 if kid.child is None else 1
+            elif kind is CodeBlock:
+                n = len(kid.sub_calls)
+            elif kind is Iteration:
+                n = len(kid.code_blocks)
+            elif kind is Page:
+                n = kid.size(traj)
             else:
-                n = min(self.chunk, len(kids))
-        self._set_rows(node, n)
-        if node is not None:
-            self._keep[id(node)] = node
-        return n
+                n = len(children_of(kid, traj))
+            keep[key] = kid
+            under.append(key)
+            if not n:
+                childless.add(key)
+                continue
+            if kind is Page:  # a page shows all its rows
+                pass
+            elif n > PAGE or key in paged:
+                n = len(self._grow_pages(kid, n))
+            elif n > chunk:
+                n = chunk
+            holes[key] = n
+            below = index(row, 0, parent)
+            insert_columns(0, _NCOL, below)  # (the item is made here)
+            insert_rows(0, n, below)
+            if kind is not Page:
+                queue.append((below, kid))
+        return count
 
     def _set_rows(self, node: Any, n: int) -> None:
-        """``node`` has ``n`` rows in the view now (a block's are remembered by identity)."""
-        self._fetched[id(node)] = n
-        self._kids.pop(id(node), None)
-        if type(node) is CodeBlock and id(node) not in self._paged:
-            self._shown[id(node)] = (node, node.sub_calls[:n])
+        """``node`` has ``n`` rows with their items now."""
+        key = id(node)
+        self._fetched[key] = n
+        self._holes.pop(key, None)
+        if node is not None:
+            self._keep[key] = node
+        if n < self._total(node):
+            self._partial.add(key)
+        else:
+            self._partial.discard(key)
+        if type(node) is CodeBlock and key not in self._paged:
+            self._shown[key] = (node, node.sub_calls[:n])
+
+    def _append(self, parent: Index, node: Any, count: int) -> None:
+        """``count`` more rows below ``parent`` (announced: ``rowsInserted``), their items made."""
+        have = self.rowCount(parent)
+        if type(node) is CodeBlock:  # appended at the end: the rows are the calls themselves
+            self._shown.pop(id(node), None)
+        columns = self.columnCount(parent)
+        if columns < _NCOL:  # a leaf's first rows (its item is made here; nothing is below it)
+            blocked = self.blockSignals(True)
+            self.insertColumns(columns, _NCOL - columns, parent)
+            self.blockSignals(blocked)
+        self.insertRows(have, count, parent)
+        self._fill(parent, node, have, count)
+        self._set_rows(node, have + count)
 
     def _grow_pages(self, owner: Any, count: int) -> list[Page]:
         hit = self._paged.get(id(owner))
@@ -344,29 +395,59 @@ class RunTreeModel(QAbstractItemModel):
         return len(self._grow_pages(node, n)) if paged is not None else n
 
     def fetched(self, node: Any) -> int:
-        """Rows handed out below ``node`` so far (0 when the view never asked)."""
+        """Rows below ``node`` with their items made so far (0 while they are placeholders)."""
         return self._fetched.get(id(node), 0)
 
-    def _ensure(self, node: Any) -> int:
-        """Rows below ``node``, deciding them (pages or chunks) when nobody asked yet."""
-        n = self._fetched.get(id(node))
-        return self._first_fetch(node) if n is None else n
-
     def node(self, index: Index) -> Any:
-        return index.internalPointer() if index.isValid() else None
+        """The node of ``index``'s row (any column), None for the top."""
+        if not index.isValid():
+            return None
+        nodes = self._nodes
+        key = (index.internalId(), index.row())
+        hit = nodes.get(key)
+        if hit is not None:
+            return hit
+        # climb to a row whose node is known (or the top), then back down: a deep tree
+        # (runs in runs in runs...) is deeper than Python's recursion limit
+        chain = [(key, index.row())]
+        up = index.parent()
+        pnode = None
+        while up.isValid():
+            k = (up.internalId(), up.row())
+            pnode = nodes.get(k)
+            if pnode is not None:
+                break
+            chain.append((k, up.row()))
+            up = up.parent()
+        for k, row in reversed(chain):
+            src, offset = self._source(pnode)
+            row += offset
+            pnode = src[row] if row < len(src) else None
+            if pnode is None:
+                return None
+            nodes[k] = pnode
+        return pnode
+
+    def _siblings(self, node: Any) -> list[Any]:
+        p = parent_of(node)
+        if type(p) is CodeBlock:
+            shown = self._shown.get(id(p))
+            if shown is not None and shown[0] is p:
+                return shown[1]
+        return children_of(p, self.trajectory)
 
     def _sibling_row(self, node: Any) -> int:
-        """``node``'s place among its parent's children (pages aside)."""
+        """``node``'s place among its parent's children as rows show them (pages aside)."""
         hit = self._rows.get(id(node))
         siblings = None
         if hit is not None and hit[0] is node:
             if not isinstance(node, SubCall):
                 return hit[1]
-            siblings = children_of(parent_of(node), self.trajectory)
+            siblings = self._siblings(node)
             if hit[1] < len(siblings) and siblings[hit[1]] is node:  # calls can be inserted
                 return hit[1]
         if siblings is None:
-            siblings = children_of(parent_of(node), self.trajectory)
+            siblings = self._siblings(node)
         row = -1
         for guess in (getattr(node, "position", None), getattr(node, "index", None)):
             if isinstance(guess, int) and 0 <= guess < len(siblings) and siblings[guess] is node:
@@ -385,12 +466,12 @@ class RunTreeModel(QAbstractItemModel):
         p = parent_of(node)
         if p is None:
             return None
-        self._ensure(p)  # decides whether p is paged
-        paged = self._paged.get(id(p))
-        if paged is None:
-            return p
+        kids = children_of(p, self.trajectory)
+        if id(p) not in self._paged and (id(p) in self._keep or len(kids) <= PAGE):
+            return p  # its row was made without pages, or will be
+        pages = self._grow_pages(p, len(kids))  # (decided now when its row is not made yet)
         row = self._sibling_row(node)
-        return paged[1][row // PAGE] if row >= 0 else None
+        return pages[row // PAGE] if row >= 0 else None
 
     def row_of(self, node: Any) -> int:
         """``node``'s row under its tree parent (under its page when its parent is paged)."""
@@ -403,7 +484,7 @@ class RunTreeModel(QAbstractItemModel):
         return row
 
     def index_of(self, node: Any, column: int = 0) -> QModelIndex:
-        """The index of ``node``, fetching the rows on its way down as needed."""
+        """The index of ``node``, filling the rows on its way down as needed."""
         if node is None or self.trajectory is None:
             return QModelIndex()
         chain = []
@@ -411,92 +492,95 @@ class RunTreeModel(QAbstractItemModel):
         while n is not None:
             chain.append(n)
             n = self.model_parent(n)
-        parent_index = index = QModelIndex()
+        index = QModelIndex()
         parent_node = None
         for n in reversed(chain):
-            self._ensure(parent_node)
             row = self.row_of(n)
             if row < 0:
                 return QModelIndex()
-            while self.fetched(parent_node) <= row and self.canFetchMore(parent_index):
-                self.fetchMore(parent_index)
+            while self.fetched(parent_node) <= row and self.canFetchMore(index):
+                self.fetchMore(index)
             if self.fetched(parent_node) <= row:
                 return QModelIndex()
-            parent_index, index = index, self.index(row, 0, index)
+            index = self.index(row, 0, index)
             parent_node = n
-        # the column from the parent found here, not through parent(): its cache is only
-        # renewed by grow(), and a live run may have moved on since
-        return self.index(index.row(), column, parent_index) if column else index
+        return index.siblingAtColumn(column) if column else index
 
     def grow(self) -> None:
-        """Announce rows a live run appended (below already-fetched parents) and refresh cells."""
-        if self.trajectory is None:
+        """Announce rows a live run appended (below filled rows) and refresh the cells.
+
+        Only rows that grew are looked up (a tree with every row made has thousands of
+        made rows: a lookup and a ``dataChanged`` each took a live refresh ~0.5 s). The top
+        rows get a ``dataChanged`` (their totals); every row's cells are fresh (the cache is
+        cleared here) and ``cellsChanged`` tells the view to repaint what it shows."""
+        traj = self.trajectory
+        if traj is None:
             return
         self._cells.clear()  # live nodes' status and totals change
-        self._parents.clear()  # lazy loading may have swapped a placeholder for the parsed node
         self._levels.clear()
         self._totals.clear()
-        self._fetched.setdefault(id(None), min(self.chunk, len(self.trajectory.runs)))
-        self._kids.clear()  # a sub-call's child run may have come, a page may have grown
-        for key, node in list(self._childless.items()):
-            if key in self._fetched:  # the view asked for its rows since: the loop below has it
-                del self._childless[key]
-            elif children_of(node, self.trajectory):  # its first children: announced below
-                del self._childless[key]
-                self._fetched[key] = 0
-                self._kids.pop(key, None)
-                self._keep[key] = node
+        keep = self._keep
+        for key in [k for k in self._childless if _has_children(keep[k], traj)]:
+            self._childless.discard(key)  # its first children: its row gets them (and its arrow)
+            node = keep[key]
+            idx = self.index_of(node)
+            if idx.isValid():
+                self._append(idx, node, self._first_rows(node))
         for key, count in list(self._fetched.items()):
-            node = self._keep.get(key)
+            node = keep.get(key)
             if node is None and key != id(None):
+                continue
+            total = self._total(node)
+            if total <= count:
                 continue
             parent_index = self.index_of(node) if node is not None else QModelIndex()
             if node is not None and not parent_index.isValid():
                 continue
-            total = self._total(node)
-            if total > count and type(node) is CodeBlock and key in self._shown:
+            if type(node) is CodeBlock and key in self._shown:
                 self._insert_calls(node, parent_index)
-            elif total > count:
-                self.beginInsertRows(parent_index, count, total - 1)
-                self._set_rows(node, total)
-                self.endInsertRows()
-            rows = self._fetched[key]
-            if rows:
-                self.dataChanged.emit(
-                    self.index(0, 0, parent_index), self.index(rows - 1, len(COLUMNS) - 1, parent_index)
-                )
+            else:
+                self._append(parent_index, node, total - count)
+        top = self.rowCount()
+        if top:
+            self.dataChanged.emit(self.index(0, 0), self.index(top - 1, _NCOL - 1))
+        self.cellsChanged.emit()
 
     def _insert_calls(self, block: CodeBlock, parent_index: QModelIndex) -> None:
-        """Announce ``block``'s new sub-calls where they are, the handed-out rows being a
-        subsequence of ``block.sub_calls`` (calls are only ever inserted)."""
+        """Announce ``block``'s new sub-calls where they are, its rows being a subsequence
+        of ``block.sub_calls`` (calls are only ever inserted)."""
         kids = block.sub_calls
         shown = self._shown[id(block)][1]
-        for kid in kids:
-            self._rows.pop(id(kid), None)  # rows below an insertion moved
+        plan = []  # (row, calls inserted there)
         j = 0
         for old in shown:
             k = j
             while k < len(kids) and kids[k] is not old:
                 k += 1
-            if k == len(kids):  # not a subsequence after all: hand out every row again
+            if k == len(kids):  # not a subsequence after all: make every row again
                 self.reload_children(block)
                 return
             if k > j:
-                self.beginInsertRows(parent_index, j, k - 1)
-                self._fetched[id(block)] += k - j
-                self._kids.pop(id(block), None)
-                self.endInsertRows()
+                plan.append((j, kids[j:k]))
             j = k + 1
         if len(kids) > j:
-            self.beginInsertRows(parent_index, j, len(kids) - 1)
-            self._fetched[id(block)] += len(kids) - j
-            self._kids.pop(id(block), None)
-            self.endInsertRows()
+            plan.append((j, kids[j:]))
+        for kid in kids:
+            self._rows.pop(id(kid), None)  # rows below an insertion moved
+        key = id(block)
+        for row, calls in plan:
+            # the rows' nodes as they are after this insertion, then the rows (announced)
+            rows = self._shown[key][1]
+            self._shown[key] = (block, rows[:row] + calls + rows[row:])
+            self._nodes.clear()
+            self.insertRows(row, len(calls), parent_index)
+            self._fill(parent_index, block, row, len(calls))
+            self._fetched[key] += len(calls)
+        self._nodes.clear()
         self._set_rows(block, len(kids))
 
     def reload_children(self, node: Any) -> None:
         """``node``'s children were replaced in place (a lazily loaded iteration was filled, or
-        emptied again when its cache slot was needed): drop its rows and hand out the new ones."""
+        emptied again when its cache slot was needed): drop its rows and make the new ones."""
         if self.trajectory is None or node is None:
             return
         idx = self.index_of(node)
@@ -504,122 +588,69 @@ class RunTreeModel(QAbstractItemModel):
             return
         key = id(node)
         self._cells.pop(key, None)
-        self._parents.clear()
         self._levels.clear()
-        have = self._fetched.get(key, 0)
-        if have:
-            self.beginRemoveRows(idx, 0, have - 1)
-            self._set_rows(node, 0)
-            self._forget_below(node)  # the old rows' nodes must not be kept alive here
-            self.endRemoveRows()
-        n = min(self.chunk, len(children_of(node, self.trajectory)))
+        self._nodes.clear()
+        self._forget_below(key)  # the old rows' nodes must not be kept alive here
+        self._keep[key] = node
+        self._paged.pop(key, None)
+        self._childless.discard(key)
+        if self.rowCount(idx):
+            self.removeRows(0, self.rowCount(idx), idx)
+        n = self._first_rows(node)
         if n:
-            self.beginInsertRows(idx, 0, n - 1)
-            self._set_rows(node, n)
-            self._keep[key] = node
-            self.endInsertRows()
-        self.dataChanged.emit(idx, idx.siblingAtColumn(len(COLUMNS) - 1))
-
-    def _forget_below(self, node: Any) -> None:
-        def below(n: Any) -> bool:
-            p = parent_of(n)
-            while p is not None:
-                if p is node:
-                    return True
-                p = parent_of(p)
-            return False
-
-        for cache in (self._rows, self._cells, self._parents, self._levels, self._widths):
-            for k in [k for k, entry in cache.items() if below(entry[0])]:
-                del cache[k]
-        for k in [k for k, n in self._keep.items() if below(n)]:
-            del self._keep[k]
-            self._fetched.pop(k, None)
-            self._kids.pop(k, None)
-            self._shown.pop(k, None)
-
-    # -- QAbstractItemModel --------------------------------------------------------------------
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
-        pnode = parent.internalPointer()  # None for the root (an invalid index)
-        hit = self._kids.get(id(pnode))
-        if hit is None or hit[0] is not pnode:
-            hit = self._rows_source(pnode)
-        _node, kids, n, offset = hit
-        if 0 <= row < n and 0 <= column < _NCOL and row + offset < len(kids):
-            return self.createIndex(row, column, kids[row + offset])
-        return QModelIndex()
-
-    def _rows_source(self, pnode: Any) -> tuple[Any, list[Any], int, int]:
-        """Where ``pnode``'s rows come from: its children, its pages, or its page's slice of
-        the owner's children (kept in ``_kids`` until the rows change)."""
-        n = self._fetched.get(id(pnode))
-        if n is None:
-            n = self._first_fetch(pnode)
-        if type(pnode) is Page:
-            hit = (pnode, children_of(pnode.owner, self.trajectory), n, pnode.number * PAGE)
+            self._append(idx, node, n)
         else:
-            paged = self._paged.get(id(pnode))
-            hit = (pnode, paged[1] if paged is not None else children_of(pnode, self.trajectory), n, 0)
-        self._kids[id(pnode)] = hit
-        return hit
+            self._childless.add(key)
+        self.dataChanged.emit(idx, idx.siblingAtColumn(_NCOL - 1))
 
-    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        node = index.internalPointer()
-        hit = self._parents.get(id(node))
-        if hit is not None and hit[0] is node:
-            return hit[1]
-        p = self.model_parent(node) if node is not None else None
-        row = self.row_of(p) if p is not None else -1
-        pidx = self.createIndex(row, 0, p) if row >= 0 else QModelIndex()
-        if node is not None:
-            self._parents[id(node)] = (node, pidx)
-        return pidx
+    def _forget_below(self, key: int) -> None:
+        """Drop what is kept for the rows made below ``key`` (their nodes go with the rows)."""
+        stack = list(self._under.pop(key, ()))
+        drop: tuple[dict[int, Any], ...] = (self._fetched, self._holes, self._shown)
+        for state in drop:
+            state.pop(key, None)
+        self._partial.discard(key)
+        while stack:
+            k = stack.pop()
+            stack.extend(self._under.pop(k, ()))
+            for state in (*drop, self._paged, self._keep, self._rows, self._cells, self._levels, self._widths):
+                state.pop(k, None)
+            self._partial.discard(k)
+            self._childless.discard(k)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
-        if parent.column() > 0:
-            return 0
-        node = parent.internalPointer()
-        n = self._fetched.get(id(node))
-        return self._first_fetch(node) if n is None else n
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
-        return _NCOL
-
-    def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802
-        if parent.column() > 0:
-            return False
-        node = parent.internalPointer()
-        if type(node) is Page:
-            return True
-        if children_of(node, self.trajectory):
-            return True
-        if node is not None:
-            self._childless[id(node)] = node
-        return False
-
+    # -- what Qt asks Python (rarely) ----------------------------------------------------------
     def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
-        pnode = self.node(parent)
-        return self._ensure(pnode) < self._total(pnode)
+        if not self._holes and not self._partial:  # everything made: expanding all asks per row
+            return False
+        node = self._nodes.get((parent.internalId(), parent.row())) if parent.isValid() else None
+        if node is None:
+            node = self.node(parent)
+        key = id(node)
+        return key in self._holes or key in self._partial
 
     def fetchMore(self, parent: Index) -> None:  # noqa: N802
         pnode = self.node(parent)
-        have = self._ensure(pnode)
-        n = min(self.chunk, self._total(pnode) - have)
-        if n <= 0:
+        key = id(pnode)
+        holes = self._holes.get(key)
+        if holes is not None:  # the placeholders become rows: nobody has seen them yet
+            self._fill(parent, pnode, 0, holes)
+            self._set_rows(pnode, holes)
             return
-        self.beginInsertRows(parent, have, have + n - 1)
-        self._set_rows(pnode, have + n)
-        self.endInsertRows()
+        n = min(self.chunk, self._total(pnode) - self.fetched(pnode))
+        if n > 0:
+            self._append(parent, pnode, n)
+        else:
+            self._partial.discard(key)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return COLUMNS[section] if 0 <= section < _NCOL else None
         return None
 
     def multiData(self, index: Index, roleDataSpan: Any) -> None:  # noqa: N802, N803
-        """All roles of a painted cell in one call (the delegate asks ~7): only display text,
-        the status colour and the node are answered; the rest stay empty."""
-        node = index.internalPointer()
+        """All roles of a cell in one call, for Qt's own delegate (the Run Tree's view paints
+        its rows itself): display text, the status colour and the node; the rest stay empty."""
+        node = self.node(index)
         if node is None:
             return
         col = index.column()
@@ -643,7 +674,7 @@ class RunTreeModel(QAbstractItemModel):
             log.exception("tree data")
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if role not in _ROLES or not index.isValid():  # a painted cell asks ~10 roles: answer most at once
+        if role not in _ROLES or not index.isValid():
             return None
         try:
             return self._data(index, role)
