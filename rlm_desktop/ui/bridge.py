@@ -99,8 +99,7 @@ class Job:
             raise RuntimeError(f"job {self.name} already started")
         self._started = True
         if lane:
-            _GUI.watch()
-            _GUI.running_here()
+            _GUI.starting_here()
             _LANE.submit(self, fn)
         else:
             self._thread = threading.Thread(target=self._run, args=(fn,), name=self.name, daemon=daemon)
@@ -228,33 +227,27 @@ class _GuiActivity:
         self._last_pause = 0.0  # (the lane's: one worker thread)
         self._watching = False
 
-    def watch(self) -> None:
-        """Start listening (once, from the GUI thread)."""
-        if self._watching:
-            return
-        app = QCoreApplication.instance()
-        if app is None or app.thread() is not QThread.currentThread():
-            return
-        dispatcher = QAbstractEventDispatcher.instance(app.thread())
-        if dispatcher is None:
-            return
-        dispatcher.awake.connect(self._awake, Qt.ConnectionType.DirectConnection)
-        dispatcher.aboutToBlock.connect(self._idle, Qt.ConnectionType.DirectConnection)
-        self._watching = True
-
-    def _awake(self) -> None:
-        if self._busy_since is None:
-            self._busy_since = time.monotonic()
-
-    def running_here(self) -> None:
-        """Called on the GUI thread (it is busy now: it runs this): a lane job it starts in
-        the middle of its own work must wait for it too. Before the dispatcher was watched
+    def starting_here(self) -> None:
+        """A lane job is being started. On the GUI thread: listen to its dispatcher (once),
+        and count the GUI thread busy from now (it is: it runs this), so that a job it starts
+        in the middle of its own work waits for it too. Before the dispatcher was watched
         (the first lane job of the session) or after the GUI thread joined a worker, nothing
         had said so: the first file opened had its metrics worker compete with the rest of
         the opening for the GIL (0.04 s of 0.1 s, 500,000 iterations)."""
         app = QCoreApplication.instance()
-        if app is not None and app.thread() is QThread.currentThread():
-            self._awake()
+        if app is None or app.thread() is not QThread.currentThread():
+            return
+        if not self._watching:
+            dispatcher = QAbstractEventDispatcher.instance(app.thread())
+            if dispatcher is not None:
+                dispatcher.awake.connect(self._awake, Qt.ConnectionType.DirectConnection)
+                dispatcher.aboutToBlock.connect(self._idle, Qt.ConnectionType.DirectConnection)
+                self._watching = True
+        self._awake()
+
+    def _awake(self) -> None:
+        if self._busy_since is None:
+            self._busy_since = time.monotonic()
 
     def _idle(self) -> None:
         self._busy_since = None
