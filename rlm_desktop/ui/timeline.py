@@ -134,9 +134,7 @@ class TimelineModel(QStandardItemModel):
         times = map(_iteration_time, run.iterations[self._scan_at : stop])
         self._scan_max = max(self._scan_max, float(max(filter(None, times), default=0.0)))
         self._scan_at = stop
-        if stop < end:
-            if not self._scan.isActive():
-                self._scan.start()
+        if stop < end:  # (the timer, started by ``max_time``, calls again)
             return
         self._scan.stop()
         self._max_time = self._scan_max
