@@ -257,11 +257,14 @@ class RunTreeModel(QStandardItemModel):
         more than ``PAGE`` children its pages, any other node up to ``chunk`` rows."""
         if type(node) is Page:
             return node.size(self.trajectory)
-        kids = children_of(node, self.trajectory)
-        paged = self._paged.get(id(node))
-        if paged is not None or (node is not None and len(kids) > PAGE):
-            return len(self._grow_pages(node, len(kids)))
-        return min(self.chunk, len(kids))
+        return self._rows_of(node, len(children_of(node, self.trajectory)))
+
+    def _rows_of(self, node: Any, n: int) -> int:
+        """The first rows of ``node`` (not a page) with ``n`` children: its pages when it has
+        more than ``PAGE`` (the top level never is paged), else up to ``chunk``."""
+        if node is not None and (n > PAGE or id(node) in self._paged):
+            return len(self._grow_pages(node, n))
+        return min(self.chunk, n)
 
     def _source(self, pnode: Any) -> tuple[list[Any], int]:
         """The list ``pnode``'s rows show and the offset of its row 0 in it: the node's
@@ -311,8 +314,8 @@ class RunTreeModel(QStandardItemModel):
             return 0
         src, offset = self._source(pnode)
         under = self._under.setdefault(id(pnode), [])
-        holes, childless, keep, paged, nodes = self._holes, self._childless, self._keep, self._paged, self._nodes
-        traj, chunk = self.trajectory, self.chunk
+        holes, childless, keep, nodes, rows_of = self._holes, self._childless, self._keep, self._nodes, self._rows_of
+        traj = self.trajectory
         index, insert_columns, insert_rows = self.index, self.insertColumns, self.insertRows
         address = index(start, 0, parent).internalId()  # the rows' parent item
         for row in range(start, start + count):
@@ -335,12 +338,8 @@ class RunTreeModel(QStandardItemModel):
             if not n:
                 childless.add(key)
                 continue
-            if kind is Page:  # a page shows all its rows
-                pass
-            elif n > PAGE or key in paged:
-                n = len(self._grow_pages(kid, n))
-            elif n > chunk:
-                n = chunk
+            if kind is not Page:  # (a page shows all its rows)
+                n = rows_of(kid, n)
             holes[key] = n
             below = index(row, 0, parent)
             insert_columns(0, _NCOL, below)  # (the item is made here)
