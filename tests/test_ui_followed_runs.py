@@ -9,18 +9,11 @@ import os
 from PySide6.QtCore import QPoint, Qt
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
-from rlm_desktop.ui.run_tree import RunTree
-from rlm_desktop.ui.selection import NodeSelection
 from tests.support import tail_logs
 from tests.support.tail_logs import append
+from tests.support.tree_rows import arrow_point, shown_tree
 
 LINES = tail_logs.script(seed=11, n=8)
-
-
-def arrow_point(tree: RunTree, idx) -> QPoint:
-    """Where the view draws ``idx``'s expand arrow (left of the label, in its indentation)."""
-    rect = tree.view.visualRect(idx)
-    return QPoint(rect.left() - tree.view.indentation() // 2, rect.center().y())
 
 
 def test_a_collapsed_node_that_gains_children_gets_its_arrow(qtbot):
@@ -28,12 +21,7 @@ def test_a_collapsed_node_that_gains_children_gets_its_arrow(qtbot):
     it = Iteration(1, running=True)
     run.add_iteration(it)
     traj = Trajectory(runs=[run])
-    tree = RunTree(NodeSelection())
-    qtbot.addWidget(tree)
-    tree.resize(500, 300)
-    tree.show()
-    tree.set_trajectory(traj)
-    qtbot.wait(20)
+    tree = shown_tree(qtbot, traj, 500, 300, wait_ms=20)
     idx = tree.model.index_of(it)
     assert idx.isValid() and not tree.view.isExpanded(idx)
     qtbot.mouseClick(tree.view.viewport(), Qt.MouseButton.LeftButton, pos=arrow_point(tree, idx))
@@ -67,11 +55,7 @@ def test_a_parallel_call_inserted_before_shown_ones_gets_its_own_row(qtbot):
 
     later = [call(1), call(2)]
     block.sub_calls.extend(later)
-    tree = RunTree(NodeSelection())
-    qtbot.addWidget(tree)
-    tree.resize(500, 300)
-    tree.show()
-    tree.set_trajectory(Trajectory(runs=[run]))
+    tree = shown_tree(qtbot, Trajectory(runs=[run]), 500, 300, wait_ms=None)
     tree.view.expandAll()
     qtbot.wait(20)
     assert tree.model.rowCount(tree.model.index_of(block)) == 2

@@ -11,19 +11,11 @@ from test_ui_panels_data import sample_trajectory
 
 
 @pytest.fixture
-def window(qtbot, qapp):
-    qapp.setOrganizationName("rlm-desktop-tests")
-    qapp.setApplicationName("stable-layout")
-    from rlm_desktop.ui.main_window import MainWindow
-
-    w = MainWindow(restore_layout=False)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
+def window(window, qtbot):  # the shared main window (conftest), at a desktop's size and settled
+    window.resize(1400, 900)
+    qtbot.waitExposed(window)
     qtbot.wait(200)
-    yield w
-    w.shutdown()
+    return window
 
 
 def _places(w) -> dict[str, tuple[int, int, int, int]]:

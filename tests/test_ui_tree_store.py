@@ -8,12 +8,12 @@ import gc
 import sys
 import weakref
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
 from rlm_desktop.ui import tree_model
 from rlm_desktop.ui.run_tree import RunTree
-from rlm_desktop.ui.selection import NodeSelection
+from tests.support.tree_rows import arrow_point, shown_tree
 
 
 def tree_of(iterations: int, blocks: int, calls: int) -> tuple[Trajectory, int]:
@@ -37,16 +37,6 @@ def tree_of(iterations: int, blocks: int, calls: int) -> tuple[Trajectory, int]:
     return Trajectory(runs=[run]), nodes
 
 
-def shown_tree(qtbot, traj: Trajectory) -> RunTree:
-    tree = RunTree(NodeSelection())
-    qtbot.addWidget(tree)
-    tree.resize(600, 400)
-    tree.show()
-    tree.set_trajectory(traj)
-    qtbot.wait(10)
-    return tree
-
-
 def visible_rows(tree: RunTree) -> int:
     view, n = tree.view, 0
     idx = tree.model.index(0, 0)
@@ -54,11 +44,6 @@ def visible_rows(tree: RunTree) -> int:
         n += 1
         idx = view.indexBelow(idx)
     return n
-
-
-def arrow_point(tree: RunTree, idx) -> QPoint:
-    rect = tree.view.visualRect(idx)
-    return QPoint(rect.left() - tree.view.indentation() // 2, rect.center().y())
 
 
 def test_expanding_all_of_a_10k_tree_asks_python_nothing_per_row(qtbot):

@@ -1,9 +1,34 @@
-"""The demo trajectory shown in the main window with its first code block made an error (its
-status cell is painted red): what the run-tree tests look at."""
+"""What the run-tree tests share: a Run Tree shown on a trajectory, where a row's expand
+arrow is, and the demo trajectory shown in the main window with its first code block made an
+error (its status cell is painted red)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from PySide6.QtCore import QPoint
+
+
+def shown_tree(qtbot: Any, traj: Any, width: int = 600, height: int = 400, wait_ms: int | None = 10) -> Any:
+    """A ``RunTree`` of its own (a fresh selection), shown at ``width`` x ``height`` with
+    ``traj``, then ``wait_ms`` of events (None: none, the caller goes on at once)."""
+    from rlm_desktop.ui.run_tree import RunTree
+    from rlm_desktop.ui.selection import NodeSelection
+
+    tree = RunTree(NodeSelection())
+    qtbot.addWidget(tree)
+    tree.resize(width, height)
+    tree.show()
+    tree.set_trajectory(traj)
+    if wait_ms is not None:
+        qtbot.wait(wait_ms)
+    return tree
+
+
+def arrow_point(tree: Any, idx: Any) -> QPoint:
+    """Where the view draws ``idx``'s expand arrow (left of the label, in its indentation)."""
+    rect = tree.view.visualRect(idx)
+    return QPoint(rect.left() - tree.view.indentation() // 2, rect.center().y())
 
 
 def demo_with_error_block(window: Any) -> tuple[Any, Any, Any, Any, Any]:
