@@ -440,8 +440,7 @@ class MetricsPanel(QWidget):
             (self.depth_time_plot, float(max(m.depth_time, default=0))),
         ):
             p.setYRange(0, (top or 1.0) * 1.08, padding=0)
-        self._set_iteration_ticks()  # for the x range just set
-        self.mark_iteration(self._marked)
+        self._set_iteration_ticks()  # for the x range just set (``_apply`` placed the markers)
 
     def _set_iteration_ticks(self) -> None:
         """Labels 1, 2, 5, 10, 20, 50… iterations apart, as many as the plot's width has room
