@@ -9,9 +9,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from rlm_desktop.paths import resource_path
 
@@ -76,7 +76,7 @@ def run_app(argv: Sequence[str]) -> int:
         from .smoke import run_smoke
 
         rc = run_smoke(window)
-        window.close()
+        dispose(window)
         return int(rc or 0)
     if args.files:
         window.open_files(args.files)
@@ -86,7 +86,21 @@ def run_app(argv: Sequence[str]) -> int:
         QTimer.singleShot(0, window.run_demo)
     elif not args.files and not args.follow and first_start():
         window.open_demo()  # a first start shows something to look at, without any key
-    return app.exec()
+    rc = app.exec()
+    dispose(window)
+    return rc
+
+
+def dispose(window: QWidget) -> None:
+    """Close ``window`` and delete it while Python is fully alive: an event still queued for
+    it at exit (a plot's layout request, say) would be delivered during the interpreter's
+    teardown, into Python objects half gone (a crash in shiboken, seen when a check failed
+    right after a file was opened)."""
+    if window.isVisible():
+        window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, 0)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
 
 
 def first_start() -> bool:
