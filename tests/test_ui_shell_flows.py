@@ -242,7 +242,8 @@ def test_showing_combo_switches_between_opened_files_and_the_live_run(qtbot, win
     assert combo.currentIndex() == 1 and w.path == str(copy)
     combo.activated.emit(0)
     assert w.path == DEMO and w.trajectory is w.documents[DEMO]
-    assert w.tree.model.trajectory is w.documents[DEMO] and w.selection.node is w.documents[DEMO].runs[0]
+    assert w.tree.model.trajectory is w.documents[DEMO]
+    qtbot.waitUntil(lambda: w.selection.node is w.documents[DEMO].runs[0], timeout=2000)  # (the next turn)
     pauses = []
     w.session.paused.connect(pauses.append)
     w.run_demo()  # pauses at the start

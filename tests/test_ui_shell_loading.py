@@ -45,22 +45,29 @@ def test_big_file_opens_without_blocking_the_event_loop(qtbot, window, big_log, 
 
     monkeypatch.setattr(loader_mod, "scan_totals", scan)
 
+    preview: list = []
+
     def tick():
         ticks[0] += 1
         if mid_read and ticks[0] - mid_read[0] >= 3:
             gate.set()
+        if preview and window.selection.node is preview[0] and not any(k == "picked" for k, _ in seen):
+            # the preview's run is selected (a turn after it was shown): its timeline lists
+            # the first iteration, and the user picks it
+            seen.append(("timeline", window.timeline.model.rowCount()))
+            window.timeline.view.setCurrentIndex(window.timeline.model.index(0, 0))
+            seen.append(("picked", window.selection.node.path))
 
     timer = QTimer()
     timer.setInterval(1)
     timer.timeout.connect(tick)
     seen: list[tuple[str, object]] = []
 
-    def on_preview(path, traj):  # connected after the window's slot: the views show it now
+    def on_preview(path, traj):  # connected after the window's slot: the tree shows it now
         run_idx = window.tree.model.index_of(traj.runs[0])
         seen.append(("preview", (ticks[0], window.tree.model.rowCount(), window.tree.model.rowCount(run_idx),
-                                 window.timeline.model.rowCount(), window.windowTitle())))
-        window.timeline.view.setCurrentIndex(window.timeline.model.index(0, 0))  # the user picks it
-        seen.append(("picked", window.selection.node.path))
+                                 window.windowTitle())))
+        preview.append(traj.runs[0])
 
     window.loader.preview.connect(on_preview)
     window.loader.progress.connect(lambda p, f: seen.append(("progress", f)))  # queued: one per pass
@@ -73,11 +80,14 @@ def test_big_file_opens_without_blocking_the_event_loop(qtbot, window, big_log, 
     finally:
         gate.set()  # never leave the worker waiting
         timer.stop()
-    kinds = [k for k, _ in seen if k != "picked"]
+    kinds = [k for k, _ in seen if k not in ("picked", "timeline")]
     assert kinds[0] == "preview" and kinds[-1] == "totals" and "loaded" in kinds and "progress" in kinds
     picked = next(v for k, v in seen if k == "picked")
     assert picked == "r0/i0"
-    _ticks, runs, iters, cells, title = seen[0][1]
+    # (picked in the preview: before the whole file was loaded)
+    assert [k for k, _ in seen].index("picked") < [k for k, _ in seen].index("loaded")
+    _ticks, runs, iters, title = seen[0][1]
+    cells = next(v for k, v in seen if k == "timeline")
     assert runs == 1 and iters >= 1 and cells >= 1  # first iteration in tree and timeline
     assert "loading" in title
     fractions = [f for k, f in seen if k == "progress"]

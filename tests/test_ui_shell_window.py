@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, SubCall
+from tests.support.opening import show_opened
 
 DEMO = str(load_demo().trajectory_path)
 
@@ -144,8 +145,7 @@ def test_live_grow_inserts_rows(qtbot, window, tmp_path):
     b = TrajectoryBuilder()
     for n, raw in enumerate(lines[:3], 1):
         b.feed_raw(n, raw)
-    traj = b.traj
-    window.show_trajectory(traj, None)
+    traj = show_opened(window, b.traj)
     run = traj.runs[0]
     before = len(run.iterations)
     window.tree.view.expand(window.tree.model.index_of(run))

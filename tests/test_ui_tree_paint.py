@@ -10,13 +10,13 @@ from PySide6.QtGui import QColor, QImage, QPalette
 from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.reader import read_file
 from rlm_desktop.ui.tree_model import RunTreeModel
+from tests.support.opening import show_opened
 from tests.support.tree_rows import demo_with_error_block
 
 
 def shown(window):
     path = str(load_demo().trajectory_path)
-    traj = read_file(path)
-    window.show_trajectory(traj, path)
+    traj = show_opened(window, read_file(path), path)
     return traj, window.tree.view, window.tree.model
 
 

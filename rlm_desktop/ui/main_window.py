@@ -68,6 +68,10 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.follow_ctl: Any = None
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, QWidget] = {}
+        self._open_timer = QTimer(self)
+        self._open_timer.setSingleShot(True)
+        self._open_timer.setInterval(0)
+        self._open_timer.timeout.connect(self._select_first_run)
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(60)
@@ -295,6 +299,13 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
 
     # -- the views ---------------------------------------------------------------------------
     def show_trajectory(self, traj: Trajectory | None, path: str | None = None) -> None:
+        """Show ``traj``: its runs in the tree now, its first run selected (every panel
+        shows it) in the next turn of the event loop, unless something was selected by then.
+
+        Opening a file is two turns, each with its own paint: the tree, the title and the
+        status bar, then the panels. In one turn the two took ~55 ms on a 2-core machine
+        for a run of 100 iterations and ~90 ms for 500,000, with no input handled meanwhile.
+        Callers that need the run selected at once select it themselves."""
         self.trajectory = traj
         self.path = path
         self.setWindowTitle(f"{os.path.basename(path)} — RLM Desktop" if path else "RLM Desktop")
@@ -302,14 +313,27 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.tree.set_trajectory(traj)
         self.search.set_trajectory(traj)
         self.problems.set_bad_lines(path, traj.bad_lines if traj is not None else [])
-        metrics = self.panels.get("metrics")
-        if traj is not None and traj.runs:
-            if metrics is not None:
-                metrics.show_run(traj.runs[0])
-            self.selection.select(traj.runs[0])
         self._update_totals()
         self._refresh_documents()
         heap.shown(traj)  # a big run's objects out of the garbage collector's full passes
+        self._open_timer.start()
+
+    @property
+    def opening(self) -> bool:
+        """The trajectory shown last has its first run still to be selected (the second
+        turn of ``show_trajectory``)."""
+        return self._open_timer.isActive()
+
+    def _select_first_run(self) -> None:
+        """The second turn of ``show_trajectory`` (a real timer, not a queued call: those are
+        delivered in the same pass as the paint before them, with no input in between)."""
+        traj = self.trajectory
+        if traj is None or not traj.runs or self.selection.node is not None:
+            return  # (the user, or the caller, picked something already)
+        metrics = self.panels.get("metrics")
+        if metrics is not None:
+            metrics.show_run(traj.runs[0])
+        self.selection.select(traj.runs[0])
 
     # -- following ---------------------------------------------------------------------------
     def follow(self, path: str) -> bool:
@@ -458,6 +482,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             sys.excepthook = hook[1]
         self._error_hook = None
         self._live_timer.stop()
+        self._open_timer.stop()
         store = getattr(self, "breakpoint_store", None)
         if store is not None:
             store.save()  # a change still queued would be lost

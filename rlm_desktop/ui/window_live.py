@@ -135,7 +135,8 @@ class LiveRunsMixin:
 
     def _refresh_live(self) -> None:
         traj = self.trajectory
-        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.selection.node is None:
+        if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.selection.node is None \
+                and not self.opening:  # (not when its first run is about to be selected)
             # opened before its first run was read (a followed file, a run just started):
             # show it as if it had been there (its run selected, metrics on it)
             self.show_trajectory(traj, self.path)

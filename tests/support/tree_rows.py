@@ -37,8 +37,9 @@ def demo_with_error_block(window: Any) -> tuple[Any, Any, Any, Any, Any]:
     from rlm_desktop.trajectory.reader import read_file
 
     path = str(load_demo().trajectory_path)
-    traj = read_file(path)
-    window.show_trajectory(traj, path)
+    from tests.support.opening import show_opened
+
+    traj = show_opened(window, read_file(path), path)
     view, model = window.tree.view, window.tree.model
     block = next(b for it in traj.runs[0].iterations for b in it.code_blocks)
     block.stderr = "Traceback: boom"
