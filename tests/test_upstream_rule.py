@@ -199,3 +199,27 @@ def test_shared_totals_walks_a_run_once_for_every_view(qapp, tmp_path: Path, mon
             RunMetrics.of(run)
             totals_mod.shared_totals(run, None)  # the Run Summary's call
     assert len(walked) == sum(len(r.iterations) for r in traj.runs)
+
+
+@pytest.mark.parametrize("name", list(LOGS))
+def test_the_flame_graph_counts_a_log_as_every_other_view(qtbot, tmp_path: Path, name: str) -> None:
+    """The flame panel had a rule of its own (our extra key in ``run.extra``, which nothing
+    sets, or any turn with usage): a recorded upstream program was laid out our way."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from rlm_desktop.ui.flame_graph import FlamePanel
+
+    parts, want = LOGS[name]
+    traj = read_file(str(_write(tmp_path / "log.jsonl", *parts)))
+    host = QWidget()
+    qtbot.addWidget(host)
+    panel = FlamePanel(host)
+    QVBoxLayout(host).addWidget(panel)
+    host.resize(800, 300)
+    host.show()
+    for run, w in zip(traj.runs, want, strict=True):
+        panel.show_node(run.iterations[0].code_blocks[0])  # a selection in the run
+        assert panel.total_label.text() == f"{w.total_tokens:,} tokens"
+    for run, w in zip(reversed(traj.runs), reversed(want), strict=True):
+        panel.show_run(run)
+        assert panel.total_label.text() == f"{w.total_tokens:,} tokens"
