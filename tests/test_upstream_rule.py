@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
-from rlm_desktop.trajectory import read_file, read_totals
+from rlm_desktop.trajectory import LazyTrajectory, read_file, read_totals
 from rlm_desktop.trajectory import totals as totals_mod
+from rlm_desktop.trajectory.lazy import PLACEHOLDER_KEY
 from rlm_desktop.trajectory.model import Trajectory, Usage
 from rlm_desktop.trajectory.run_card import facts_of_totals, run_facts
 from rlm_desktop.trajectory.summary import trajectory_usage
@@ -223,3 +224,49 @@ def test_the_flame_graph_counts_a_log_as_every_other_view(qtbot, tmp_path: Path,
     for run, w in zip(reversed(traj.runs), reversed(want), strict=True):
         panel.show_run(run)
         assert panel.total_label.text() == f"{w.total_tokens:,} tokens"
+
+
+def test_a_lazy_runs_totals_are_kept_once_its_placeholders_are_filled(qapp, tmp_path: Path, monkeypatch) -> None:
+    """A lazily opened file's run: while some iterations are placeholders the totals are walked
+    anew each time (the walk notes the placeholders it saw); once they are filled, once. Its
+    counts are the whole-file pass's (the tree and Run Summary show those) at every stage
+    a view may see them, before and after the lines are parsed."""
+    parts, want = LOGS["recorded upstream program"]
+    path = _write(tmp_path / "log.jsonl", *parts)
+    whole = read_totals(path).runs[0]
+    assert whole.usage == want[0]
+    with LazyTrajectory(path) as lt:
+        lt.index_all()
+        traj = lt.trajectory()
+        run = traj.runs[0]
+        walked = _counting_walks(monkeypatch)
+        first = totals_mod.shared_totals(run)
+        assert first.placeholders == 2 and first.usage == Usage()  # nothing parsed yet
+        totals_mod.shared_totals(run)
+        assert len(walked) == 4  # not kept: walked again
+        lt.load_iteration(0, 0)
+        assert totals_mod.shared_totals(run).placeholders == 1
+        lt.load_run(0)
+        walked.clear()
+        filled = totals_mod.shared_totals(run)
+        assert filled.placeholders == 0 and len(walked) == 2
+        assert totals_mod.shared_totals(run) is filled and len(walked) == 2  # kept
+        assert filled.usage == whole.usage == _metrics_total(run) == _status_usage(traj, worker=True)
+        assert run_facts(run).tokens == whole.usage.total_tokens
+        # one pass over the iterations per walk (the placeholder check was a second one)
+        run.iterations = passes = _Passes(run.iterations)
+        run.iterations[0].extra[PLACEHOLDER_KEY] = True  # as if evicted from the parse cache
+        with totals_mod._SHARED_LOCK:
+            del totals_mod._SHARED[id(run)]  # (kept totals stay valid: they were counted filled)
+        assert totals_mod.shared_totals(run).placeholders == 1
+        assert passes.count == 1
+
+
+class _Passes(list):
+    """A run's iterations that count the passes over them."""
+
+    count = 0
+
+    def __iter__(self):
+        self.count += 1
+        return super().__iter__()

@@ -68,6 +68,9 @@ class RunTotals:
     repl_time: array = field(default_factory=lambda: array("d"))
     #: depth -> [tokens, calls, cost, time]: the run's own turns at its depth, calls below
     by_depth: dict[int, list[Any]] = field(default_factory=dict)
+    #: iterations folded in that were a lazily opened file's placeholders (not parsed yet:
+    #: they count as empty, and are filled in place later, so these totals are provisional)
+    placeholders: int = 0
 
     @property
     def iterations(self) -> int:
@@ -80,6 +83,8 @@ class RunTotals:
     def add(self, it: Iteration) -> None:
         """Fold one iteration of this run in (its ``parent`` must be the run)."""
         upstream = self.upstream
+        if PLACEHOLDER_KEY in it.extra:
+            self.placeholders += 1
         own = it.usage if it.usage is not None else Usage()
         both = summary.iteration_usage(it, upstream)
         self.numbers.append(len(self.numbers) + 1)  # 1-based place in its run (names.iteration_no)
@@ -161,7 +166,7 @@ def shared_totals(run: Run, upstream: bool | None = None,
     walked four times over, by four workers at once. A finished run's totals are kept
     while it lives and has the same iterations; a live (running) run's are walked anew,
     and so are partial ones (the walk was cancelled) and a lazily opened file's run while
-    some of its iterations are placeholders (they are filled in place).
+    some of its iterations are placeholders (they are filled in place; the walk counts them).
     ``upstream`` None (what every view passes, or the same value): ``summary.upstream_of``."""
     if upstream is None:
         upstream = summary.upstream_of(run)
@@ -176,7 +181,7 @@ def shared_totals(run: Run, upstream: bool | None = None,
         return hit[4]
     totals = RunTotals.of_run(run, upstream, cancelled)
     # (a big file's iterations not parsed yet are filled in place later: not kept either)
-    if not live and totals.iterations == n and not any(PLACEHOLDER_KEY in it.extra for it in run.iterations):
+    if not live and totals.iterations == n and not totals.placeholders:
         key = id(run)
 
         def gone(_ref: Any, key: int = key) -> None:
