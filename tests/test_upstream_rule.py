@@ -270,3 +270,32 @@ class _Passes(list):
     def __iter__(self):
         self.count += 1
         return super().__iter__()
+
+
+def test_a_big_runs_tree_cell_and_the_other_views_share_one_walk(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Over ``BIG_RUN`` iterations the tree counts a run in a worker through ``shared_totals``,
+    with the rule it decided for the row; the Metrics panel, the Run Summary and the status
+    bar then get the same totals without walking the run again."""
+    from rlm_desktop.ui.panels.metrics import RunMetrics
+    from rlm_desktop.ui.tree_model import BIG_RUN, RunTreeModel
+
+    first, last = _records(True)
+    middle = [{"type": "iteration", "iteration": k, "timestamp": "2026-01-01T00:00:02", "prompt": [],
+               "response": "r", "code_blocks": [], "final_answer": None, "iteration_time": 0.1,
+               "rlm_desktop": {"usage": _summary(1, 1, 1)}} for k in range(2, BIG_RUN + 102)]
+    last["iteration"] = BIG_RUN + 102
+    traj = read_file(str(_write(tmp_path / "big.jsonl", [_meta(False)], [first], middle, [last])))
+    run = traj.runs[0]
+    n = len(run.iterations)
+    assert n > BIG_RUN
+    want = UP_OWN.total_tokens + 2 * len(middle)
+    walked = _counting_walks(monkeypatch)
+    model = RunTreeModel()
+    model.set_trajectory(traj)
+    model.cells(run)
+    qtbot.waitUntil(lambda: model.cells(run)[3] != "…", timeout=30_000)
+    assert model.cells(run)[3] == f"{want:,}"
+    assert RunMetrics.of(run).total.total_tokens == want
+    assert facts_of_totals(run, totals_mod.shared_totals(run, None)).tokens == want
+    assert _status_usage(traj, worker=True).total_tokens == want
+    assert len(walked) == n
