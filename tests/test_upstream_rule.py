@@ -299,3 +299,27 @@ def test_a_big_runs_tree_cell_and_the_other_views_share_one_walk(qtbot, tmp_path
     assert facts_of_totals(run, totals_mod.shared_totals(run, None)).tokens == want
     assert _status_usage(traj, worker=True).total_tokens == want
     assert len(walked) == n
+
+
+@pytest.mark.parametrize("name", list(LOGS))
+def test_inspect_the_html_export_and_the_diff_count_each_run_by_its_own_rule(tmp_path: Path, name: str) -> None:
+    """The tools that took one rule for a whole trajectory (its era) count each run by its own."""
+    from rlm_desktop.cli import trajectory_json
+    from rlm_desktop.trajectory.diff.tree import diff_trajectories
+    from rlm_desktop.trajectory.html_export import export_html
+
+    parts, want = LOGS[name]
+    path = _write(tmp_path / "log.jsonl", *parts)
+    traj = read_file(str(path))
+    out = trajectory_json(traj, path.stat().st_size, None)
+    def as_json(u: Usage) -> dict[str, Any]:
+        return {"calls": u.calls, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens, "cost": None}
+
+    assert [r["usage"] for r in out["runs"]] == [as_json(w) for w in want]
+    assert out["usage"] == as_json(sum(want, Usage()))
+    roots = diff_trajectories(traj, read_file(str(path))).roots
+    assert [(n.fig_a.tokens, n.fig_b.tokens) for n in roots] == [(w.total_tokens, w.total_tokens) for w in want]
+    page = export_html(traj)
+    for run, w in zip(traj.runs, want, strict=True):  # the run's own heading figures
+        head = page.split(f'<span class="path">{run.path}</span>run ', 1)[1].split("</summary>", 1)[0]
+        assert f"{w.total_tokens:,} tokens" in head
