@@ -40,7 +40,7 @@ from typing import Any
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Trajectory, Usage
 from rlm_desktop.trajectory.reader import read_file
-from rlm_desktop.trajectory.summary import call_usage, is_upstream, trajectory_usage
+from rlm_desktop.trajectory.summary import call_usage, trajectory_usage
 from rlm_desktop.trajectory.totals import FileTotals, RunTotals, scan_totals
 
 PREVIEW = 100
@@ -103,7 +103,7 @@ def usage_json(u: Usage) -> dict[str, Any]:
     }
 
 
-def call_json(c: SubCall, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
+def call_json(c: SubCall, max_depth: int | None, upstream: bool | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "index": c.index,
         "path": c.path,
@@ -122,7 +122,7 @@ def call_json(c: SubCall, max_depth: int | None, upstream: bool = True) -> dict[
     return out
 
 
-def block_json(b: CodeBlock, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
+def block_json(b: CodeBlock, max_depth: int | None, upstream: bool | None = None) -> dict[str, Any]:
     return {
         "index": b.index,
         "path": b.path,
@@ -137,7 +137,7 @@ def block_json(b: CodeBlock, max_depth: int | None, upstream: bool = True) -> di
     }
 
 
-def iteration_json(it: Iteration, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
+def iteration_json(it: Iteration, max_depth: int | None, upstream: bool | None = None) -> dict[str, Any]:
     return {
         "number": it.number,
         "path": it.path,
@@ -171,7 +171,7 @@ def run_head_json(t: RunTotals, path: str) -> dict[str, Any]:
     }
 
 
-def run_json(run: Run, max_depth: int | None, upstream: bool = True) -> dict[str, Any]:
+def run_json(run: Run, max_depth: int | None, upstream: bool | None = None) -> dict[str, Any]:
     out = run_head_json(RunTotals.of_run(run, upstream), run.path)
     if max_depth is None or run.depth < max_depth:
         out["iterations"] = [iteration_json(it, max_depth, upstream) for it in run.iterations]
@@ -183,7 +183,6 @@ def _bad_json(bad_lines: Any) -> list[dict[str, Any]]:
 
 
 def trajectory_json(traj: Trajectory, size: int, max_depth: int | None) -> dict[str, Any]:
-    upstream = is_upstream(traj)
     return {
         "file": traj.path,
         "size_bytes": size,
@@ -192,7 +191,7 @@ def trajectory_json(traj: Trajectory, size: int, max_depth: int | None) -> dict[
         "pending_tail": traj.pending_tail,
         "metadata": traj.metadata,
         "usage": usage_json(trajectory_usage(traj)),
-        "runs": [run_json(r, max_depth, upstream) for r in traj.runs],
+        "runs": [run_json(r, max_depth) for r in traj.runs],  # (each counted by its own rule)
         "bad_lines": _bad_json(traj.bad_lines),
     }
 
@@ -228,7 +227,7 @@ def _strict(obj: Any) -> Any:
 
 
 class _Printer:
-    def __init__(self, out: Any, max_depth: int | None, upstream: bool) -> None:
+    def __init__(self, out: Any, max_depth: int | None, upstream: bool | None = None) -> None:
         self.out = out
         self.max_depth = max_depth
         self.upstream = upstream
@@ -309,12 +308,11 @@ def _print_bad(p: _Printer, bad_lines: Any, count: int) -> None:
 
 
 def print_text(traj: Trajectory, size: int, out: Any, max_depth: int | None) -> None:
-    upstream = is_upstream(traj)
-    p = _Printer(out, max_depth, upstream)
+    p = _Printer(out, max_depth)  # (each run counted by its own rule: summary.upstream_of)
     _print_head(p, traj.path, size, traj.line_count, traj.era, traj.pending_tail and not traj.bad_lines,
                 traj.metadata, len(traj.runs), sum(r.total_time() for r in traj.runs), trajectory_usage(traj))
     for run in traj.runs:
-        p.run(RunTotals.of_run(run, upstream), 0, f"run {run.index}")
+        p.run(RunTotals.of_run(run), 0, f"run {run.index}")
         p.tree(run, 1)
     _print_bad(p, traj.bad_lines, len(traj.bad_lines))
 

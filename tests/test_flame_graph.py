@@ -26,7 +26,7 @@ def depth3(tmp_path_factory):
 def test_layout_counts_each_call_once_and_nests(depth3):
     traj = read_file(depth3)
     run = traj.runs[0]
-    flame = layout(run, "tokens", summary.is_upstream(traj))
+    flame = layout(run, "tokens", summary.upstream_of(traj.runs[0]))
     assert flame.total == summary.trajectory_usage(traj).total_tokens > 0
     by_node = {id(f.node): f for f in flame.frames}
     for f in flame.frames:
@@ -56,7 +56,7 @@ def test_our_engine_logs_count_root_turns(tmp_path):
     eng, _ = make_engine(FULL, tmp_path, max_depth=2, max_iterations=6)
     res = eng.completion("Summarise the parts.", "some context text")
     traj = read_file(res.log_path)
-    flame = layout(traj.runs[0], "tokens", summary.is_upstream(traj))
+    flame = layout(traj.runs[0], "tokens", summary.upstream_of(traj.runs[0]))
     assert flame.total == summary.trajectory_usage(traj).total_tokens > 0
     its = [f for f in flame.frames if isinstance(f.node, Iteration) and f.depth == 1]
     assert len(its) == len(traj.runs[0].iterations) and all(f.w > 0 for f in its)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Trajectory, Usage
+from rlm_desktop.trajectory.model import EXTRA_KEY, CodeBlock, Iteration, Run, SubCall, Trajectory, Usage
 from rlm_desktop.trajectory.summary import (
     block_usage,
     call_usage,
@@ -11,6 +11,7 @@ from rlm_desktop.trajectory.summary import (
     run_usage,
     subtree_usage,
     trajectory_usage,
+    upstream_of,
 )
 
 
@@ -63,7 +64,14 @@ def test_our_own_logs_use_the_model_roll_up() -> None:
     root.iterations[0].usage = Usage(1, 50, 2, 0.01)
     assert run_usage(root, upstream=False) == root.total_usage()
     assert iteration_usage(root.iterations[0], upstream=False) == root.iterations[0].total_usage()
+    # the run's metadata line decides (ours: our extra key on it, as our writer puts it
+    # there), not the trajectory's era field: every view of the run goes by the run
     traj = Trajectory(runs=[root], era="rlm_desktop")
-    assert trajectory_usage(traj) == root.total_usage()
+    assert upstream_of(root) and trajectory_usage(traj) == run_usage(root, upstream=True) != root.total_usage()
+    root.metadata[EXTRA_KEY] = {"run_id": "r"}
+    assert not upstream_of(call.child) and not upstream_of(call.child.iterations[0].code_blocks[0].sub_calls[0])
+    assert trajectory_usage(traj) == run_usage(root) == call_usage(call) + Usage(1, 50, 2, 0.01) == root.total_usage()
     traj.era = "0.1.2+"
-    assert trajectory_usage(traj).cost == 0.01
+    assert trajectory_usage(traj) == root.total_usage()
+    del root.metadata[EXTRA_KEY]
+    assert trajectory_usage(traj).cost == 0.01 and trajectory_usage(traj) != root.total_usage()

@@ -13,7 +13,11 @@ The reading face (stable; other modules and tools should read logs through it):
 * Model types: ``Trajectory``, ``Run``, ``Iteration``, ``CodeBlock``, ``SubCall``, ``Usage``,
   ``RunStatus``, ``BadLine``; totals: ``FileTotals``, ``RunTotals``.
 * The record rules themselves (run split, eras, final answers, byte peeks, NaN, file
-  identity) are in ``format.py``: the one place to change when upstream's format changes.
+  identity, whose way a run's usage is counted) are in ``format.py``: the one place to
+  change when upstream's format changes.
+* Counting each LM call once: ``upstream_of(node)`` (``format.counts_upstream`` on the
+  node's root run: upstream's way unless its metadata line is ours), the rule every view
+  and roll-up (``summary``, ``RunTotals``) uses.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 #: stays light (no numpy/orjson) for code that only needs the model
 _EXPORTS = {
     "RunSplit": "format",
+    "counts_upstream": "format",
     "final_text": "format",
     "guess_era": "format",
     "LazyTrajectory": "lazy",
@@ -46,6 +51,7 @@ _EXPORTS = {
     "parse_line": "reader",
     "read_bytes": "reader",
     "read_file": "reader",
+    "upstream_of": "summary",
     "FileTotals": "totals",
     "RunTotals": "totals",
 }

@@ -17,6 +17,12 @@ The facts come from ``../shared/spec/TRAJECTORY_FORMAT.md``; the rules drawn fro
   ``0.1.0`` (blocks without ``result.final_answer``), ``0.1.1`` (with it), ``0.1.2+`` (with it
   and an ``answer`` dict holding ``ready`` in the locals), ``rlm_desktop`` (our extra key on
   the metadata line). The guess only moves forward from ``unknown``/``0.1.0``/``0.1.1``.
+* **Who counts a completion's usage** (§4, ``counts_upstream``): upstream's way (a child
+  RLM's ``usage_summary`` already holds its REPL's ``llm_query`` calls, ``summary.py``)
+  unless the metadata line the completion is under is ours (``rlm_desktop`` era, our extra
+  key). One metadata line per file, so this is the file's era; in a file with several
+  (logs appended to one another) each completion goes by the line above it, and one with
+  none above it (upstream's ``logger.log()`` without metadata, a model built in code) is upstream's.
 * **Final answers** (§3, ``final_text``/``is_default_answer``): ``null``; a string (0.1.0+);
   a ``[kind, text]`` pair (pre; for ``FINAL_VAR`` the text is a variable *name*, whose value
   the reader looks up in the locals). The default-answer record (max iterations ran out)
@@ -130,6 +136,15 @@ def _list(v: Any) -> list[Any]:
 
 def era_of_metadata(rec: dict[str, Any], era: str) -> str:
     return "rlm_desktop" if EXTRA_KEY in rec else era
+
+
+def counts_upstream(metadata: Any) -> bool:
+    """True when a completion under this metadata line (a root run's ``metadata``) is counted
+    upstream's way (see the module doc): it was not written under a metadata line of ours.
+    A dict lookup: no iteration is looked at (a record of an upstream program made by
+    ``rlm-desktop debug --record`` carries our per-iteration usage extras and is still
+    upstream's: its sub-calls' ``usage_summary`` are upstream's)."""
+    return era_of_metadata(_dict(metadata), "unknown") != "rlm_desktop"
 
 
 def guess_era(era: str, rec: dict[str, Any]) -> str:

@@ -126,7 +126,7 @@ def _messages_html(msgs: list[tuple[str, str]], skipped: int) -> str:
 
 
 class _Writer:
-    def __init__(self, upstream: bool) -> None:
+    def __init__(self, upstream: bool | None = None) -> None:
         self.upstream = upstream
         self.parts: list[str] = []
 
@@ -212,9 +212,10 @@ class _Writer:
         self.w("</details>")
 
 
-def _metrics(traj: Trajectory, upstream: bool) -> str:
+def _metrics(traj: Trajectory) -> str:
     rows = []
     for run in traj.runs:
+        upstream = summary.upstream_of(run)
         for it in run.iterations:
             u = summary.iteration_usage(it, upstream)
             cost = f"${u.cost:.4f}" if _num(u.cost) is not None else "-"
@@ -225,6 +226,7 @@ def _metrics(traj: Trajectory, upstream: bool) -> str:
               "<th>cost</th><th>time</th></tr>" + "".join(rows) + "</table>")
     by_depth: dict[int, list[Any]] = {}
     for run in traj.runs:
+        upstream = summary.upstream_of(run)
         for node in run.walk():
             if isinstance(node, SubCall):
                 d = by_depth.setdefault(node.depth, [0, 0, None, 0.0])
@@ -243,11 +245,10 @@ def _metrics(traj: Trajectory, upstream: bool) -> str:
 
 
 def export_html(traj: Trajectory, title: str | None = None) -> str:
-    upstream = summary.is_upstream(traj)
     name = title or os.path.basename(traj.path or "") or "RLM run"
     total = summary.trajectory_usage(traj)
     meta = traj.metadata or {}
-    w = _Writer(upstream)
+    w = _Writer()  # (each run counted by its own rule: summary.upstream_of)
     for run in traj.runs:
         w.run(run, True)
     cost = f", ${total.cost:.4f}" if _num(total.cost) is not None else ""
@@ -267,7 +268,7 @@ def export_html(traj: Trajectory, title: str | None = None) -> str:
         f"<title>{esc(name)} — RLM run</title><style>{STYLE}</style></head><body>"
         f'<header><h1>{esc(name)}</h1><div class="meta">{esc(facts)}</div></header><main>'
         "<h2>Run tree</h2>" + "".join(w.parts)
-        + "<h2>Metrics</h2>" + _metrics(traj, upstream) + bad
+        + "<h2>Metrics</h2>" + _metrics(traj) + bad
         + '<p class="meta" style="color:#57606a">Exported by rlm-desktop. This page runs no script.</p>'
         "</main></body></html>\n"
     )

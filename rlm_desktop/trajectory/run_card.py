@@ -101,7 +101,7 @@ def facts_of_totals(run: Run, t: Any) -> RunFacts:
     )
 
 
-def run_facts(run: Run, upstream: bool = False) -> RunFacts:
+def run_facts(run: Run, upstream: bool | None = None) -> RunFacts:
     blocks = sum(len(it.code_blocks) for it in run.iterations)
     try:
         usage = summary.subtree_usage(run, upstream)

@@ -24,18 +24,41 @@ Which plain entries of an upstream child run went through its handler:
 ``covered_by_parent(call)`` tells whether a plain call's usage is already in
 its parent call's summary; ``run_usage(run, upstream)`` / ``subtree_usage`` /
 ``call_usage`` / ``iteration_usage`` / ``block_usage`` / ``trajectory_usage``
-are the roll-ups without double counting
-(``upstream`` is ``trajectory.era != "rlm_desktop"``; live runs of our engine
-use ``upstream=False``, which gives the same numbers as the model's methods).
+are the roll-ups without double counting.
+
+Which way a node is counted is ``upstream_of(node)``: decided per root run by the one
+record rule ``format.counts_upstream`` (the metadata line the completion is under: ours or
+not), so every view of one run (status bar, run tree, Run Summary, Metrics, flame graph,
+exports) counts it the same way. The roll-ups' ``upstream`` argument defaults to that
+(None); ``upstream=False`` gives the same numbers as the model's methods.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from .format import counts_upstream
 from .model import CodeBlock, Iteration, Run, SubCall, Trajectory, Usage
 
 
-def is_upstream(traj: Trajectory) -> bool:
-    return traj.era != "rlm_desktop"
+def root_run(node: Any) -> Run | None:
+    """The top-level run a node (run, iteration, block or sub-call) belongs to, or None."""
+    run: Any = node if isinstance(node, Run) else getattr(node, "run", None)
+    while isinstance(run, Run) and run.parent is not None and run.parent.run is not None:
+        run = run.parent.run
+    return run if isinstance(run, Run) else None
+
+
+def upstream_of(node: Any) -> bool:
+    """Whether ``node`` (any model node) is counted upstream's way: its root run's metadata
+    line is not ours (``format.counts_upstream``; a node without a run: upstream). Cheap:
+    a walk up its parents and a dict lookup, no iteration is looked at."""
+    root = root_run(node)
+    return counts_upstream(root.metadata if root is not None else None)
+
+
+def _upstream(upstream: bool | None, node: Any) -> bool:
+    return upstream_of(node) if upstream is None else upstream
 
 
 def _covered_set(run: Run) -> set[int]:
@@ -64,9 +87,9 @@ def covered_by_parent(call: SubCall) -> bool:
     return id(call) in _covered_set(run)
 
 
-def block_usage(block: CodeBlock, upstream: bool = True, _covered: set[int] | None = None) -> Usage:
+def block_usage(block: CodeBlock, upstream: bool | None = None, _covered: set[int] | None = None) -> Usage:
     """Usage of every call a block made, at every depth, each call once."""
-    if not upstream:
+    if not _upstream(upstream, block):
         return block.usage()
     covered = _covered if _covered is not None else (_covered_set(block.run) if block.run else set())
     total = Usage()
@@ -78,16 +101,16 @@ def block_usage(block: CodeBlock, upstream: bool = True, _covered: set[int] | No
     return total
 
 
-def call_usage(call: SubCall, upstream: bool = True) -> Usage:
+def call_usage(call: SubCall, upstream: bool | None = None) -> Usage:
     """A sub-call and everything under it (its child run's turns and calls), each call once."""
     if call.child is None:
         return call.usage
-    if not upstream:
+    if not _upstream(upstream, call):
         return call.usage + call.child.nested_usage()
     return call.usage + _below(call.child)
 
 
-def subtree_usage(run: Run, upstream: bool = True) -> Usage:
+def subtree_usage(run: Run, upstream: bool | None = None) -> Usage:
     """A run and everything under it: for a child run, what its spawning call cost in all."""
     if run.parent is not None:
         return call_usage(run.parent, upstream)
@@ -111,21 +134,21 @@ def _it_calls(it: Iteration) -> Usage:
     return total
 
 
-def iteration_usage(it: Iteration, upstream: bool = True) -> Usage:
+def iteration_usage(it: Iteration, upstream: bool | None = None) -> Usage:
     """The iteration's own root-LM usage (when logged) plus all its blocks' calls."""
-    if not upstream:
+    if not _upstream(upstream, it):
         return it.total_usage()
     own = it.usage if it.usage is not None else Usage()
     return own + _it_calls(it)
 
 
-def run_usage(run: Run, upstream: bool = True) -> Usage:
+def run_usage(run: Run, upstream: bool | None = None) -> Usage:
     """Everything a run used (its own turns where logged, and all calls below), each call once.
 
     For an upstream child run the child's own root turns are not included (they
     are in the parent call's usage, which ``block_usage`` of the parent adds).
     """
-    if not upstream:
+    if not _upstream(upstream, run):
         return run.total_usage()
     total = run.own_usage()
     for it in run.iterations:
@@ -134,8 +157,8 @@ def run_usage(run: Run, upstream: bool = True) -> Usage:
 
 
 def trajectory_usage(traj: Trajectory) -> Usage:
-    upstream = is_upstream(traj)
+    """Every run's ``run_usage``, each counted by its own rule (``upstream_of``)."""
     total = Usage()
     for run in traj.runs:
-        total = total + run_usage(run, upstream)
+        total = total + run_usage(run)
     return total

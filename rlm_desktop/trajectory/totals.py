@@ -9,7 +9,8 @@ line plus compact per-iteration arrays, whatever the file size; no model tree is
 status, final answer, iterations, time, usage (each LM call once, ``summary.py``'s
 rules), sub-calls per depth, and per iteration the arrays behind the charts.
 ``RunTotals.of_run(run)`` gives the same numbers for a run held in memory (live runs,
-small files), so both paths share one implementation.
+small files), so both paths share one implementation. Both count a run upstream's way or
+ours by the one rule, ``summary.upstream_of`` (its root's metadata line, ``format.counts_upstream``).
 
 Bad lines are kept up to ``MAX_BAD_LINES`` (``FileTotals.bad_line_count`` counts all).
 ``cancel()`` is polled between lines and ``progress(fraction)`` called every
@@ -28,7 +29,7 @@ from typing import Any
 
 from . import summary
 from .lazy import PLACEHOLDER_KEY
-from .model import EXTRA_KEY, BadLine, Iteration, Run, RunStatus, SubCall, Trajectory, Usage
+from .model import BadLine, Iteration, Run, RunStatus, SubCall, Trajectory, Usage
 from .reader import TrajectoryBuilder, iter_file_lines, read_lines
 
 MAX_BAD_LINES = 1000
@@ -67,6 +68,9 @@ class RunTotals:
     repl_time: array = field(default_factory=lambda: array("d"))
     #: depth -> [tokens, calls, cost, time]: the run's own turns at its depth, calls below
     by_depth: dict[int, list[Any]] = field(default_factory=dict)
+    #: iterations folded in that were a lazily opened file's placeholders (not parsed yet:
+    #: they count as empty, and are filled in place later, so these totals are provisional)
+    placeholders: int = 0
 
     @property
     def iterations(self) -> int:
@@ -79,6 +83,8 @@ class RunTotals:
     def add(self, it: Iteration) -> None:
         """Fold one iteration of this run in (its ``parent`` must be the run)."""
         upstream = self.upstream
+        if PLACEHOLDER_KEY in it.extra:
+            self.placeholders += 1
         own = it.usage if it.usage is not None else Usage()
         both = summary.iteration_usage(it, upstream)
         self.numbers.append(len(self.numbers) + 1)  # 1-based place in its run (names.iteration_no)
@@ -131,11 +137,12 @@ class RunTotals:
     @classmethod
     def of_run(cls, run: Run, upstream: bool | None = None,
                cancelled: Callable[[], bool] | None = None) -> RunTotals:
-        """The same numbers for a run held in memory. ``cancelled()`` (a worker's) is polled
+        """The same numbers for a run held in memory (``upstream`` None: ``summary.upstream_of``,
+        the rule every view uses). ``cancelled()`` (a worker's) is polled
         every ``POLL_EVERY`` iterations (about a millisecond of work: a worker gives the GUI
         thread the GIL there); once it is True the walk stops (the totals are then partial)."""
         if upstream is None:
-            upstream = is_upstream_run(run)
+            upstream = summary.upstream_of(run)
         t = cls.start(run, upstream)
         for i, it in enumerate(run.iterations):
             if cancelled is not None and i % POLL_EVERY == POLL_EVERY - 1 and cancelled():
@@ -159,9 +166,10 @@ def shared_totals(run: Run, upstream: bool | None = None,
     walked four times over, by four workers at once. A finished run's totals are kept
     while it lives and has the same iterations; a live (running) run's are walked anew,
     and so are partial ones (the walk was cancelled) and a lazily opened file's run while
-    some of its iterations are placeholders (they are filled in place)."""
+    some of its iterations are placeholders (they are filled in place; the walk counts them).
+    ``upstream`` None (what every view passes, or the same value): ``summary.upstream_of``."""
     if upstream is None:
-        upstream = is_upstream_run(run)
+        upstream = summary.upstream_of(run)
     n = len(run.iterations)
     last = run.iterations[-1] if n else None
     live = run.status is RunStatus.RUNNING
@@ -173,7 +181,7 @@ def shared_totals(run: Run, upstream: bool | None = None,
         return hit[4]
     totals = RunTotals.of_run(run, upstream, cancelled)
     # (a big file's iterations not parsed yet are filled in place later: not kept either)
-    if not live and totals.iterations == n and not any(PLACEHOLDER_KEY in it.extra for it in run.iterations):
+    if not live and totals.iterations == n and not totals.placeholders:
         key = id(run)
 
         def gone(_ref: Any, key: int = key) -> None:
@@ -187,14 +195,6 @@ def shared_totals(run: Run, upstream: bool | None = None,
             _SHARED[key] = (weakref.ref(run, gone), n, weakref.ref(last) if last is not None else None, upstream,
                             totals)
     return totals
-
-
-def is_upstream_run(run: Run) -> bool:
-    """Upstream (rlms) log semantics, unless the root run's metadata says our engine wrote it."""
-    root = run
-    while root.parent is not None and root.parent.run is not None:
-        root = root.parent.run
-    return EXTRA_KEY not in root.metadata and not any(it.usage is not None for it in root.iterations)
 
 
 def _calls_below(it: Iteration) -> Iterator[SubCall]:
@@ -270,7 +270,7 @@ class TotalsBuilder(TrajectoryBuilder):
         it = run.iterations.pop()  # the run keeps its status and answer, not its iterations
         t = self.totals.get(id(run))
         if t is None:
-            t = self.totals[id(run)] = RunTotals.start(run, EXTRA_KEY not in run.metadata)
+            t = self.totals[id(run)] = RunTotals.start(run, summary.upstream_of(run))
         t.add(it)
         return run
 
@@ -278,7 +278,7 @@ class TotalsBuilder(TrajectoryBuilder):
         traj = self.traj
         runs = []
         for run in traj.runs:
-            t = self.totals.get(id(run)) or RunTotals.start(run, EXTRA_KEY not in run.metadata)
+            t = self.totals.get(id(run)) or RunTotals.start(run, summary.upstream_of(run))
             t.settle(run)
             runs.append(t)
         bad = traj.bad_lines

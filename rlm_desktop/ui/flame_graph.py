@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.flame import METRICS, Cancelled, Flame, Frame, Merged, layout
 from rlm_desktop.trajectory.model import Run, SubCall
 from rlm_desktop.trajectory.names import title
@@ -304,8 +305,8 @@ class FlamePanel(QWidget):
         self._relayout()
 
     def show_run(self, run: Run | None, upstream: bool | None = None) -> None:
-        if upstream is not None:
-            self.upstream = upstream
+        """``upstream`` None: the run's own rule (``summary.upstream_of``), as every view counts it."""
+        self.upstream = upstream if upstream is not None else summary.upstream_of(run)
         if run is not self.run:
             self.run = run
             self._relayout()
@@ -314,7 +315,7 @@ class FlamePanel(QWidget):
         """The selection changed: show its root run and outline its frame (never emits)."""
         run = root_run(node) if node is not None else None
         if run is not None and run is not self.run:
-            self.upstream = not _ours(run)
+            self.upstream = summary.upstream_of(run)
             self.run = run
             self._relayout()
         self.view.selected = node
@@ -372,8 +373,3 @@ class FlamePanel(QWidget):
             self.total_label.setText(f"${flame.total:.4f}")
         else:
             self.total_label.setText(f"{flame.total:.2f}s")
-
-
-def _ours(run: Run) -> bool:
-    """Our own engine's runs (log or live) record each turn's usage; upstream logs never do."""
-    return "rlm_desktop" in run.extra or any(it.usage is not None for it in run.iterations)

@@ -115,7 +115,7 @@ class Forks(QObject):
 
             from .fork_dialog import ForkDialog
 
-            dlg = ForkDialog(self.recording(), it, w, upstream=summary.is_upstream(w.trajectory))
+            dlg = ForkDialog(self.recording(), it, w, upstream=summary.upstream_of(it))
         except Exception as exc:
             w.report_error(f"Fork dialog unavailable: {type(exc).__name__}: {exc}")
             return

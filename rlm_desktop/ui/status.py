@@ -154,10 +154,9 @@ def _usage(traj: Any, cancelled: Any = None) -> Any:
     try:
         if cancelled is None:
             return summary.trajectory_usage(traj)
-        upstream = summary.is_upstream(traj)
         total = Usage()
         for run in traj.runs:  # (a root run's usage is the sum of its iterations')
-            total = total + shared_totals(run, upstream, cancelled).usage
+            total = total + shared_totals(run, summary.upstream_of(run), cancelled).usage
             if cancelled():
                 return None
         return total

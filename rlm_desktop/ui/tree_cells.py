@@ -82,7 +82,7 @@ def status(node: Any) -> str:
     return ""
 
 
-def tokens(node: Any, upstream: bool = False) -> int | None:
+def tokens(node: Any, upstream: bool | None = None) -> int | None:
     """Tokens of a node and everything under it, each LM call counted once (upstream logs
     repeat a child run's turns in its spawning call's usage: see trajectory.summary)."""
     try:

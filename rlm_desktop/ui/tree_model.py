@@ -693,7 +693,7 @@ class RunTreeModel(QStandardItemModel):
             cells = (node.label(self.trajectory), "", "", "", "")
             self._cells[id(node)] = (node, cells)
             return cells
-        upstream = summary.is_upstream(self.trajectory) if self.trajectory is not None else False
+        upstream = summary.upstream_of(node)
         if isinstance(node, Run) and len(node.iterations) > BIG_RUN and RUN_TOTALS_KEY not in node.extra:
             tok, sec = self._big_totals(node, upstream)
         else:

@@ -231,7 +231,7 @@ def compare_pair(kind: str, a: Any, b: Any) -> list[FieldChange]:
 # -- figures ---------------------------------------------------------------------------------------------
 
 
-def figures(kind: str, node: Any, upstream: bool) -> Figures:
+def figures(kind: str, node: Any, upstream: bool | None = None) -> Figures:
     if kind == "run":
         return Figures.of(summary.subtree_usage(node, upstream), node.total_time())
     if kind == "iteration":
@@ -251,15 +251,14 @@ _CHILDREN: dict[str, tuple[str, Callable[[Any], list[Any]], Callable[[Any], Any]
 
 
 class _Differ:
-    def __init__(self, ua: bool, ub: bool) -> None:
-        self.ua, self.ub = ua, ub
+    """Each side's figures are counted by the node's own rule (``summary.upstream_of``)."""
 
     def node(self, kind: str, a: Any, b: Any, parent: DiffNode | None) -> DiffNode:
         n = DiffNode(kind, a, b, parent=parent)
         if a is not None:
-            n.fig_a = figures(kind, a, self.ua)
+            n.fig_a = figures(kind, a)
         if b is not None:
-            n.fig_b = figures(kind, b, self.ub)
+            n.fig_b = figures(kind, b)
         if a is None:
             n.status = ADDED
         elif b is None:
@@ -284,7 +283,7 @@ class _Differ:
 
 
 def diff_trajectories(a: Trajectory, b: Trajectory) -> TrajectoryDiff:
-    d = _Differ(summary.is_upstream(a), summary.is_upstream(b))
+    d = _Differ()
     roots = [d.node("run", x, y, None) for x, y in align(a.runs, b.runs, _run_key)]
     return TrajectoryDiff(a, b, roots)
 

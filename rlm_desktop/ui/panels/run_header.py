@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from rlm_desktop.trajectory.run_card import RunFacts, facts_of_totals, heading_facts, run_facts
-from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals, is_upstream_run, shared_totals
+from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals, shared_totals
 from rlm_desktop.ui.bridge import OffThread
 from rlm_desktop.ui.elided_label import ElidedLabel
 
@@ -166,7 +166,7 @@ class RunSummaryHeader(QWidget):
                            lambda f: self._show_facts(f) if self._run is run else None)
         else:
             self.job.cancel()
-            self._show_facts(run_facts(run, is_upstream_run(run)))
+            self._show_facts(run_facts(run))
 
     def _show_facts(self, f: RunFacts, totals: str | None = None) -> None:
         run = self._run
