@@ -149,6 +149,49 @@ def test_a_lane_job_waits_while_the_gui_thread_is_busy(qtbot):
     assert len(after) > 5
 
 
+def test_a_lane_job_waits_while_the_event_loop_handles_a_long_event(qtbot):
+    """A long event handled inside the event loop (a timer's slot here; a click, a paint):
+    the worker waits for it too. (The GLib dispatcher, Qt's on Linux, says ``aboutToBlock``
+    before such an event and ``awake`` after it: read as idle/busy, the worker ran beside
+    the event all along.)"""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from rlm_desktop.ui import bridge as bridge_mod
+
+    bridge = Bridge(lambda *_: None)
+    steps: list[float] = []
+
+    def work(job):
+        while len(steps) < 100_000 and not job.cancelled:
+            job.yield_to_gui()
+            steps.append(time.monotonic())
+
+    job = bridge.job("rlm-long-event").start(work, lane=True)
+    qtbot.waitUntil(lambda: len(steps) > 10, timeout=5000)
+    span: list[float] = []
+
+    def long_event():
+        span.append(time.monotonic())
+        while time.monotonic() - span[0] < 0.06:
+            pass
+        span.append(time.monotonic())
+
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(long_event)
+    timer.start(5)
+    qtbot.waitUntil(lambda: len(span) == 2, timeout=5000)
+    qtbot.wait(30)
+    job.cancel()
+    assert job.join(5)
+    late = span[0] + bridge_mod.HEARTBEAT_S + bridge_mod.GUI_BUSY_S + 0.01
+    busy_steps = [t for t in steps if late < t < span[1]]
+    assert len(busy_steps) <= 2, len(busy_steps)
+    assert [t for t in steps if t > span[1]]  # and it went on after the event
+
+
 def test_a_lane_job_started_by_a_busy_gui_thread_waits_for_it(qtbot):
     """The GUI thread starting a lane job in the middle of its own work (opening a file
     starts the metrics worker, then fills the other panels) is busy even if its dispatcher

@@ -49,7 +49,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractEventDispatcher, QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ YIELD_S = 0.0005
 #: while the GUI thread is busy for long; a first paint of the window can take ~0.1 s).
 GUI_BUSY_S = 0.003
 GUI_FIRST_S = 0.5
+#: The GUI thread's heartbeat while the lane has work (``_GuiActivity``): a turn of its
+#: event loop at least this often, unless it is busy.
+HEARTBEAT_S = 0.002
 
 
 def share_the_gil() -> None:
@@ -208,6 +211,11 @@ class _Lane:
                 self._thread = threading.Thread(target=self._loop, name="rlm-lane", daemon=True)
                 self._thread.start()
 
+    def busy(self) -> bool:
+        """A job is running or queued."""
+        with self._lock:
+            return self._thread is not None or bool(self._queue)
+
     def _loop(self) -> None:
         while True:
             with self._lock:
@@ -219,58 +227,69 @@ class _Lane:
 
 
 class _GuiActivity:
-    """Is the GUI thread busy now? Its event dispatcher says when it wakes up (``awake``:
-    busy) and when it is about to wait for events (``aboutToBlock``: idle)."""
+    """Is the GUI thread busy now? It is when it has not come back to its event loop for a
+    while: a heartbeat timer on the GUI thread (``HEARTBEAT_S``, running only while the lane
+    has work) notes each turn of the loop, and a lane job finding no turn for
+    ``HEARTBEAT_S + GUI_BUSY_S`` waits for the next one.
+
+    (The event dispatcher's ``awake``/``aboutToBlock`` signals said this before, wrongly on
+    the GLib dispatcher Qt uses on Linux, offscreen and xcb alike: it says ``aboutToBlock``
+    at the start of each turn, before handling what it waits for, and ``awake`` only after
+    it. A worker saw the GUI thread idle while it painted, and a click during a flame-graph
+    layout stalled twice as long.)"""
 
     def __init__(self) -> None:
-        self._busy_since: float | None = None
+        self._last_turn: float | None = None  # None: no heartbeat (nothing known: idle)
+        self._blocked = False  # the GUI thread waits on a worker: it competes for nothing
         self._last_pause = 0.0  # (the lane's: one worker thread)
-        self._watching = False
+        self._timer: QTimer | None = None
 
     def starting_here(self) -> None:
-        """A lane job is being started. On the GUI thread: listen to its dispatcher (once),
-        and count the GUI thread busy from now (it is: it runs this), so that a job it starts
-        in the middle of its own work waits for it too. Before the dispatcher was watched
-        (the first lane job of the session) or after the GUI thread joined a worker, nothing
-        had said so: the first file opened had its metrics worker compete with the rest of
-        the opening for the GIL (0.04 s of 0.1 s, 500,000 iterations)."""
+        """A lane job is being started. On the GUI thread: start the heartbeat, and count the
+        GUI thread busy from now (it is: it runs this) until its next turn, so that a job it
+        starts in the middle of its own work (opening a file starts the metrics worker, then
+        fills the other panels) waits for it too."""
         app = QCoreApplication.instance()
         if app is None or app.thread() is not QThread.currentThread():
             return
-        if not self._watching:
-            dispatcher = QAbstractEventDispatcher.instance(app.thread())
-            if dispatcher is not None:
-                dispatcher.awake.connect(self._awake, Qt.ConnectionType.DirectConnection)
-                dispatcher.aboutToBlock.connect(self._idle, Qt.ConnectionType.DirectConnection)
-                self._watching = True
-        self._awake()
+        if self._timer is None:
+            timer = self._timer = QTimer()
+            timer.setTimerType(Qt.TimerType.PreciseTimer)
+            timer.setInterval(round(HEARTBEAT_S * 1000))
+            timer.timeout.connect(self._turn)
+        self._blocked = False
+        self._last_turn = time.monotonic() - HEARTBEAT_S  # busy from now
+        self._timer.start()
 
-    def _awake(self) -> None:
-        if self._busy_since is None:
-            self._busy_since = time.monotonic()
-
-    def _idle(self) -> None:
-        self._busy_since = None
+    def _turn(self) -> None:
+        """The heartbeat: the GUI thread is in its event loop. Stops with the lane's work."""
+        self._last_turn = time.monotonic()
+        self._blocked = False
+        if not _LANE.busy() and self._timer is not None:
+            self._timer.stop()
+            self._last_turn = None
 
     def waiting(self) -> None:
-        """A thread (the GUI thread, at shutdown) is about to block on a worker: it does not
+        """The GUI thread is about to block on a worker (at shutdown, a join): it does not
         compete for the GIL meanwhile, so the lane need not wait for it."""
-        self._busy_since = None
+        app = QCoreApplication.instance()
+        if app is not None and app.thread() is QThread.currentThread():
+            self._blocked = True
+
+    def busy(self, now: float) -> bool:
+        last = self._last_turn
+        return last is not None and not self._blocked and now - last > HEARTBEAT_S + GUI_BUSY_S
 
     def wait_idle(self, cancel: threading.Event) -> None:
         """Cheap while the GUI thread is idle (a pause of ``YIELD_S`` every ``GUI_BUSY_S``
-        of work at most); while it is busy, wait until it is idle (``GUI_FIRST_S`` at most)."""
+        of work at most); while it is busy, wait for its next turn (``GUI_FIRST_S`` at most)."""
         now = time.monotonic()
-        since = self._busy_since
-        if since is None or now - since < GUI_BUSY_S:
+        if not self.busy(now):
             if now - self._last_pause < GUI_BUSY_S:
                 return
         else:
             deadline = now + GUI_FIRST_S
-            while not cancel.is_set() and now < deadline:
-                since = self._busy_since
-                if since is None or now - since < GUI_BUSY_S:
-                    break
+            while not cancel.is_set() and now < deadline and self.busy(now):
                 time.sleep(YIELD_S)
                 now = time.monotonic()
         time.sleep(YIELD_S)
