@@ -140,3 +140,37 @@ def test_a_live_runs_graph_grows(qtbot, window):
     assert sizes[-1] > sizes[0] and sizes == sorted(sizes)
     w.debug.stop.trigger()
     qtbot.waitUntil(lambda: not w.session.running, timeout=15000)
+
+
+def test_a_layout_of_a_long_run_polls_within_its_iterations():
+    """A worker's layout of a run with many iterations polls ``cancelled()`` every
+    ``POLL_EVERY`` of them on every pass over them (visiting, adding up, placing), not only
+    between nodes: the run's own list of iterations was looped over at once, ~30 ms a pass
+    for 500,000, with no chance to yield to the GUI thread; and it stops there when asked."""
+    from rlm_desktop.trajectory import flame
+    from rlm_desktop.trajectory.model import Run, Usage
+
+    n = 20 * flame.POLL_EVERY
+    run = Run(index=0, depth=0)
+    for i in range(n):
+        it = run.add_iteration(Iteration(number=i + 1, response="r", iteration_time=1.0))
+        it.usage = Usage(1, 10, 5)
+    calls = [0]
+
+    def cancelled() -> bool:
+        calls[0] += 1
+        return False
+
+    laid = flame.layout(run, cancelled=cancelled)
+    assert len(laid.frames) > 1
+    # two visits per node, then a pass to list, one to add up and one to place the iterations
+    assert calls[0] >= 4.5 * n / flame.POLL_EVERY, calls[0]
+
+    asked = [0]
+
+    def stop_late() -> bool:  # asked to stop in the middle of the pass that adds them up
+        asked[0] += 1
+        return asked[0] > calls[0] // 2
+
+    with pytest.raises(flame.Cancelled):
+        flame.layout(run, cancelled=stop_late)
