@@ -8,12 +8,15 @@ import os
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory import summary
 from rlm_desktop.trajectory.flame import layout
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, SubCall
 from rlm_desktop.trajectory.reader import read_file
 from rlm_desktop.ui.flame_graph import ROW, FlamePanel, colour_of, hover_text
 from tests.support.diff_pairs import generate_pairs
+
+DEMO_PATH = str(load_demo().trajectory_path)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -174,3 +177,24 @@ def test_a_layout_of_a_long_run_polls_within_its_iterations():
 
     with pytest.raises(flame.Cancelled):
         flame.layout(run, cancelled=stop_late)
+
+
+def test_a_graph_behind_another_tab_is_laid_out_when_its_tab_is_shown(qtbot, window):
+    """The default layout has the flame graph in a tab behind Metrics: Qt keeps such a dock
+    "visible" (moved off the window), and a big run's layout took seconds of a worker for a
+    graph nobody saw. It is laid out when its tab is raised."""
+    from tests.support.opening import show_opened
+
+    flame = window.panels["flame"]
+    assert flame.isVisible() and not flame.on_screen  # behind the Metrics tab
+    traj = show_opened(window, read_file(DEMO_PATH), DEMO_PATH)
+    assert flame.run is traj.runs[0] and flame.view.flame is None  # not laid out
+    window.docks["flame"].raise_()
+    qtbot.waitUntil(lambda: flame.view.flame is not None, timeout=5000)
+    assert flame.on_screen and flame.view.flame.total > 0
+    window.docks["metrics"].raise_()
+    qtbot.waitUntil(lambda: not flame.on_screen, timeout=2000)
+    window.selection.select(None)
+    other = read_file(DEMO_PATH)
+    show_opened(window, other, DEMO_PATH)
+    assert flame.run is other.runs[0] and flame.view.flame.frames[0].node is not other.runs[0]  # kept stale

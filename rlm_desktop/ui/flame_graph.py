@@ -23,10 +23,11 @@ import zlib
 from bisect import bisect_left, bisect_right
 from typing import Any
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -297,6 +298,11 @@ class FlamePanel(QWidget):
         self._live.timeout.connect(lambda: self._relayout(keep_zoom=True))
         self.job = OffThread(self)  # the layout of a big run
         self._stale: bool | None = None  # a layout skipped while hidden (its keep_zoom)
+        # A dock behind another's tab stays "visible" to Qt (moved off the window), and a big
+        # run's layout took seconds of a worker for a graph nobody saw: the dock's
+        # visibilityChanged says when its tab is the one shown.
+        self._dock: QDockWidget | None = None
+        self._behind_tab = False
 
     def set_metric(self, metric: str) -> None:
         self.shown_metric = metric
@@ -331,8 +337,28 @@ class FlamePanel(QWidget):
         if self._stale is not None:
             self._relayout(self._stale)
 
+    def event(self, event: Any) -> bool:
+        if event.type() == QEvent.Type.ParentChange:
+            dock = self.parentWidget()
+            if isinstance(dock, QDockWidget) and dock is not self._dock:
+                if self._dock is not None:
+                    self._dock.visibilityChanged.disconnect(self._tab_shown)
+                self._dock = dock
+                dock.visibilityChanged.connect(self._tab_shown)
+        return super().event(event)
+
+    def _tab_shown(self, shown: bool) -> None:
+        self._behind_tab = not shown
+        if shown and self._stale is not None:
+            self._relayout(self._stale)
+
+    @property
+    def on_screen(self) -> bool:
+        """Shown, and not in a dock behind another one's tab."""
+        return self.isVisible() and not self._behind_tab
+
     def _relayout(self, keep_zoom: bool = False) -> None:
-        if not self.isVisible():  # laid out when shown
+        if not self.on_screen:  # laid out when shown
             self.job.cancel()
             self._stale = keep_zoom if self._stale is None else self._stale and keep_zoom
             return
