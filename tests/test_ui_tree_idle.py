@@ -263,3 +263,26 @@ def test_expanding_all_after_idle_filling_fetches_nothing(qtbot):
     assert calls.count("canFetchMore") > 1_000
     assert not set(calls) - {"canFetchMore", "data", "multiData", "headerData", "_data", "cells", "node"}
     model.shutdown()
+
+
+def test_a_reload_lets_the_old_rows_nodes_go_before_idle_filling_gets_to_them(qtbot, monkeypatch):
+    import gc
+    import weakref
+
+    monkeypatch.setattr(tree_model, "FILL_BUDGET", 5)
+    traj, _ = tree_of(iterations=40, blocks=3, calls=5)
+    tree = shown_tree(qtbot, traj, wait_ms=None)
+    model = tree.model
+    it = traj.runs[0].iterations[30]
+    model.index_of(it.code_blocks[0])  # (its blocks' rows are made, theirs wait for idle time)
+    assert model.filling and any(node is it.code_blocks[2] for _, node in model._waiting)
+    gone = [weakref.ref(b) for b in it.code_blocks]
+    it.code_blocks = [CodeBlock(index=0, code="y = 1")]
+    it.code_blocks[0].parent = it
+    model.reload_children(it)
+    gc.collect()
+    assert [g() for g in gone] == [None, None, None]
+    with qtbot.waitSignal(model.filled, timeout=20_000):
+        pass
+    assert model.node(model.index(0, 0, model.index_of(it))) is it.code_blocks[0]
+    model.shutdown()

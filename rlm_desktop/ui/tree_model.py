@@ -52,8 +52,9 @@ from rlm_desktop.ui.bridge import Bridge, Cancelled, Job, share_the_gil
 from rlm_desktop.ui.tree_cells import LABEL_SCAN, depth, label, seconds, status, tokens
 
 __all__ = [
-    "CHUNK", "COLUMNS", "FILL_BUDGET", "IDLE_CAP", "IDLE_SLICE", "IDLE_SLICE_S", "LABEL_SCAN", "PAGE", "NodeRole", "Page", "RunTreeModel", "children_of",
-    "depth", "label", "parent_of", "seconds", "status", "tokens",
+    "CHUNK", "COLUMNS", "FILL_BUDGET", "IDLE_CAP", "IDLE_SLICE", "IDLE_SLICE_S", "LABEL_SCAN", "PAGE",
+    "NodeRole", "Page", "RunTreeModel", "children_of", "depth", "label", "parent_of", "seconds", "status",
+    "tokens",
 ]
 
 log = logging.getLogger(__name__)
@@ -360,10 +361,14 @@ class RunTreeModel(QStandardItemModel):
     def _idle_later(self) -> None:
         """What fills left as placeholders is made in later turns of the event loop (called
         when a fill is over, before any row can move: the fill's indexes are right)."""
+        if self._made >= IDLE_CAP:  # (no more in idle time: nothing is kept for it)
+            self._left.clear()
+            self._waiting.clear()
+            return
         if self._left:  # (persistent: rows may move or go before their turn)
             self._waiting.extend((QPersistentModelIndex(idx), node) for idx, node in self._left)
             self._left.clear()
-        if self._waiting and self._made < IDLE_CAP and not self._idle.isActive():
+        if self._waiting and not self._idle.isActive():
             self._idle.start()
 
     def _idle_slice(self) -> None:
@@ -406,6 +411,7 @@ class RunTreeModel(QStandardItemModel):
         self.idle_log.append((made, clock() - t0))
         if not waiting or capped or self._made >= IDLE_CAP:
             self._idle.stop()
+            waiting.clear()  # (capped: what is left waits for fetchMore)
             self.filled.emit()
 
     def _make_rows(self, parent: Index, pnode: Any, start: int, count: int,
@@ -703,6 +709,8 @@ class RunTreeModel(QStandardItemModel):
         self._childless.discard(key)
         if self.rowCount(idx):
             self.removeRows(0, self.rowCount(idx), idx)
+            # the rows that went: idle filling lets their nodes go now, not in its next turn
+            self._waiting = collections.deque(e for e in self._waiting if e[0].isValid())
         n = self._first_rows(node)
         if n:
             self._append(idx, node, n)
