@@ -76,6 +76,7 @@ def test_expanding_all_of_a_10k_tree_asks_python_nothing_per_row(qtbot):
 
 def test_rows_are_placeholders_until_expanded_or_looked_up(qtbot, monkeypatch):
     monkeypatch.setattr(tree_model, "FILL_BUDGET", 1)  # make only the rows asked for
+    monkeypatch.setattr(tree_model, "IDLE_CAP", 0)  # and none in idle time
     traj, _ = tree_of(iterations=3, blocks=2, calls=4)
     run = traj.runs[0]
     tree = shown_tree(qtbot, traj)

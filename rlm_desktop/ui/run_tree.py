@@ -41,6 +41,9 @@ def size_columns(view: QTreeView) -> None:
 
 _ACTIVE, _INACTIVE, _DISABLED = (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive,
                                   QPalette.ColorGroup.Disabled)
+_BRANCH = QStyle.StateFlag.State_Item | QStyle.StateFlag.State_Children
+_OPEN = QStyle.StateFlag.State_Open
+_PE_BRANCH = QStyle.PrimitiveElement.PE_IndicatorBranch
 
 
 class _Frame:
@@ -48,7 +51,8 @@ class _Frame:
     columns' positions, the current row."""
 
     __slots__ = ("selection", "width", "fm", "margin", "elide", "tree_column", "indent", "decorated",
-                 "columns", "highlight", "highlighted_text", "text", "focus", "current")
+                 "columns", "highlight", "highlighted_text", "text", "focus", "current", "style", "branch",
+                 "closed", "open")
 
     def __init__(self, view: QTreeView) -> None:
         group = (_DISABLED if not view.isEnabled() else _ACTIVE if view.window().isActiveWindow() else _INACTIVE)
@@ -75,6 +79,13 @@ class _Frame:
         current = view.currentIndex()
         model = view.model()
         self.current = model.node(current) if isinstance(model, RunTreeModel) else None
+        # the expand arrows' option and states, made once per paint (``initFrom`` copies the
+        # palette, font and state; a flag enum's ``|`` in Python was most of an arrow's cost)
+        self.style = view.style()
+        self.branch = QStyleOption()
+        self.branch.initFrom(view)
+        self.closed = self.branch.state | _BRANCH
+        self.open = self.closed | _OPEN
         self.focus: QStyleOptionFocusRect | None = None
         if view.hasFocus() and current.isValid():
             self.focus = QStyleOptionFocusRect()
@@ -171,15 +182,13 @@ class RunTreeView(QTreeView):
         model = self.model()
         if model is None or not model.hasChildren(index):
             return
-        opt = QStyleOption()
-        opt.initFrom(self)
-        indent = self.indentation()
+        frame = self._frame
+        if frame is None:  # (not painting rows: a frame of its own)
+            frame = _Frame(self)
+        opt, indent = frame.branch, frame.indent
         opt.rect = QRect(rect.right() - indent + 1, rect.top(), indent, rect.height())
-        state = QStyle.StateFlag.State_Item | QStyle.StateFlag.State_Children
-        if self.isExpanded(index):
-            state |= QStyle.StateFlag.State_Open
-        opt.state = opt.state | state
-        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorBranch, opt, painter, self)
+        opt.state = frame.open if self.isExpanded(index) else frame.closed
+        frame.style.drawPrimitive(_PE_BRANCH, opt, painter, self)
 
 
 MAX_INDENT, MIN_INDENT = 14, 6  # px per tree level

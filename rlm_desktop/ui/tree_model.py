@@ -24,7 +24,11 @@ when it lays out an expanded row, ``expandAll`` included; ``index_of`` on its wa
 Filling makes the children's items, each with placeholders for its own first rows (``CHUNK``,
 or its pages when it has more than ``PAGE`` children), and goes on below them breadth first
 up to ``FILL_BUDGET`` rows (fewer questions later), under blocked signals: nothing has seen
-those rows. More rows of a long list come in chunks (``fetchMore`` again). ``grow()``
+those rows. What a fill leaves as placeholders is made afterwards in idle time
+(``_idle_slice``: a zero timer, at most ``IDLE_SLICE`` rows per turn of the event loop, up to
+``IDLE_CAP`` rows made since the trajectory was shown; never a page's rows), so that expanding
+all of a settled tree asks ``canFetchMore`` only its first line; ``filling``/``filled`` say
+when it is done. More rows of a long list come in chunks (``fetchMore`` again). ``grow()``
 announces (``rowsInserted``) what a live run appended below made rows, sub-calls inserted in
 the middle of a block at their place, a leaf's first children (it gets its arrow), and
 repaints the cells; ``reload_children`` replaces a row's children (a lazily loaded iteration
@@ -33,10 +37,12 @@ filled or emptied) and forgets what was kept for the old ones.
 
 from __future__ import annotations
 
+import collections
 import logging
+import time
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QStandardItemModel
 
 from rlm_desktop.trajectory import names, summary
@@ -46,8 +52,9 @@ from rlm_desktop.ui.bridge import Bridge, Cancelled, Job, share_the_gil
 from rlm_desktop.ui.tree_cells import LABEL_SCAN, depth, label, seconds, status, tokens
 
 __all__ = [
-    "CHUNK", "COLUMNS", "LABEL_SCAN", "PAGE", "NodeRole", "Page", "RunTreeModel", "children_of",
-    "depth", "label", "parent_of", "seconds", "status", "tokens",
+    "CHUNK", "COLUMNS", "FILL_BUDGET", "IDLE_CAP", "IDLE_SLICE", "IDLE_SLICE_S", "LABEL_SCAN", "PAGE",
+    "NodeRole", "Page", "RunTreeModel", "children_of", "depth", "label", "parent_of", "seconds", "status",
+    "tokens",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,16 @@ CHUNK = 256
 #: mostly rows with children, an item each), too long a pause to open a file. Long lists stay
 #: lazy: pages are only filled when asked for.
 FILL_BUDGET = 8_192
+#: What fetching left as placeholders is made afterwards in idle time, at most this many rows
+#: per turn of the event loop (a node's rows are made together: a slice stops before a node
+#: whose rows would take it past this; its first node is made whatever its size), and no more
+#: nodes once a slice took ``IDLE_SLICE_S``. The bench's deeper rows (mostly rows with children,
+#: an item each) took 3-10 ms per 512 on the 2-core VM under load, 12-24 ms per 1,024.
+IDLE_SLICE = 512
+IDLE_SLICE_S = 0.006
+#: ... until this many rows were made since the trajectory was shown (fetching counts): a huge
+#: trajectory's store does not grow in idle time past what a 64k-row tree takes.
+IDLE_CAP = 65_536
 NodeRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -167,6 +184,8 @@ class RunTreeModel(QStandardItemModel):
     rows itself) and ``headerData``."""
 
     totalsReady = Signal()  # a big run's totals arrived from the worker (tests wait on it)
+    #: idle filling stopped: no placeholder rows are left but pages', or ``IDLE_CAP`` was reached
+    filled = Signal()
     #: ``grow`` refreshed every row's cells: a view repaints what it shows (the Run Tree's
     #: view is connected; Qt repaints only the rows a ``dataChanged`` names, and naming each
     #: made row's parent took a live refresh of a big tree ~0.5 s)
@@ -208,6 +227,19 @@ class RunTreeModel(QStandardItemModel):
         # shown instead of "running"/"incomplete" for unfinished runs (a deleted followed file)
         self.status_note: str | None = None
         self.paused_nodes: frozenset[int] = frozenset()  # id() of nodes a debugger thread is paused at
+        # idle filling (``_idle_slice``): a repeating zero timer, one slice per timeout (a timer
+        # event comes after the input and paint events of its turn of the event loop)
+        self._made = 0  # rows made since set_trajectory
+        self._resetting = False
+        # the holes a fill left (breadth first, pages never): ``_left`` as the fill's indexes,
+        # ``_waiting`` as persistent indexes (kept right by the model while rows move or go)
+        self._left: list[tuple[QModelIndex, Any]] = []
+        self._waiting: collections.deque[tuple[QPersistentModelIndex, Any]] = collections.deque()
+        self.idle_log: list[tuple[int, float]] = []  # per idle slice: (rows made, seconds)
+        self._idle = QTimer(self)
+        self._idle.setInterval(0)
+        self._idle.timeout.connect(self._idle_slice)
+        self.modelAboutToBeReset.connect(self._idle.stop)
 
     # -- content -------------------------------------------------------------------------
     def set_trajectory(self, traj: Trajectory | None) -> None:
@@ -218,23 +250,33 @@ class RunTreeModel(QStandardItemModel):
             job.discard()
             job.cancel()
         self.status_note = None
+        self._idle.stop()  # (the reset stopped it already: the old trajectory's rows are not made)
+        self._made = 0
+        self.idle_log = []
         for state in (self._fetched, self._holes, self._partial, self._childless, self._keep, self._under,
                       self._nodes, self._cells, self._rows, self._levels, self._widths, self._paged,
-                      self._totals, self._pending, self._shown):
-            state.clear()
+                      self._totals, self._pending, self._shown, self._left, self._waiting):
+            state.clear()  # (the persistent indexes go before the rows: nothing to update)
         self.blockSignals(True)  # the reset tells the view
+        self._resetting = True
         try:
             self.removeRows(0, self.rowCount())  # the old items
             n = min(self.chunk, len(traj.runs)) if traj is not None else 0
             self.insertRows(0, n)
             self._fill(QModelIndex(), None, 0, n)
         finally:
+            self._resetting = False
             self.blockSignals(False)
         self._set_rows(None, n)
         self.endResetModel()
+        self._idle_later()
 
     def shutdown(self, timeout: float = 2.0) -> bool:
-        """Cancel the big runs' totals workers and wait for them (the window closes)."""
+        """Stop filling rows in idle time; cancel the big runs' totals workers and wait for
+        them (the window closes)."""
+        self._idle.stop()
+        self._left.clear()
+        self._waiting.clear()
         return self._bridge.shutdown(timeout)
 
     def set_status_note(self, note: str | None) -> None:
@@ -281,25 +323,96 @@ class RunTreeModel(QStandardItemModel):
             return shown[1], 0
         return children_of(pnode, self.trajectory), 0
 
-    def _fill(self, parent: Index, pnode: Any, start: int, count: int) -> None:
-        """Rows ``start`` to ``start + count - 1`` of ``item`` (placeholders nobody has seen)
-        get their nodes' items, and so on below them, breadth first, while fewer than
-        ``FILL_BUDGET`` rows are made (pages are only filled when asked for)."""
+    def _fill(self, parent: Index, pnode: Any, start: int, count: int, budget: int | None = None) -> int:
+        """Rows ``start`` to ``start + count - 1`` of ``parent`` (placeholders nobody has seen)
+        get their nodes' items, and so on below them, breadth first, a node's rows at a time
+        while they keep the rows made within ``budget`` (default ``FILL_BUDGET``; pages are
+        only filled when asked for). Returns the rows made."""
+        if budget is None:
+            budget = FILL_BUDGET
         queue: list[tuple[QModelIndex, Any]] = []
         blocked = self.blockSignals(True)  # nobody has seen these rows: nothing to tell
         try:
             made = self._make_rows(parent, pnode, start, count, queue)
             i = 0
             holes = self._holes
-            while i < len(queue) and made < FILL_BUDGET:
+            while i < len(queue) and made < budget:
                 below, node = queue[i]
-                i += 1
                 n = holes.get(id(node))
                 if n is not None:
+                    if made + n > budget:
+                        break
                     made += self._make_rows(below, node, 0, n, queue)
                     self._set_rows(node, n)
+                i += 1
         finally:
             self.blockSignals(blocked)
+        self._left.extend(queue[i:])  # what is left is made in idle time
+        if not self._resetting:  # (a reset invalidates persistent indexes: after it)
+            self._idle_later()
+        return made
+
+    # -- rows made in idle time ------------------------------------------------------------
+    @property
+    def filling(self) -> bool:
+        """Placeholder rows are being made in idle time (``filled`` is emitted when it stops)."""
+        return self._idle.isActive()
+
+    def _idle_later(self) -> None:
+        """What fills left as placeholders is made in later turns of the event loop (called
+        when a fill is over, before any row can move: the fill's indexes are right)."""
+        if self._made >= IDLE_CAP:  # (no more in idle time: nothing is kept for it)
+            self._left.clear()
+            self._waiting.clear()
+            return
+        if self._left:  # (persistent: rows may move or go before their turn)
+            self._waiting.extend((QPersistentModelIndex(idx), node) for idx, node in self._left)
+            self._left.clear()
+        if self._waiting and not self._idle.isActive():
+            self._idle.start()
+
+    def _idle_slice(self) -> None:
+        """One turn's rows: placeholder rows nobody has seen get their items, breadth first, up
+        to ``IDLE_SLICE`` rows (its first node's rows whatever their number), and never past
+        ``IDLE_CAP`` rows made since the trajectory was shown, under blocked signals like any
+        fill.
+
+        Why no view needs telling: a node with placeholder rows (a hole) has never been laid
+        out expanded, because laying an expanded row out asks ``canFetchMore`` first and
+        ``fetchMore`` makes its rows then; so no view has a row below it, and its own row
+        already had its children (the placeholders) before. What changes is below rows no view
+        knows. Persistent indexes (selection, current, the view's expanded set) are kept by the
+        model whatever the signals; only rows are inserted, below placeholders, none moved.
+        Pages' rows are never made here (a long list stays lazy)."""
+        t0 = time.perf_counter()
+        room = IDLE_CAP - self._made
+        budget = min(IDLE_SLICE, room)
+        made = 0
+        capped = False
+        holes, waiting = self._holes, self._waiting
+        clock = time.perf_counter
+        while waiting and made < budget and clock() - t0 < IDLE_SLICE_S:
+            pidx, node = waiting[0]
+            n = holes.get(id(node))
+            if n is None or self._keep.get(id(node)) is not node or not pidx.isValid():
+                waiting.popleft()  # made meanwhile (fetched), or its row went
+                continue
+            if made + n > room:
+                capped = True  # (the cap is never passed)
+                break
+            if made and made + n > budget:
+                break  # the next slice starts with it
+            waiting.popleft()
+            idx = self.index(pidx.row(), 0, pidx.parent())
+            if self.node(idx) is not node:
+                continue
+            made += self._fill(idx, node, 0, n, budget - made)
+            self._set_rows(node, n)
+        self.idle_log.append((made, clock() - t0))
+        if not waiting or capped or self._made >= IDLE_CAP:
+            self._idle.stop()
+            waiting.clear()  # (capped: what is left waits for fetchMore)
+            self.filled.emit()
 
     def _make_rows(self, parent: Index, pnode: Any, start: int, count: int,
                    queue: list[tuple[QModelIndex, Any]]) -> int:
@@ -312,6 +425,7 @@ class RunTreeModel(QStandardItemModel):
         ``count``."""
         if count <= 0:
             return 0
+        self._made += count
         src, offset = self._source(pnode)
         under = self._under.setdefault(id(pnode), [])
         holes, childless, keep, nodes, rows_of = self._holes, self._childless, self._keep, self._nodes, self._rows_of
@@ -595,6 +709,8 @@ class RunTreeModel(QStandardItemModel):
         self._childless.discard(key)
         if self.rowCount(idx):
             self.removeRows(0, self.rowCount(idx), idx)
+            # the rows that went: idle filling lets their nodes go now, not in its next turn
+            self._waiting = collections.deque(e for e in self._waiting if e[0].isValid())
         n = self._first_rows(node)
         if n:
             self._append(idx, node, n)
