@@ -23,11 +23,10 @@ import zlib
 from bisect import bisect_left, bisect_right
 from typing import Any
 
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QDockWidget,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -300,8 +299,7 @@ class FlamePanel(QWidget):
         self._stale: bool | None = None  # a layout skipped while hidden (its keep_zoom)
         # A dock behind another's tab stays "visible" to Qt (moved off the window), and a big
         # run's layout took seconds of a worker for a graph nobody saw: the dock's
-        # visibilityChanged says when its tab is the one shown.
-        self._dock: QDockWidget | None = None
+        # visibilityChanged says when its tab is the one shown (``tab_shown``).
         self._behind_tab = False
 
     def set_metric(self, metric: str) -> None:
@@ -337,17 +335,8 @@ class FlamePanel(QWidget):
         if self._stale is not None:
             self._relayout(self._stale)
 
-    def event(self, event: Any) -> bool:
-        if event.type() == QEvent.Type.ParentChange:
-            dock = self.parentWidget()
-            if isinstance(dock, QDockWidget) and dock is not self._dock:
-                if self._dock is not None:
-                    self._dock.visibilityChanged.disconnect(self._tab_shown)
-                self._dock = dock
-                dock.visibilityChanged.connect(self._tab_shown)
-        return super().event(event)
-
-    def _tab_shown(self, shown: bool) -> None:
+    def tab_shown(self, shown: bool) -> None:
+        """Its dock's ``visibilityChanged`` (``roles.TabAware``): its tab was raised or hidden."""
         self._behind_tab = not shown
         if shown and self._stale is not None:
             self._relayout(self._stale)

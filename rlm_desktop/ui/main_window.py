@@ -120,6 +120,10 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         )
         self.docks[name] = dock
         self.panels[name] = widget
+        from .panels.roles import TabAware
+
+        if isinstance(widget, TabAware):
+            dock.visibilityChanged.connect(widget.tab_shown)
         return dock
 
     def _make_docks(self) -> None:

@@ -5,7 +5,9 @@
 * a ``NodePicker`` lets the user pick a node in it (the metrics plots): ``nodeSelected(node)``;
 * a ``RunPanel`` shows a whole run (metrics): ``show_run(run | None)``;
 * a ``ResponseEditor`` offers "Edit response…" at a paused LM response (messages):
-  ``set_editable_iteration(it | None)`` and ``responseEdited(iteration, text)``.
+  ``set_editable_iteration(it | None)`` and ``responseEdited(iteration, text)``;
+* a ``TabAware`` panel is told when its dock's tab is raised or hidden (the flame graph lays
+  out only what is seen): ``tab_shown(shown)``.
 
 The optional roles are ``runtime_checkable``: the wiring asks ``isinstance(panel, RunPanel)``.
 """
@@ -45,3 +47,12 @@ class ResponseEditor(Protocol):
     def responseEdited(self) -> SignalInstance: ...  # noqa: N802 - a Qt signal
 
     def set_editable_iteration(self, it: Iteration | None) -> None: ...
+
+
+@runtime_checkable
+class TabAware(Protocol):
+    """A panel with work worth skipping while its dock is behind another one's tab (Qt keeps
+    such a dock visible, moved off the window): the window connects its dock's
+    ``visibilityChanged`` to ``tab_shown``."""
+
+    def tab_shown(self, shown: bool) -> None: ...
