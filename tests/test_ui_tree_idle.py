@@ -286,3 +286,21 @@ def test_a_reload_lets_the_old_rows_nodes_go_before_idle_filling_gets_to_them(qt
         pass
     assert model.node(model.index(0, 0, model.index_of(it))) is it.code_blocks[0]
     model.shutdown()
+
+
+def test_opening_a_run_shown_in_pages_leaves_its_page_rows_to_idle_time(qtbot, monkeypatch):
+    """A run of more than ``PAGE`` iterations: opening makes its row and no row of its pages
+    (each page is an item with a placeholder per iteration: a run of 500,000 had 500 of them
+    made while it was opened, ~15 ms); they come in idle time, or when the run is expanded."""
+    made = Made(monkeypatch)
+    traj, long, _ = paged_trajectory()
+    tree = shown_tree(qtbot, traj, wait_ms=None)  # (no event handled yet: the opening alone)
+    model = tree.model
+    assert long not in made.parents and model.fetched(long) == 0  # its pages: not made yet
+    assert model.canFetchMore(model.index_of(long))  # (an expand makes them)
+    with qtbot.waitSignal(model.filled, timeout=20_000):
+        pass
+    assert long in made.parents and model.fetched(long) == 3  # made in idle time
+    pages = [model.node(model.index(r, 0, model.index_of(long))) for r in range(3)]
+    assert [model.fetched(p) for p in pages] == [0, 0, 0]  # (their own rows stay lazy)
+    model.shutdown()
