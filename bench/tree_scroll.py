@@ -79,6 +79,7 @@ from rlm_desktop.trajectory.model import (  # noqa: E402
 from rlm_desktop.ui import tree_model  # noqa: E402
 from rlm_desktop.ui.run_tree import RunTree, size_columns  # noqa: E402
 from rlm_desktop.ui.selection import NodeSelection  # noqa: E402
+from tests.support.tree_rows import model_calls_expanding_all  # noqa: E402
 
 FRAME_BUDGET_MS = 1000 / 60
 WIDTH, HEIGHT = 900, 700
@@ -443,17 +444,7 @@ def python_calls_expanding_all(app: QApplication, traj: Trajectory, settled: boo
     settle(app, subject.view)
     if settled:
         wait_idle_filled(app, subject)
-    calls: list[str] = []
-
-    def profile(frame: Any, event: str, _arg: Any) -> None:
-        if event == "call" and frame.f_code.co_filename == tree_model.__file__:
-            calls.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
-    try:
-        subject.view.expandAll()  # (makes the rows not made yet on its way)
-    finally:
-        sys.setprofile(None)
+    calls = model_calls_expanding_all(subject.widget)  # (makes the rows not made yet on its way)
     model = subject.view.model()
     parents, stack = 0, [QModelIndex()]
     while stack:

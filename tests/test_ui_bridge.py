@@ -6,7 +6,7 @@ import pathlib
 import re
 import threading
 
-from rlm_desktop.ui.bridge import Bridge
+from rlm_desktop.ui.bridge import Bridge, Job
 
 
 def test_messages_arrive_in_order_in_the_gui_thread(qtbot):
@@ -149,6 +149,19 @@ def test_a_lane_job_waits_while_the_gui_thread_is_busy(qtbot):
     assert len(after) > 5
 
 
+def stepping_job(name: str, steps: list[float]) -> Job:
+    """A lane job that yields to the GUI thread between steps, noting each step's time in
+    ``steps``, until it is cancelled."""
+    import time
+
+    def work(job):
+        while len(steps) < 100_000 and not job.cancelled:
+            job.yield_to_gui()
+            steps.append(time.monotonic())
+
+    return Bridge(lambda *_: None).job(name).start(work, lane=True)
+
+
 def test_a_lane_job_waits_while_the_event_loop_handles_a_long_event(qtbot):
     """A long event handled inside the event loop (a timer's slot here; a click, a paint):
     the worker waits for it too. (The GLib dispatcher, Qt's on Linux, says ``aboutToBlock``
@@ -160,15 +173,8 @@ def test_a_lane_job_waits_while_the_event_loop_handles_a_long_event(qtbot):
 
     from rlm_desktop.ui import bridge as bridge_mod
 
-    bridge = Bridge(lambda *_: None)
     steps: list[float] = []
-
-    def work(job):
-        while len(steps) < 100_000 and not job.cancelled:
-            job.yield_to_gui()
-            steps.append(time.monotonic())
-
-    job = bridge.job("rlm-long-event").start(work, lane=True)
+    job = stepping_job("rlm-long-event", steps)
     qtbot.waitUntil(lambda: len(steps) > 10, timeout=5000)
     span: list[float] = []
 
@@ -201,17 +207,10 @@ def test_a_lane_job_started_by_a_busy_gui_thread_waits_for_it(qtbot):
 
     from rlm_desktop.ui import bridge as bridge_mod
 
-    bridge = Bridge(lambda *_: None)
     steps: list[float] = []
-
-    def work(job):
-        while len(steps) < 100_000 and not job.cancelled:
-            job.yield_to_gui()
-            steps.append(time.monotonic())
-
     bridge_mod._GUI.waiting()  # what the dispatcher last said: nothing is running here
     t0 = time.monotonic()
-    job = bridge.job("rlm-started-busy").start(work, lane=True)
+    job = stepping_job("rlm-started-busy", steps)
     while time.monotonic() - t0 < 0.08:  # the rest of the GUI thread's work, no return to the loop
         pass
     busy_steps = [t for t in steps if t0 + bridge_mod.GUI_BUSY_S + 0.01 < t < t0 + 0.08]

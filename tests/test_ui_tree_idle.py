@@ -5,15 +5,13 @@ changes), and afterwards expanding all asks ``fetchMore`` nothing."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from PySide6.QtCore import QModelIndex, QTimer
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, Trajectory
 from rlm_desktop.ui import tree_model
 from rlm_desktop.ui.tree_model import Page, RunTreeModel
-from tests.support.tree_rows import shown_tree
+from tests.support.tree_rows import model_calls_expanding_all, shown_tree
 from tests.test_ui_tree_store import tree_of, visible_rows
 
 
@@ -246,17 +244,7 @@ def test_expanding_all_after_idle_filling_fetches_nothing(qtbot):
     assert model.filling  # (more than one fill's rows)
     with qtbot.waitSignal(model.filled, timeout=20_000):
         pass
-    calls: list[str] = []
-
-    def profile(frame, event, _arg):
-        if event == "call" and frame.f_code.co_filename == tree_model.__file__:
-            calls.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
-    try:
-        tree.view.expandAll()
-    finally:
-        sys.setprofile(None)
+    calls = model_calls_expanding_all(tree)
     assert visible_rows(tree) == nodes
     assert "fetchMore" not in calls and "_fill" not in calls
     # canFetchMore answered from its first line (nothing is left to fetch): nothing else ran

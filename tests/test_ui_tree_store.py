@@ -5,7 +5,6 @@ rows of a replaced trajectory or a reloaded node let their nodes go."""
 from __future__ import annotations
 
 import gc
-import sys
 import weakref
 
 from PySide6.QtCore import Qt
@@ -13,7 +12,7 @@ from PySide6.QtCore import Qt
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, RunStatus, SubCall, Trajectory
 from rlm_desktop.ui import tree_model
 from rlm_desktop.ui.run_tree import RunTree
-from tests.support.tree_rows import arrow_point, shown_tree
+from tests.support.tree_rows import arrow_point, model_calls_expanding_all, shown_tree
 
 
 def tree_of(iterations: int, blocks: int, calls: int) -> tuple[Trajectory, int]:
@@ -50,17 +49,7 @@ def test_expanding_all_of_a_10k_tree_asks_python_nothing_per_row(qtbot):
     traj, nodes = tree_of(iterations=110, blocks=3, calls=30)
     assert nodes > 10_000
     tree = shown_tree(qtbot, traj)
-    calls: list[str] = []
-
-    def profile(frame, event, _arg):
-        if event == "call" and frame.f_code.co_filename == tree_model.__file__:
-            calls.append(frame.f_code.co_name)
-
-    sys.setprofile(profile)
-    try:
-        tree.view.expandAll()  # lays every row out: unmade rows are made on the way
-    finally:
-        sys.setprofile(None)
+    calls = model_calls_expanding_all(tree)
     assert visible_rows(tree) == nodes  # every node is a row, each laid out
     # Qt asks Python only about rows with children (canFetchMore, and fetchMore when the row's
     # children were not made yet): ~1,100 of them; a Python model is asked index, parent and

@@ -47,3 +47,24 @@ def demo_with_error_block(window: Any) -> tuple[Any, Any, Any, Any, Any]:
     idx = model.index_of(block)
     view.scrollTo(idx)
     return traj, view, model, block, idx
+
+
+def model_calls_expanding_all(tree: Any) -> list[str]:
+    """The names of the functions of ``ui.tree_model`` called while ``tree``'s view expands
+    all (``sys.setprofile``), in call order."""
+    import sys
+
+    from rlm_desktop.ui import tree_model
+
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == tree_model.__file__:
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        tree.view.expandAll()  # lays every row out: unmade rows are made on the way
+    finally:
+        sys.setprofile(None)
+    return calls
