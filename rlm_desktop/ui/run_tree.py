@@ -301,10 +301,10 @@ class RunTree(QWidget):
             self.view.expand(self.model.index_of(traj.runs[0]))
 
     def _current_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        if self._syncing:
+            return  # (``show_node`` reveals the label itself, after ``scrollTo`` laid the rows out)
         if current.isValid():
             QTimer.singleShot(0, self, lambda: self.reveal_label(self.view.currentIndex()))
-        if self._syncing:
-            return
         node = self.model.node(current) if current.isValid() else None
         if isinstance(node, Page):
             return  # a page of a long list ("Iterations 1–1,000") is not a node of the run
