@@ -144,6 +144,45 @@ def test_breakpoint_stops_report_state_to_listeners():
     assert not states[-1].cancelled and bp.hit_count == 1
 
 
+@pytest.mark.parametrize("change", ["remove", "clear", "disable"])
+def test_a_breakpoint_taken_away_as_a_thread_hits_it_does_not_pause_it(change):
+    """The GUI removes (or disables) a breakpoint and continues just after an engine thread
+    matched it, before the thread took the controller's lock: the thread runs on (before,
+    it paused after the continue, with nothing left to release it)."""
+    ctl = DebugController()
+    bp = ctl.breakpoints.add(kind="iteration", iteration=1)
+    real_check = ctl.breakpoints.check
+
+    def check_then_user_acts(event):
+        hit = real_check(event)
+        if hit is not None:
+            if change == "remove":
+                ctl.breakpoints.remove(bp.id)
+            elif change == "clear":
+                ctl.breakpoints.clear()
+            else:
+                ctl.breakpoints.update(bp.id, enabled=False)
+            ctl.resume()
+        return hit
+
+    ctl.breakpoints.check = check_then_user_acts
+    f = start(ctl, run_stream(ROOT, 0, iterations=2))
+    f.join(10)
+    assert not f.is_alive() and f.error is None
+    assert ctl.state().state == FINISHED and bp.hit_count == 1
+
+
+def test_a_one_shot_breakpoint_still_pauses_the_thread_it_stopped():
+    ctl = DebugController()
+    bp = ctl.breakpoints.add(kind="iteration", iteration=2, one_shot=True)
+    f = start(ctl, run_stream(ROOT, 0, iterations=3))
+    at = paused_at(ctl)
+    assert key(at) == ("IterationStarted", ROOT, 2) and ctl.state().breakpoint is bp
+    assert not bp.enabled
+    finish(ctl, f)
+    assert bp.hit_count == 1
+
+
 def test_stop_while_paused_raises_in_the_engine_thread_and_cancels():
     ctl = DebugController()
     cancels = []

@@ -422,6 +422,14 @@ class BreakpointManager:
 
     # -- the check ----------------------------------------------------------------------
 
+    def still_stops(self, bp: Breakpoint) -> bool:
+        """Whether ``bp``, which ``check`` returned, is still set (not removed, not disabled
+        since; a one-shot breakpoint disables itself as it stops, and still counts). The
+        controller asks under its own lock, so a breakpoint removed before a ``resume`` never
+        pauses a thread that checked it just before the removal."""
+        with self._lock:
+            return self._bps.get(bp.id) is bp and (bp.enabled or bp.one_shot)
+
     def check(self, event: ev.Event) -> Breakpoint | None:
         """Count hits, record logpoint messages; the first breakpoint that stops, or None."""
         stop: Breakpoint | None = None

@@ -272,6 +272,8 @@ class DebugController:
             return None
         bp = self.breakpoints.check(event)  # outside our lock: logpoint listeners may run
         with self._cond:
+            if bp is not None and not self.breakpoints.still_stops(bp):
+                bp = None  # removed or disabled meanwhile (the lock order is ours, then its)
             reason = ""
             if self._cancelled:
                 reason = "cancelled"
