@@ -75,3 +75,29 @@ def test_our_own_logs_use_the_model_roll_up() -> None:
     assert trajectory_usage(traj) == root.total_usage()
     del root.metadata[EXTRA_KEY]
     assert trajectory_usage(traj).cost == 0.01 and trajectory_usage(traj) != root.total_usage()
+
+
+def test_a_walk_makes_each_runs_covered_set_once(monkeypatch) -> None:
+    """RunTotals, the flame graph and the HTML export ask about every plain call of a child
+    run; each run's covered set is made once per walk (it was made once per call)."""
+    from rlm_desktop.trajectory import flame, html_export, summary
+    from rlm_desktop.trajectory.totals import RunTotals
+
+    root, call, leaves = _tree(child_depth_limit=2, handler_calls=300, plain=500)
+    made: list[int] = []
+    real = summary._covered_set
+    monkeypatch.setattr(summary, "_covered_set", lambda run: (made.append(id(run)), real(run))[1])
+    covered = summary.CoveredCalls()
+    assert [covered(c) for c in leaves] == [covered_by_parent(c) for c in leaves]
+    assert sum(covered(c) for c in leaves) == 300
+    made.clear()
+    totals = RunTotals.start(root, upstream=True)
+    totals.add(root.iterations[0])
+    in_totals = made.count(id(call.child))  # (the iteration's own roll-up makes it too)
+    made.clear()
+    flame.layout(root, upstream=True)
+    in_flame = made.count(id(call.child))
+    made.clear()
+    html_export._metrics(Trajectory(runs=[root]))
+    # made at most twice per walk, for 500 plain calls (before: once per call, 500 times)
+    assert max(in_totals, in_flame, made.count(id(call.child))) <= 2, (in_totals, in_flame, made)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import CodeBlock, Iteration, Run, SubCall
-from .summary import covered_by_parent
+from .summary import CoveredCalls
 
 METRICS = ("tokens", "cost", "time")
 #: Children narrower than this share of the root merge into one frame (a 5,000 px view).
@@ -130,14 +130,15 @@ class _Tree:
         u = node.usage
         tokens, cost = u.total_tokens, u.cost or 0.0
         if node.child is not None:  # its usage holds the child's own turns (frames of their own) and,
+            covered = CoveredCalls() if self.upstream else None
             for it in node.child.iterations:  # upstream, the llm_query calls of the child's REPL
                 if it.usage is not None:
                     tokens -= it.usage.total_tokens
                     cost -= it.usage.cost or 0.0
-                if not self.upstream:
+                if covered is None:
                     continue
                 for c in it.sub_calls():
-                    if c.child is None and covered_by_parent(c):
+                    if c.child is None and covered(c):
                         tokens -= c.usage.total_tokens
                         cost -= c.usage.cost or 0.0
             tokens, cost = max(0, tokens), max(0.0, cost)

@@ -225,12 +225,13 @@ def _metrics(traj: Trajectory) -> str:
     per_it = ("<table><tr><th>iteration</th><th>input tokens</th><th>output tokens</th><th>calls</th>"
               "<th>cost</th><th>time</th></tr>" + "".join(rows) + "</table>")
     by_depth: dict[int, list[Any]] = {}
+    covered = summary.CoveredCalls()
     for run in traj.runs:
         upstream = summary.upstream_of(run)
         for node in run.walk():
             if isinstance(node, SubCall):
                 d = by_depth.setdefault(node.depth, [0, 0, None, 0.0])
-                u = node.usage if not (upstream and summary.covered_by_parent(node)) else Usage()
+                u = node.usage if not (upstream and covered(node)) else Usage()
                 d[0] += 1
                 d[1] += u.total_tokens
                 if u.cost is not None:

@@ -22,7 +22,7 @@ Which plain entries of an upstream child run went through its handler:
   exact whenever all plain entries there are of one kind.
 
 ``covered_by_parent(call)`` tells whether a plain call's usage is already in
-its parent call's summary; ``run_usage(run, upstream)`` / ``subtree_usage`` /
+its parent call's summary (``CoveredCalls()`` asks it for many calls of one walk); ``run_usage(run, upstream)`` / ``subtree_usage`` /
 ``call_usage`` / ``iteration_usage`` / ``block_usage`` / ``trajectory_usage``
 are the roll-ups without double counting.
 
@@ -85,6 +85,24 @@ def covered_by_parent(call: SubCall) -> bool:
     if call.child is not None or run is None:
         return False
     return id(call) in _covered_set(run)
+
+
+class CoveredCalls:
+    """``covered_by_parent`` for the many calls of one walk: each run's covered set is made
+    once, not once per call (that was quadratic in a child run's plain calls). Make one per
+    walk: a live run's sets change as it grows."""
+
+    def __init__(self) -> None:
+        self._sets: dict[int, tuple[Run, set[int]]] = {}  # by id(run); the run kept alive
+
+    def __call__(self, call: SubCall) -> bool:
+        run = call.run
+        if call.child is not None or run is None:
+            return False
+        got = self._sets.get(id(run))
+        if got is None:
+            got = self._sets[id(run)] = (run, _covered_set(run))
+        return id(call) in got[1]
 
 
 def block_usage(block: CodeBlock, upstream: bool | None = None, _covered: set[int] | None = None) -> Usage:

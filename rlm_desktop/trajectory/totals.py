@@ -108,11 +108,12 @@ class RunTotals:
         if it.usage is not None:
             d[0] += it.usage.total_tokens
             d[2] += it.usage.cost or 0.0
+        covered = summary.CoveredCalls()
         for call in _calls_below(it):
             dd = self.by_depth.setdefault(call.depth, [0, 0, 0.0, 0.0])
             dd[1] += 1
             dd[3] += call.execution_time or 0.0
-            if not (upstream and summary.covered_by_parent(call)):
+            if not (upstream and covered(call)):
                 dd[0] += call.usage.total_tokens
                 dd[2] += call.usage.cost or 0.0
             self.sub_calls_by_depth[call.depth] = self.sub_calls_by_depth.get(call.depth, 0) + 1
