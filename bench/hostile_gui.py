@@ -174,7 +174,7 @@ def case_many_iterations(w: Any, n: int, far: bool = False) -> tuple[float, floa
     run_until(counted, 120)
     target = run.iterations[n // 2]
     return measure([lambda: w.selection.select(target)],
-                   lambda: w.tree.model.node(w.tree.view.currentIndex()) is target)
+                   lambda: w.tree.model.node(w.tree.view.currentIndex()) is target and not w.selection.pending)
 
 
 def case_deep(w: Any, levels: int) -> tuple[float, float]:

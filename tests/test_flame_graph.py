@@ -15,6 +15,7 @@ from rlm_desktop.trajectory.model import CodeBlock, Iteration, SubCall
 from rlm_desktop.trajectory.reader import read_file
 from rlm_desktop.ui.flame_graph import ROW, FlamePanel, colour_of, hover_text
 from tests.support.diff_pairs import generate_pairs
+from tests.support.opening import shown
 
 DEMO_PATH = str(load_demo().trajectory_path)
 
@@ -100,13 +101,13 @@ def test_toggle_hover_and_click_select_everywhere(qtbot, opened):
     assert block.node.path in view.toolTip() and f"tokens {block.tokens:,}" in view.toolTip()
     # click it: selected in every panel (the code panel shows its code)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre_of(view, block))
-    assert w.selection.node is block.node
+    assert shown(w) is block.node
     code = w.panels["code"]
     assert block.node.code.splitlines()[0] in code.editor.toPlainText()
     # a selection made elsewhere outlines its frame
     it = w.trajectory.runs[0].iterations[1]
     w.selection.select(it)
-    assert view.selected is it
+    assert shown(w) is it and view.selected is it
     # double click zooms into a frame, Escape zooms out
     qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=centre_of(view, block))
     assert view.zoom == (block.x, block.w)

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QTabBar
 
 from rlm_desktop.ui.panels.metrics import TICK_SPACING
+from tests.support.opening import open_and_wait
 
 
 @pytest.fixture
@@ -18,11 +19,6 @@ def window(window, qtbot):
     window.activateWindow()
     qtbot.waitExposed(window)
     return window
-
-
-def open_and_wait(qtbot, w, path):
-    w.open_files([str(path)])
-    qtbot.waitUntil(lambda: w.loader.pending == 0 and str(path) in w.documents, timeout=8000)
 
 
 def long_log(tmp_path, n=220):

@@ -18,14 +18,10 @@ from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory import names
 from rlm_desktop.trajectory.reader import read_bytes
 from rlm_desktop.ui import fork_dialog
+from tests.support.opening import open_and_wait
 
 DEMO = os.path.abspath(str(load_demo().trajectory_path))
 PATH_RX = re.compile(r"\br\d+/i\d+")
-
-
-def open_and_wait(qtbot, w, path):
-    w.open_files([path])
-    qtbot.waitUntil(lambda: w.loader.pending == 0 and path in w.documents, timeout=8000)
 
 
 def row_texts(model, parent, col=0):

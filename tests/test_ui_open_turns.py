@@ -1,14 +1,17 @@
 """Opening a trajectory is two turns of the event loop (``MainWindow.show_trajectory``): the
-tree first, then its first run selected in every panel, with input and timers handled in
-between (bench/hostile_gui.py measures the stall this halves)."""
+tree first, then its first run selected, with input and timers handled in between; and any
+selection is two turns (``NodeSelection``): the tree, timeline and status bar first, the
+content panels next (bench/hostile_gui.py measures the stalls these split)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+import time
+
+from PySide6.QtCore import Qt, QTimer
 
 from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.reader import read_file
-from tests.support.opening import show_opened
+from tests.support.opening import show_opened, shown
 
 DEMO = str(load_demo().trajectory_path)
 
@@ -28,7 +31,7 @@ def test_the_panels_show_the_first_run_a_turn_after_the_tree(qtbot, window):
         after_show = ticks[0]
         assert window.tree.model.trajectory is traj and window.tree.model.rowCount() == 1
         assert window.selection.node is None and window.opening  # the panels: next turn
-        qtbot.waitUntil(lambda: window.selection.node is run, timeout=2000)
+        qtbot.waitUntil(lambda: window.selection.node is run and not window.selection.pending, timeout=2000)
     finally:
         timer.stop()
     # the event loop turned (a timer fired) between the tree and the panels
@@ -65,3 +68,142 @@ def test_nothing_is_selected_after_shutdown_or_for_an_empty_file(qtbot, window):
     window.shutdown()  # the window closes before the second turn
     qtbot.wait(50)
     assert window.selection.node is None and not window.opening
+
+
+class Ticks:
+    """A zero-interval timer's count: how many turns the event loop made."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.timer = QTimer()
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.n += 1
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def test_a_selection_reaches_the_content_panels_a_turn_after_the_tree(qtbot, window):
+    traj = show_opened(window, read_file(DEMO), DEMO)
+    it = traj.runs[0].iterations[-1]
+    code = window.panels["code"]
+    before = code.editor.toPlainText()
+    ticks = Ticks()
+    at_shown: list[int] = []
+    window.selection.shown.connect(lambda node: at_shown.append(ticks.n))
+    try:
+        window.selection.select(it)
+        selected_at = ticks.n
+        # the navigators are on it in this turn...
+        assert window.tree.model.node(window.tree.view.currentIndex()) is it
+        assert window.timeline.view.currentIndex().data(Qt.ItemDataRole.UserRole) is it
+        assert window.selection.pending and code.editor.toPlainText() == before
+        # ...the content panels in a later one
+        assert shown(window) is it
+    finally:
+        ticks.stop()
+    assert at_shown == [at_shown[0]] and at_shown[0] > selected_at
+    assert code.editor.toPlainText() == it.code_blocks[0].code
+    assert window.panels["metrics"].run() is traj.runs[0]
+
+
+def test_selections_made_in_one_turn_reach_the_panels_once_for_the_last(qtbot, window):
+    traj = show_opened(window, read_file(DEMO), DEMO)
+    its = traj.runs[0].iterations
+    changed: list[object] = []
+    panels_saw: list[object] = []
+    window.selection.changed.connect(changed.append)
+    window.selection.shown.connect(panels_saw.append)
+    for it in its[:3]:  # e.g. an arrow key held down in the timeline
+        window.selection.select(it)
+    shown(window)
+    qtbot.wait(20)
+    assert changed == its[:3] and panels_saw == [its[2]]
+    assert window.panels["code"].editor.toPlainText() == its[2].code_blocks[0].code
+
+
+def test_settle_and_refresh_show_the_node_in_the_panels_at_once(qtbot, window):
+    traj = show_opened(window, read_file(DEMO), DEMO)
+    it = traj.runs[0].iterations[1]
+    code = window.panels["code"]
+    window.selection.select(it)
+    window.selection.settle()
+    assert not window.selection.pending and code.editor.toPlainText() == it.code_blocks[0].code
+    panels_saw: list[object] = []
+    window.selection.shown.connect(panels_saw.append)
+    window.selection.settle()  # nothing left to show
+    window.selection.refresh()  # its content changed in place: every view, this turn
+    assert panels_saw == [it] and not window.selection.pending
+    qtbot.wait(20)
+    assert panels_saw == [it]
+
+
+def test_no_panel_turn_comes_after_shutdown(qtbot, window):
+    traj = show_opened(window, read_file(DEMO), DEMO)
+    panels_saw: list[object] = []
+    window.selection.shown.connect(panels_saw.append)
+    window.selection.select(traj.runs[0].iterations[1])
+    window.shutdown()
+    qtbot.wait(50)
+    assert panels_saw == [] and not window.selection.pending
+
+
+def test_slow_panels_are_shown_over_turns_in_their_order_and_a_new_pick_restarts_them(qtbot, monkeypatch):
+    from rlm_desktop.ui import selection as selection_module
+    from rlm_desktop.ui.selection import NodeSelection
+
+    sel = NodeSelection()
+    ticks = Ticks()
+    calls: list[tuple[str, object, int]] = []
+    ended: list[object] = []
+    sel.shown.connect(ended.append)
+
+    def panel(name: str):
+        def show_node(node: object) -> None:
+            calls.append((name, node, ticks.n))
+            time.sleep(selection_module.TURN_S * 0.75)
+        return show_node
+
+    for name in "abcd":
+        sel.add_panel(panel(name))
+    x, y = object(), object()
+    between: list[tuple[list[str], bool]] = []
+
+    def user_moves_on() -> None:  # between two turns, once the first two panels were shown x
+        if len(calls) == 2 and not between:
+            between.append(([c[0] for c in calls], sel.pending))
+            sel.select(y)
+
+    ticks.timer.timeout.connect(user_moves_on)
+    try:
+        sel.select(x)
+        assert calls == []  # nothing in the selecting turn
+        assert shown(sel) is y
+    finally:
+        ticks.stop()
+    assert between == [(["a", "b"], True)]  # the budget was spent after two panels
+    assert [(c[0], c[1]) for c in calls] == [("a", x), ("b", x), ("a", y), ("b", y), ("c", y), ("d", y)]
+    turns = [t for _, node, t in calls if node is y]
+    assert turns == sorted(turns) and len(set(turns)) >= 2  # the event loop turned between panels
+    assert ended == [y]
+
+
+def test_a_panel_that_raises_does_not_stop_the_others(qtbot, monkeypatch):
+    import sys
+
+    from rlm_desktop.ui.selection import NodeSelection
+
+    reported: list[type] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, value, tb: reported.append(kind))
+    sel = NodeSelection()
+    seen: list[object] = []
+    sel.add_panel(lambda node: 1 / 0)
+    sel.add_panel(seen.append)
+    node = object()
+    sel.select(node)
+    assert shown(sel) is node
+    assert seen == [node] and reported == [ZeroDivisionError] and not sel.pending

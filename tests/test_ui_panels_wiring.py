@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
 from test_ui_panels_data import sample_trajectory
 
 from rlm_desktop.trajectory.model import Iteration
@@ -12,22 +11,8 @@ from rlm_desktop.ui.panels.metrics import MetricsPanel
 from rlm_desktop.ui.panels.output import OutputPanel
 from rlm_desktop.ui.panels.variables import VariablesPanel
 from rlm_desktop.ui.panels.wiring import connect_selection, refresh_all
-
-try:  # the shell's NodeSelection once it exists; the same shape otherwise
-    from rlm_desktop.ui.selection import NodeSelection
-except ImportError:  # pragma: no cover - depends on the ui-shell helper's progress
-
-    class NodeSelection(QObject):
-        changed = Signal(object)
-
-        def __init__(self):
-            super().__init__()
-            self.node = None
-
-        def select(self, node):
-            if node is not self.node:
-                self.node = node
-                self.changed.emit(node)
+from rlm_desktop.ui.selection import NodeSelection
+from tests.support.opening import shown
 
 
 def test_selection_drives_all_panels_and_panels_select_back(qtbot):
@@ -42,6 +27,7 @@ def test_selection_drives_all_panels_and_panels_select_back(qtbot):
     sel.changed.connect(seen.append)
     it = run.iterations[0]
     sel.select(it)
+    shown(sel)
     assert code.editor.toPlainText() == it.code_blocks[0].code
     assert "ZeroDivisionError" in out.text()
     assert msgs.items()[-1].text == it.response
@@ -50,10 +36,12 @@ def test_selection_drives_all_panels_and_panels_select_back(qtbot):
     # the code view's block selector selects the block everywhere
     code.tabs.setCurrentIndex(1)
     assert seen[-1] is it.code_blocks[1]
+    shown(sel)
     assert vars_.shown_block() is it.code_blocks[1] and out.text().startswith("summary of")
     # a click in the metrics selects an iteration everywhere
     metrics.nodeSelected.emit(run.iterations[2])
     assert seen[-1] is run.iterations[2]
+    shown(sel)
     assert out.answer.toPlainText() == "child says 7!"
     n = len(seen)
     refresh_all(*panels)  # no selection changes from refreshing
@@ -125,6 +113,7 @@ def test_session_link_pause_select_edit_resume(qtbot, monkeypatch):
         assert run.iterations[1].edited and run.iterations[1].code_blocks[0].stdout == "fixed from the UI\n"
         assert list(metrics.metrics.numbers) == [it.number for it in run.iterations]
         sel.select(run.iterations[1].code_blocks[0])
+        shown(sel)
         assert out.text() == "fixed from the UI\n"
     finally:
         session.shutdown()

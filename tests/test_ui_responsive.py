@@ -16,17 +16,10 @@ from PySide6.QtWidgets import QAbstractItemView
 from rlm_desktop.trajectory.model import Iteration, Run, RunStatus
 from rlm_desktop.ui.panels import common, variables_model
 from tests.support import hostile_models
+from tests.support.opening import click_node
 
 pytestmark = pytest.mark.timeout(300)
 
-
-def click_node(qtbot, window, node) -> None:
-    """A real mouse click on ``node``'s row of the run tree."""
-    view = window.tree.view
-    idx = window.tree.model.index_of(node)
-    assert idx.isValid()
-    view.scrollTo(idx)
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(idx).center())
 
 
 def click_row(qtbot, view: QAbstractItemView, idx: QModelIndex) -> None:

@@ -14,21 +14,9 @@ from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.reader import read_bytes
 from rlm_desktop.trajectory.run_card import question_of, run_facts
 from rlm_desktop.trajectory.writer import record_from_iteration
+from tests.support.opening import click_node, open_and_wait
 
 DEMO = os.path.abspath(str(load_demo().trajectory_path))
-
-
-def open_and_wait(qtbot, w, path):
-    w.open_files([path])
-    qtbot.waitUntil(lambda: w.loader.pending == 0 and path in w.documents, timeout=8000)
-
-
-def click_node(qtbot, w, node):
-    idx = w.tree.model.index_of(node)
-    w.tree.view.scrollTo(idx)
-    rect = w.tree.view.visualRect(idx)
-    qtbot.mouseClick(w.tree.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert w.selection.node is node
 
 
 def test_header_summarises_the_selected_run_and_child_run(qtbot, window):

@@ -13,6 +13,7 @@ from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, SubCall
 from rlm_desktop.ui.timeline import run_of
 from rlm_desktop.ui.tree_model import depth
+from tests.support.opening import open_and_wait, shown
 
 DEMO = os.path.abspath(str(load_demo().trajectory_path))
 
@@ -22,12 +23,6 @@ def window(window, qtbot):  # the shared main window (conftest), plus:
     window.activateWindow()
     qtbot.waitExposed(window)
     return window
-
-
-def open_and_wait(qtbot, w, *paths):
-    n = len(w.documents)
-    w.open_files(list(paths))
-    qtbot.waitUntil(lambda: w.loader.pending == 0 and len(w.documents) >= min(n + 1, len(paths)), timeout=5000)
 
 
 def key(qtbot, w, k, mod=Qt.KeyboardModifier.NoModifier):
@@ -174,6 +169,7 @@ def test_keyboard_navigation_in_tree_and_timeline(qtbot, window):
     qtbot.keyClick(view, Qt.Key.Key_Right)  # expand the iteration
     qtbot.keyClick(view, Qt.Key.Key_Right)  # ... and enter it
     assert w.selection.node is run.iterations[0].code_blocks[0]
+    shown(w)
     assert w.panels["code"].current_block() is run.iterations[0].code_blocks[0]
     qtbot.keyClick(view, Qt.Key.Key_Left)  # back to the parent
     assert w.selection.node is run.iterations[0]
@@ -183,6 +179,7 @@ def test_keyboard_navigation_in_tree_and_timeline(qtbot, window):
     qtbot.keyClick(tl, Qt.Key.Key_Right)
     assert w.selection.node is run.iterations[1]
     assert w.tree.model.node(view.currentIndex()) is run.iterations[1]
+    shown(w)
     assert w.panels["messages"].header.text().startswith("Iteration 2")
     qtbot.keyClick(tl, Qt.Key.Key_End)
     assert w.selection.node is run.iterations[-1]

@@ -12,14 +12,9 @@ from PySide6.QtWidgets import QApplication
 
 from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, SubCall
-from tests.support.opening import show_opened
+from tests.support.opening import open_and_wait, show_opened, shown
 
 DEMO = str(load_demo().trajectory_path)
-
-
-def open_and_wait(qtbot, w, *paths):
-    w.open_files(list(paths))
-    qtbot.waitUntil(lambda: w.loader.pending == 0 and w.trajectory is not None, timeout=5000)
 
 
 def write_log_with_bad_line(tmp_path):
@@ -58,7 +53,7 @@ def test_selecting_in_tree_selects_everywhere(qtbot, window):
     # timeline follows: its current row is the block's iteration
     assert window.timeline.view.currentIndex().data(Qt.ItemDataRole.UserRole) is it
     code = window.panels["code"]
-    assert code.current_block() is block
+    assert shown(window) is block and code.current_block() is block
     # and the other way round: the timeline selects an iteration -> the tree follows
     other = run.iterations[0]
     window.timeline.view.setCurrentIndex(window.timeline.model.index(0, 0))

@@ -8,6 +8,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from rlm_desktop.ui.panels.watches import WatchesPanel
 from tests.support.diff_pairs import generate_pairs
+from tests.support.opening import shown
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,7 @@ def test_watches_follow_the_selection_and_plot(qtbot, window, log):
     assert isinstance(panel, WatchesPanel)
     run = w.trajectory.runs[0]
     w.selection.select(run.iterations[0])
+    shown(w)
     type_watch(qtbot, panel, 'answer["ready"]')
     type_watch(qtbot, panel, "len(context)")
     type_watch(qtbot, panel, "looked")
@@ -41,6 +43,7 @@ def test_watches_follow_the_selection_and_plot(qtbot, window, log):
     assert panel.value_at(2).startswith("⚠") and "looked" in panel.value_at(2)
     # another iteration selected anywhere: the values there
     w.selection.select(run.iterations[-1].code_blocks[-1])
+    shown(w)
     assert panel.value_at(0) == "True" and panel.value_at(2) == "True"
     assert panel.iteration_line.value() == len(run.iterations)  # the plot counts iterations from 1
     # the plot: one line per numeric watch, a point per iteration where it has a value

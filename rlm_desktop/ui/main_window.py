@@ -196,8 +196,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         except Exception:  # older panels without wiring: plain show_node
             log.exception("panel wiring unavailable")
             for p in panels:
-                self.selection.changed.connect(p.show_node)
+                self.selection.add_panel(p.show_node)
         self.selection.changed.connect(self._selection_changed)
+        self.selection.add_panel(self._metrics_follow)
         self.search.jumped.connect(self._show_hit)
         threads = self.panels["threads"]
         if not isinstance(threads, Placeholder):
@@ -334,10 +335,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         traj = self.trajectory
         if traj is None or not traj.runs or self.selection.node is not None:
             return  # (the user, or the caller, picked something already)
-        metrics = self.panels.get("metrics")
-        if metrics is not None:
-            metrics.show_run(traj.runs[0])
-        self.selection.select(traj.runs[0])
+        self.selection.select(traj.runs[0])  # (Metrics shows it in the panels' turn)
 
     # -- following ---------------------------------------------------------------------------
     def follow(self, path: str) -> bool:
@@ -393,6 +391,10 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
 
     # -- selection / status ----------------------------------------------------------------------
     def _selection_changed(self, node: Any) -> None:
+        self.status.set_node(names.where(node), getattr(node, "path", "") or "")
+
+    def _metrics_follow(self, node: Any) -> None:
+        """After the content panels (``NodeSelection.add_panel``): Metrics shows the root run."""
         run = run_of(node)
         metrics = self.panels.get("metrics")
         if run is not None and metrics is not None and getattr(metrics, "run", None) is not None:
@@ -401,11 +403,12 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
                 root = run_of(root.parent)
             if metrics.run() is not root:
                 metrics.show_run(root)
-        self.status.set_node(names.where(node), getattr(node, "path", "") or "")
 
     def _show_hit(self, hit: Any, query: str) -> None:
         """Select the found text in the code or output panel (messages show the node)."""
         from PySide6.QtGui import QTextCursor, QTextDocument
+
+        self.selection.settle()  # the panels show the hit's node before its text is looked for
 
         if hit.field == "code":
             name, editor = "code", getattr(self.panels.get("code"), "editor", None)
@@ -487,6 +490,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self._error_hook = None
         self._live_timer.stop()
         self._open_timer.stop()
+        self.selection.stop()
         store = getattr(self, "breakpoint_store", None)
         if store is not None:
             store.save()  # a change still queued would be lost

@@ -205,6 +205,7 @@ class LiveRunsMixin:
         bp = self.panels.get("breakpoints")
         if bp is None or isinstance(bp, Placeholder):
             return
+        self.selection.settle()  # "here" is the node just selected, even if F9 came first
         fields = bp.here_fields()
         if fields is None:
             self.status.showMessage("Select an iteration to toggle a breakpoint there", 4000)

@@ -12,12 +12,13 @@ import argparse
 import sys
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Trajectory
 from rlm_desktop.trajectory.names import iteration_no, title
 from rlm_desktop.trajectory.reader import read_file
+from rlm_desktop.ui.selection import NodeSelection
 
 from .code_view import CodeView
 from .common import fmt_seconds, one_line
@@ -28,19 +29,6 @@ from .variables import VariablesPanel
 from .wiring import connect_selection
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-class _Selection(QObject):
-    changed = Signal(object)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.node: Any = None
-
-    def select(self, node: Any) -> None:
-        if node is not self.node:
-            self.node = node
-            self.changed.emit(node)
 
 
 def node_label(node: Any) -> str:
@@ -59,7 +47,7 @@ class Gallery(QSplitter):
     def __init__(self, traj: Trajectory, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.traj = traj
-        self.selection = _Selection()
+        self.selection = NodeSelection(self)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
         self.items: dict[str, QTreeWidgetItem] = {}
@@ -109,6 +97,7 @@ class Gallery(QSplitter):
         if node is None:
             return False
         self.selection.select(node)
+        self.selection.settle()
         return True
 
 

@@ -5,7 +5,8 @@
 
     connect_selection(selection, code, output, messages, variables, metrics)
 
-Every panel shows the selected node. Clicking an iteration in the metrics
+Every panel shows the selected node, in the turns after the selection (in the order given;
+see ``ui.selection``). Clicking an iteration in the metrics
 plots or picking a block in the code view's selector selects that node
 everywhere. ``show_node`` never emits, so there are no feedback loops.
 """
@@ -25,7 +26,7 @@ from .roles import NodePanel, NodePicker, ResponseEditor, RunPanel
 
 def connect_selection(selection: NodeSelection, *panels: NodePanel) -> None:
     for panel in panels:
-        selection.changed.connect(panel.show_node)
+        selection.add_panel(panel.show_node)
         if isinstance(panel, NodePicker):
             panel.nodeSelected.connect(selection.select)
         if isinstance(panel, CodeView):
@@ -126,6 +127,7 @@ class SessionLink:
         self._set_paused_at(node, event.kind)
         if node is not None:
             self.selection.select(node)
+            self.selection.settle()  # the marks below go on what the panels now show
         if self.code is not None:
             show_paused(self.code, node)
         if self.messages is not None:
