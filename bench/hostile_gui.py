@@ -109,7 +109,11 @@ def click_index(view: Any, idx: QModelIndex) -> None:
 
 
 def click_node(w: Any, node: Any) -> None:
+    """A click on the node's tree row, then events until the panels show it (they do so in
+    the turns after the click, ``ui.selection``): the next click comes once the user can see
+    what this one showed, as a "Show more" button is only there to click once it is drawn."""
     click_index(w.tree.view, w.tree.model.index_of(node))
+    run_until(lambda: not w.selection.pending, 5)
 
 
 def variable_row(w: Any, name: str) -> QModelIndex:

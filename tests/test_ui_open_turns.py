@@ -207,3 +207,16 @@ def test_a_panel_that_raises_does_not_stop_the_others(qtbot, monkeypatch):
     sel.select(node)
     assert shown(sel) is node
     assert seen == [node] and reported == [ZeroDivisionError] and not sel.pending
+
+
+def test_metrics_stay_on_the_root_run_when_a_child_runs_node_is_selected(qtbot, window, monkeypatch):
+    traj = show_opened(window, read_file(DEMO), DEMO)
+    root = traj.runs[0]
+    child = next(c.child for it in root.iterations for b in it.code_blocks for c in b.sub_calls if c.child)
+    metrics = window.panels["metrics"]
+    shown_runs: list[object] = []
+    real = metrics.show_run
+    monkeypatch.setattr(metrics, "show_run", lambda run: (shown_runs.append(run), real(run))[1])
+    window.selection.select(child.iterations[0])
+    shown(window)
+    assert metrics.run() is root and shown_runs == []  # not the child's plots, then the root's again

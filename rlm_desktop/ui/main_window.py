@@ -30,7 +30,7 @@ from .run_tree import RunTree
 from .search import SearchPanel
 from .selection import NodeSelection
 from .status import StatusBar
-from .timeline import Timeline, run_of
+from .timeline import Timeline
 from .window_files import FILE_FILTER, MAX_RECENT, RECENT_KEY, FilesMixin
 from .window_live import LiveRunsMixin
 
@@ -198,7 +198,9 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             for p in panels:
                 self.selection.add_panel(p.show_node)
         self.selection.changed.connect(self._selection_changed)
-        self.selection.add_panel(self._metrics_follow)
+        metrics = self.panels.get("metrics")
+        if metrics is not None and hasattr(metrics, "follow_root"):
+            metrics.follow_root = True  # the dock shows the root run; its depth plots the rest
         self.search.jumped.connect(self._show_hit)
         threads = self.panels["threads"]
         if not isinstance(threads, Placeholder):
@@ -392,17 +394,6 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
     # -- selection / status ----------------------------------------------------------------------
     def _selection_changed(self, node: Any) -> None:
         self.status.set_node(names.where(node), getattr(node, "path", "") or "")
-
-    def _metrics_follow(self, node: Any) -> None:
-        """After the content panels (``NodeSelection.add_panel``): Metrics shows the root run."""
-        run = run_of(node)
-        metrics = self.panels.get("metrics")
-        if run is not None and metrics is not None and getattr(metrics, "run", None) is not None:
-            root = run
-            while root.parent is not None and run_of(root.parent) is not None:
-                root = run_of(root.parent)
-            if metrics.run() is not root:
-                metrics.show_run(root)
 
     def _show_hit(self, hit: Any, query: str) -> None:
         """Select the found text in the code or output panel (messages show the node)."""

@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall, Usage
+from rlm_desktop.trajectory.summary import root_run
 from rlm_desktop.trajectory.totals import RUN_TOTALS_KEY, RunTotals, shared_totals
 from rlm_desktop.ui.bridge import OffThread
 
@@ -167,6 +168,9 @@ class MetricsPanel(QWidget):
         self.setObjectName("metricsPanel")
         self._run: Run | None = None
         self._marked: Iteration | None = None
+        #: show the top-level run of what is selected, not its own run (the main window's
+        #: Metrics dock: its per-depth plots cover the child runs)
+        self.follow_root = False
         self.metrics = RunMetrics()
         self.plot = PlotData()  # what the per-iteration plots draw (bounded arrays)
         self._ticks: tuple[int, ...] | None = None  # (step, count, minor, first, last) of the ticks set
@@ -283,6 +287,8 @@ class MetricsPanel(QWidget):
 
     def show_node(self, node: Run | Iteration | CodeBlock | SubCall | None) -> None:
         run = node_run(node)
+        if self.follow_root and run is not None:
+            run = root_run(run) or run
         if run is not self._run:
             self.show_run(run)
         self.mark_iteration(node_iteration(node) if not isinstance(node, Run) else None)
