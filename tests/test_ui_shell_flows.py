@@ -75,7 +75,7 @@ def test_breakpoint_from_f9_pauses_the_demo_then_f5_runs_to_the_end(qtbot, count
     assert w.status.state_label.text() == "Finished"
     assert "answer:" in w.status.currentMessage() and res.response.split()[0] in w.status.currentMessage()
     last = live.runs[0].iterations[-1]
-    assert w.selection.node is last and last.final_answer == res.response
+    assert shown(w) is last and last.final_answer == res.response
     cards = w.panels["messages"].cards
     assert cards[-1].item.role == "final" and cards[-1].item.text == res.response
     assert w.debug.run.isEnabled() and not w.debug.cont.isEnabled()
