@@ -107,6 +107,8 @@ class _Tree:
 
     def __init__(self, upstream: bool) -> None:
         self.upstream = upstream
+        # upstream: the plain calls a child's summary already holds (one set per child run)
+        self.covered = CoveredCalls() if upstream else None
 
     @staticmethod
     def children(node: Any) -> list[Any]:
@@ -130,7 +132,7 @@ class _Tree:
         u = node.usage
         tokens, cost = u.total_tokens, u.cost or 0.0
         if node.child is not None:  # its usage holds the child's own turns (frames of their own) and,
-            covered = CoveredCalls() if self.upstream else None
+            covered = self.covered
             for it in node.child.iterations:  # upstream, the llm_query calls of the child's REPL
                 if it.usage is not None:
                     tokens -= it.usage.total_tokens

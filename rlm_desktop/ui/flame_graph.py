@@ -332,13 +332,17 @@ class FlamePanel(QWidget):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802
         super().showEvent(event)
-        if self._stale is not None:
-            self._relayout(self._stale)
+        self._catch_up()
 
     def tab_shown(self, shown: bool) -> None:
         """Its dock's ``visibilityChanged`` (``roles.TabAware``): its tab was raised or hidden."""
         self._behind_tab = not shown
-        if shown and self._stale is not None:
+        if shown:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """On screen again: the layout skipped while hidden, if any."""
+        if self._stale is not None:
             self._relayout(self._stale)
 
     @property

@@ -25,6 +25,7 @@ from .docks import PANELS, Placeholder, make_panel
 from .layout import LayoutKeeper, hide_stray_tab_bars
 from .lazy_document import LazyDocuments
 from .loader import Loader
+from .panels.roles import TabAware
 from .problems import ProblemsPanel
 from .run_tree import RunTree
 from .search import SearchPanel
@@ -120,8 +121,6 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         )
         self.docks[name] = dock
         self.panels[name] = widget
-        from .panels.roles import TabAware
-
         if isinstance(widget, TabAware):
             dock.visibilityChanged.connect(widget.tab_shown)
         return dock
@@ -199,7 +198,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
                 self.selection.add_panel(p.show_node)
         self.selection.changed.connect(self._selection_changed)
         metrics = self.panels.get("metrics")
-        if metrics is not None and hasattr(metrics, "follow_root"):
+        if metrics is not None and not isinstance(metrics, Placeholder):
             metrics.follow_root = True  # the dock shows the root run; its depth plots the rest
         self.search.jumped.connect(self._show_hit)
         threads = self.panels["threads"]
