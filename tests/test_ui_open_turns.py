@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.reader import read_file
-from tests.support.opening import show_opened, shown
+from tests.support.opening import Ticks, show_opened, shown
 
 DEMO = str(load_demo().trajectory_path)
 
@@ -19,21 +19,17 @@ DEMO = str(load_demo().trajectory_path)
 def test_the_panels_show_the_first_run_a_turn_after_the_tree(qtbot, window):
     traj = read_file(DEMO)
     run = traj.runs[0]
-    ticks = [0]
     at_selection: list[int] = []
-    timer = QTimer()
-    timer.setInterval(0)
-    timer.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
-    window.selection.changed.connect(lambda node: node is run and at_selection.append(ticks[0]))
-    timer.start()
+    ticks = Ticks()
+    window.selection.changed.connect(lambda node: node is run and at_selection.append(ticks.count))
     try:
         window.show_trajectory(traj, DEMO)
-        after_show = ticks[0]
+        after_show = ticks.count
         assert window.tree.model.trajectory is traj and window.tree.model.rowCount() == 1
         assert window.selection.node is None and window.opening  # the panels: next turn
         qtbot.waitUntil(lambda: window.selection.node is run and not window.selection.pending, timeout=2000)
     finally:
-        timer.stop()
+        ticks.stop()
     # the event loop turned (a timer fired) between the tree and the panels
     assert at_selection and at_selection[0] > after_show
     assert not window.opening
@@ -70,23 +66,6 @@ def test_nothing_is_selected_after_shutdown_or_for_an_empty_file(qtbot, window):
     assert window.selection.node is None and not window.opening
 
 
-class Ticks:
-    """A zero-interval timer's count: how many turns the event loop made."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.timer = QTimer()
-        self.timer.setInterval(0)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self) -> None:
-        self.n += 1
-
-    def stop(self) -> None:
-        self.timer.stop()
-
-
 def test_a_selection_reaches_the_content_panels_a_turn_after_the_tree(qtbot, window):
     traj = show_opened(window, read_file(DEMO), DEMO)
     it = traj.runs[0].iterations[-1]
@@ -94,10 +73,10 @@ def test_a_selection_reaches_the_content_panels_a_turn_after_the_tree(qtbot, win
     before = code.editor.toPlainText()
     ticks = Ticks()
     at_shown: list[int] = []
-    window.selection.shown.connect(lambda node: at_shown.append(ticks.n))
+    window.selection.shown.connect(lambda node: at_shown.append(ticks.count))
     try:
         window.selection.select(it)
-        selected_at = ticks.n
+        selected_at = ticks.count
         # the navigators are on it in this turn...
         assert window.tree.model.node(window.tree.view.currentIndex()) is it
         assert window.timeline.view.currentIndex().data(Qt.ItemDataRole.UserRole) is it
@@ -164,7 +143,7 @@ def test_slow_panels_are_shown_over_turns_in_their_order_and_a_new_pick_restarts
 
     def panel(name: str):
         def show_node(node: object) -> None:
-            calls.append((name, node, ticks.n))
+            calls.append((name, node, ticks.count))
             time.sleep(selection_module.TURN_S * 0.75)
         return show_node
 

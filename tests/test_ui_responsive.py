@@ -10,13 +10,13 @@ bench/hostile_gui.py.
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView
 
 from rlm_desktop.trajectory.model import Iteration, Run, RunStatus
 from rlm_desktop.ui.panels import common, variables_model
 from tests.support import hostile_models
-from tests.support.opening import click_node
+from tests.support.opening import Ticks, click_node
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -34,24 +34,6 @@ def row_named(panel, name: str, parent: QModelIndex = QModelIndex()) -> QModelIn
         if idx.data() == name:
             return idx
     raise AssertionError(f"no row {name!r}")
-
-
-class Ticks:
-    """Counts the turns of the GUI event loop (a 0 ms timer fires once per turn)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.timer = QTimer()
-        self.timer.setInterval(0)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self) -> None:
-        self.count += 1
-
-    def stop(self) -> int:
-        self.timer.stop()
-        return self.count
 
 
 def test_a_million_keys_cost_what_is_on_screen(qtbot, window, monkeypatch):

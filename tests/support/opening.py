@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 
@@ -64,3 +64,21 @@ def open_and_wait(qtbot: Any, window: Any, *paths: Any, timeout: int = 8000) -> 
     window.open_files([str(p) for p in paths])
     qtbot.waitUntil(lambda: window.loader.pending == 0 and len(window.documents) >= min(n + 1, len(paths))
                     and not window.opening and not window.selection.pending, timeout=timeout)
+
+
+class Ticks:
+    """Counts the turns of the GUI event loop (a 0 ms timer fires once per turn)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.timer = QTimer()
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.count += 1
+
+    def stop(self) -> int:
+        self.timer.stop()
+        return self.count
