@@ -5,7 +5,8 @@ colour, the selection, the expand arrow, eliding, the indentation of deep rows."
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtGui import QColor, QImage, QPalette, QTransform
+from PySide6.QtWidgets import QApplication
 
 from rlm_desktop.engine.demo import load_demo
 from rlm_desktop.trajectory.reader import read_file
@@ -133,3 +134,71 @@ def test_the_arrow_turns_and_deeper_rows_are_indented(qtbot, window):
         text_start = QRect(r.left(), r.top(), 30, r.height())
         assert ink(grab(view, text_start), base) > 5
         assert ink(grab(view, lead), base) == 0
+
+
+def ink_columns(img: QImage, background: QColor) -> list[int]:
+    """The x of every pixel column with ink in it."""
+    xs = []
+    for x in range(img.width()):
+        for y in range(img.height()):
+            c = img.pixelColor(x, y)
+            if abs(c.red() - background.red()) + abs(c.green() - background.green()) + abs(
+                    c.blue() - background.blue()) > 24:
+                xs.append(x)
+                break
+    return xs
+
+
+def test_an_elided_label_follows_a_font_change(qtbot, window):
+    """The laid-out texts belong to the font they were made in: a bigger font elides again
+    (else the label made for the small font would run past its column)."""
+    traj, view, model = shown(window)
+    block = traj.runs[0].iterations[1].code_blocks[0]
+    idx = model.index_of(block)
+    view.scrollTo(idx)
+    header = view.header()
+    for col in range(1, model.columnCount()):
+        view.setColumnHidden(col, True)
+    header.setSectionResizeMode(0, header.ResizeMode.Interactive)
+    header.resizeSection(0, 160)
+    base = view.palette().color(QPalette.ColorRole.Base)
+
+    def past_the_end() -> int:
+        rect = view.visualRect(idx)
+        return ink(grab(view, QRect(QPoint(header.sectionViewportPosition(0) + 160, rect.top()),
+                                    QPoint(view.viewport().width() - 1, rect.bottom()))), base)
+
+    assert past_the_end() == 0
+    font = view.font()
+    font.setPointSizeF(font.pointSizeF() * 1.6)
+    view.setFont(font)
+    qtbot.waitUntil(lambda: view.fontMetrics().height() > 0)
+    assert ink(grab(view, view.visualRect(idx)), base) > 10
+    assert past_the_end() == 0
+
+
+def test_a_laid_out_cell_is_plain_text_on_one_line():
+    """Cells are laid out once as static texts, which take markup by default: log text such
+    as ``<b>x</b>`` shows its brackets, not a bold x, and line breaks show as spaces."""
+    from PySide6.QtGui import QFontMetrics, QPainter
+
+    from rlm_desktop.ui.run_tree import _static_texts
+
+    font = QApplication.font()
+    fm = QFontMetrics(font)
+    lay_out = _static_texts(font)
+    one = lay_out("a\nb\rc", None, Qt.TextElideMode.ElideRight.value)
+    assert one.text() == "a b c"
+    markup = "<b>x</b>"
+    img = QImage(fm.horizontalAdvance(markup) + 40, fm.height() * 3, QImage.Format.Format_RGB32)
+    img.fill(QColor("white"))
+    painter = QPainter(img)
+    painter.setFont(font)
+    painter.setPen(QColor("black"))
+    painter.drawStaticText(0, 0, lay_out(markup, None, Qt.TextElideMode.ElideRight.value))
+    painter.end()
+    xs, ys = ink_columns(img, QColor("white")), ink_columns(img.transformed(QTransform().rotate(90)), QColor("white"))
+    assert xs[-1] >= fm.horizontalAdvance("<b>x</") and ys[-1] - ys[0] < fm.height()
+    elided = lay_out("x" * 400, 60, Qt.TextElideMode.ElideRight.value)
+    assert elided.text().endswith("…") and fm.horizontalAdvance(elided.text()) <= 60
+    assert lay_out("x" * 400, 60, Qt.TextElideMode.ElideRight.value) is elided  # kept

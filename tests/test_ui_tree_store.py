@@ -221,3 +221,28 @@ def test_a_row_deeper_than_pythons_recursion_limit_finds_its_node(qtbot):
     model._nodes.clear()  # and every other one: a lookup climbs all the way up
     assert model.node(idx) is leaf and model.node(idx.parent()) is run
     model.shutdown()
+
+
+def test_a_rows_level_counts_its_tree_parents_whatever_was_asked_first(qtbot):
+    """``level`` (the indentation the view paints) keeps what it learns on the way up: a row
+    asked after its parent, before it, or under a page gets the count of rows above it."""
+    traj, _ = tree_of(iterations=tree_model.PAGE + 5, blocks=1, calls=1)
+    run = traj.runs[0]
+    tree = shown_tree(qtbot, traj)
+    model = tree.model
+
+    def hops(node) -> int:
+        n, p = 0, model.model_parent(node)
+        while p is not None:
+            n, p = n + 1, model.model_parent(p)
+        return n
+
+    far = run.iterations[-1]  # under the second page of iterations
+    deep = far.code_blocks[0].sub_calls[0].child.iterations[0]
+    near = run.iterations[0].code_blocks[0]
+    order = [deep, far, run, near, far.code_blocks[0], near.sub_calls[0]]
+    assert [model.level(n) for n in order] == [hops(n) for n in order]
+    assert model.level(far) == 2 and model.level(deep) == 6  # page, iteration; then block, call, run
+    model._levels.clear()
+    assert [model.level(n) for n in reversed(order)] == [hops(n) for n in reversed(order)]
+    model.shutdown()

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import SIGNAL, SLOT, QEvent, QItemSelectionModel, QModelIndex, QObject, QRect, QTimer
-from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtCore import (
+    SIGNAL,
+    SLOT,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QStaticText, QTextOption, QTransform
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -44,6 +57,45 @@ _ACTIVE, _INACTIVE, _DISABLED = (QPalette.ColorGroup.Active, QPalette.ColorGroup
 _BRANCH = QStyle.StateFlag.State_Item | QStyle.StateFlag.State_Children
 _OPEN = QStyle.StateFlag.State_Open
 _PE_BRANCH = QStyle.PrimitiveElement.PE_IndicatorBranch
+#: laid-out cell texts a view keeps, the least recently painted dropped first (~2 KB for a
+#: long label, far less for "done" or "1,234"): most cells repeat ("done", "1", "Iteration 3",
+#: ...), and pages scrolled back to are painted from it
+STATIC_TEXTS = 8_000
+_NO_WRAP = QTextOption()
+_NO_WRAP.setWrapMode(QTextOption.WrapMode.NoWrap)
+
+
+def _plain_line(text: str) -> QStaticText:
+    """``text`` as a static text of one plain line (never markup: a label is log text)."""
+    if "\n" in text or "\r" in text:
+        text = text.replace("\r", " ").replace("\n", " ")
+    laid_out = QStaticText(text)
+    laid_out.setTextFormat(Qt.TextFormat.PlainText)
+    laid_out.setTextOption(_NO_WRAP)
+    return laid_out
+
+
+def _static_texts(font: QFont) -> Callable[[str, int | None, int], QStaticText]:
+    """A bounded cache of texts laid out in ``font``: ``(text, room, mode)`` gives ``text``
+    as one plain line, elided (``mode``: a ``Qt.TextElideMode``'s value; an enum member
+    would be hashed in Python on every call) if it is wider than ``room`` px (None: never).
+
+    A text is shaped once here, at identity, and that layout both measures it and is what
+    the painter draws (it lays a text out again only if the font or the scale it is drawn
+    at differs, as on a high-DPI screen, and keeps that). A font change makes a new cache."""
+    fm = QFontMetrics(font)
+    identity = QTransform()
+
+    @functools.lru_cache(maxsize=STATIC_TEXTS)
+    def lay_out(text: str, room: int | None, mode: int) -> QStaticText:
+        laid_out = _plain_line(text)
+        laid_out.prepare(identity, font)
+        if room is not None and laid_out.size().width() > room:
+            laid_out = _plain_line(fm.elidedText(text, Qt.TextElideMode(mode), room))
+            laid_out.prepare(identity, font)
+        return laid_out
+
+    return lay_out
 
 
 class _Frame:
@@ -61,7 +113,7 @@ class _Frame:
         self.width = view.viewport().width()
         self.fm = view.fontMetrics()
         self.margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
-        self.elide = view.textElideMode()
+        self.elide = view.textElideMode().value
         self.tree_column = max(view.treePosition(), 0)
         self.indent = view.indentation()
         self.decorated = int(view.rootIsDecorated())
@@ -103,12 +155,14 @@ class RunTreeView(QTreeView):
     model per row, and scrolling a page took twice a QTreeWidget's frame. Here a row is its
     five cached strings (``RunTreeModel.cells``), painted with the palette and the style's
     own primitives: the selection and focus frame, the expand arrow, elided text, the status
-    colour."""
+    colour. Each text is laid out once (a ``QStaticText`` per distinct string, elided or not,
+    the ``STATIC_TEXTS`` painted last): drawing a laid-out text costs half of ``drawText``, which
+    shapes the string again on every paint and was most of a scrolled frame."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._frame: _Frame | None = None  # what every row of one paint shares
-        self._advances: dict[str, int] = {}  # short cell texts' widths (status, depth, ...)
+        self._static = _static_texts(self.font())  # (text, room, mode) -> its layout
 
     def paintEvent(self, event: Any) -> None:  # noqa: N802
         self._frame = _Frame(self)
@@ -117,7 +171,8 @@ class RunTreeView(QTreeView):
         finally:
             self._frame = None
 
-    def drawRow(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # noqa: N802
+    def drawRow(self, painter: QPainter, option: QStyleOptionViewItem,  # noqa: N802
+                index: QModelIndex | QPersistentModelIndex) -> None:
         model = self.model()
         frame = self._frame
         if frame is None or not isinstance(model, RunTreeModel):
@@ -132,61 +187,53 @@ class RunTreeView(QTreeView):
             text_pen = frame.highlighted_text
         else:
             text_pen = frame.text
-        baseline = top + (height - frame.fm.height()) // 2 + frame.fm.ascent()
-        margin = frame.margin
+        text_top = top + (height - frame.fm.height()) // 2
+        margin, lay_out, elide = frame.margin, self._static, frame.elide
+        pen = None
         for column, x, width in frame.columns:
             if column >= len(cells):
                 continue
             if column == frame.tree_column:
                 indent = frame.indent * (model.level(node) + frame.decorated)
-                self.drawBranches(painter, QRect(x, top, indent, height), index)
+                if model.hasChildren(index):
+                    self._arrow(painter, frame, x + indent, top, height, index)
                 x, width = x + indent, width - indent
             text = cells[column]
             room = width - 2 * margin
             if not text or room <= 0:
                 continue
-            if column == 2 and not selected:
-                colour = model.status_colour(text)
-                painter.setPen(colour if colour is not None else text_pen)
-            else:
-                painter.setPen(text_pen)
-            if self._advance(text, frame, model, node) > room:
-                text = frame.fm.elidedText(text, frame.elide, room)
-            painter.drawText(x + margin, baseline, text)
+            colour = model.status_colour(text) if column == 2 and not selected else None
+            if colour is None:
+                colour = text_pen
+            if colour is not pen:
+                painter.setPen(colour)
+                pen = colour
+            painter.drawStaticText(x + margin, text_top, lay_out(text, room, elide))
         if selected and frame.focus is not None and frame.current is node:
             frame.focus.rect = QRect(0, top, frame.width, height)
             self.style().drawPrimitive(QStyle.PrimitiveElement.PE_FrameFocusRect, frame.focus, painter, self)
 
-    def _advance(self, text: str, frame: _Frame, model: RunTreeModel, node: Any) -> int:
-        """The width of a cell's text, measured once: a label's is kept by the model (the
-        column fitting asks it too), a short text's here."""
-        if len(text) > 24:
-            return model.label_width(node, text, frame.fm)
-        w = self._advances.get(text)
-        if w is None:
-            if len(self._advances) > 50_000:
-                self._advances.clear()
-            w = self._advances[text] = frame.fm.horizontalAdvance(text)
-        return w
-
     def changeEvent(self, event: Any) -> None:  # noqa: N802
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._advances.clear()
+            self._static = _static_texts(self.font())
             model = self.model()
             if isinstance(model, RunTreeModel):
                 model.forget_widths()
         super().changeEvent(event)
 
-    def drawBranches(self, painter: QPainter, rect: QRect, index: QModelIndex) -> None:  # noqa: N802
+    def drawBranches(self, painter: QPainter, rect: QRect,  # noqa: N802
+                     index: QModelIndex | QPersistentModelIndex) -> None:
         """Only the row's own expand arrow, at the right end of ``rect`` (the indentation)."""
         model = self.model()
-        if model is None or not model.hasChildren(index):
-            return
-        frame = self._frame
-        if frame is None:  # (not painting rows: a frame of its own)
-            frame = _Frame(self)
-        opt, indent = frame.branch, frame.indent
-        opt.rect = QRect(rect.right() - indent + 1, rect.top(), indent, rect.height())
+        if model is not None and model.hasChildren(index):
+            frame = self._frame or _Frame(self)  # (not painting rows: a frame of its own)
+            self._arrow(painter, frame, rect.right() + 1, rect.top(), rect.height(), index)
+
+    def _arrow(self, painter: QPainter, frame: _Frame, end: int, top: int, height: int,
+               index: QModelIndex | QPersistentModelIndex) -> None:
+        """The expand arrow of ``index``'s row, in the last indentation step before ``end``."""
+        opt = frame.branch
+        opt.rect = QRect(end - frame.indent, top, frame.indent, height)
         opt.state = frame.open if self.isExpanded(index) else frame.closed
         frame.style.drawPrimitive(_PE_BRANCH, opt, painter, self)
 

@@ -834,14 +834,23 @@ class RunTreeModel(QStandardItemModel):
 
     def level(self, node: Any) -> int:
         """How many tree rows are above ``node`` on its way to the top (pages count)."""
-        hit = self._levels.get(id(node))
+        levels = self._levels
+        hit = levels.get(id(node))
         if hit is not None and hit[0] is node:
             return hit[1]
-        n, p = 0, self.model_parent(node)
+        # up to the first row whose level is known (a painted page's rows share their parent),
+        # then every row on the way down gets its own
+        path, p, above = [node], self.model_parent(node), -1
         while p is not None:
-            n, p = n + 1, self.model_parent(p)
-        self._levels[id(node)] = (node, n)
-        return n
+            hit = levels.get(id(p))
+            if hit is not None and hit[0] is p:
+                above = hit[1]
+                break
+            path.append(p)
+            p = self.model_parent(p)
+        for n, row in enumerate(reversed(path), start=above + 1):
+            levels[id(row)] = (row, n)
+        return above + len(path)
 
     def label_width(self, node: Any, text: str, fm: Any) -> int:
         """The width of ``node``'s label ``text`` in ``fm``'s font, measured once per text."""
