@@ -298,3 +298,38 @@ def test_a_search_hit_in_a_big_file_selects_its_block_or_sub_call_like_in_a_load
         assert type(node) is type(want) and node is not hit.node
         assert node in list(traj.runs[int(want.path.split("/")[0][1:])].walk())  # the document's own node
         assert window.tree.model.node(window.tree.view.currentIndex()) is node  # the tree follows
+
+
+def test_an_iteration_whose_line_cannot_be_read_says_why_in_the_panels(qtbot, window, tmp_path, monkeypatch):
+    """A big file's iteration is parsed when it is selected; if its line cannot be read (a
+    disk or network error), the panels say so with the line number, instead of "loading…"
+    for ever, and the Problems panel has it too."""
+    import errno
+
+    from rlm_desktop.trajectory.writer import dumps_record, metadata_record
+
+    def it(n: int) -> str:
+        return dumps_record({"type": "iteration", "iteration": n, "timestamp": "t", "prompt": [],
+                             "response": "r" * 700_000, "code_blocks": [], "final_answer": None,
+                             "iteration_time": 1.0})
+
+    p = tmp_path / "far.jsonl"
+    p.write_text("\n".join([dumps_record(metadata_record(root_model="m"))] + [it(n) for n in range(1, 9)]) + "\n")
+    window.open_files([str(p)])
+    qtbot.waitUntil(lambda: window.loader.pending == 0 and window.previewing is None, timeout=30000)
+    target = window.trajectory.runs[0].iterations[5]
+    assert is_placeholder(target) and target.line_no == 7
+
+    def unreadable(offset: int, n: int) -> bytes:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(window.trajectory.lazy.index, "_read", unreadable)
+    window.selection.select(target)
+    qtbot.waitUntil(lambda: bool(target.extra.get("error")), timeout=10000)
+    window.selection.settle()
+    code, out = window.panels["code"], window.panels["output"]
+    msgs, variables = window.panels["messages"], window.panels["variables"]
+    for text in (code.placeholder.text(), out.header.text(), msgs.header.text(), variables.header.text()):
+        assert text.startswith("Iteration 6: line 7 could not be read"), text
+        assert "Input/output error" in text
+    assert any("line 7 could not be read" in e for e in window.problems.errors)

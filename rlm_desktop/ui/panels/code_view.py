@@ -19,7 +19,16 @@ from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.names import iteration_no
 
 from .code_editor import CodeEditor
-from .common import LINE_CAP, cap_text, fmt_seconds, is_dark, is_loading, node_iteration, plain_label
+from .common import (
+    LINE_CAP,
+    cap_text,
+    fmt_seconds,
+    is_dark,
+    is_loading,
+    loading_note,
+    node_iteration,
+    plain_label,
+)
 
 #: Characters of a code block put into the editor at once; more behind "Show more".
 CODE_CAP = 200_000
@@ -173,8 +182,8 @@ class CodeView(QWidget):
         self._update_tabs()
         self._update_header()
         if self._block is None:
-            if is_loading(it):
-                msg = f"Iteration {iteration_no(it)}: loading…"
+            if it is not None and is_loading(it):
+                msg = loading_note(it)
             elif it is not None and not it.code_blocks:
                 msg = "This iteration ran no code blocks." if not it.running else "Waiting for code…"
             else:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from rlm_desktop.trajectory.lazy import PLACEHOLDER_KEY
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
+from rlm_desktop.trajectory.names import iteration_no
 from rlm_desktop.trajectory.reader import sanitize_str
 from rlm_desktop.ui import invisible
 
@@ -121,9 +122,16 @@ def node_run(node: Any) -> Run | None:
 
 
 def is_loading(node: Any) -> bool:
-    """An iteration of a big file not parsed yet (a lazy placeholder): show "loading"."""
+    """An iteration of a big file not parsed yet (a lazy placeholder): show ``loading_note``."""
     it = node_iteration(node) if not isinstance(node, Run) else None
     return it is not None and bool(it.extra.get(PLACEHOLDER_KEY))
+
+
+def loading_note(it: Iteration) -> str:
+    """What a panel says for a lazy placeholder: loading, or, when its line could not be
+    read, why (with the line number), instead of "loading" for ever."""
+    error = it.extra.get("error")
+    return f"Iteration {iteration_no(it)}: {error}" if error else f"Iteration {iteration_no(it)}: loading…"
 
 
 def node_iteration(node: Any) -> Iteration | None:

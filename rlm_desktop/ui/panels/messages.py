@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.names import call_kind, iteration_no, title
 
-from .common import is_dark, is_loading, plain_label
+from .common import is_dark, is_loading, loading_note, plain_label
 from .message_card import Item, MessageCard, message_text, messages_to_items
 from .response_editor import ResponseEditDialog
 
@@ -180,7 +180,7 @@ class MessagesPanel(QWidget):
                 return f"{title(node)}: no iterations yet", []
             node = node.iterations[-1]
         if isinstance(node, Iteration) and is_loading(node):
-            return f"Iteration {iteration_no(node)}: loading…", []
+            return loading_note(node), []
         if isinstance(node, Iteration):
             items = messages_to_items(node.prompt)
             note = "EDITED in debugger" if node.edited else ""

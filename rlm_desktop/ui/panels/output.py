@@ -20,6 +20,7 @@ from .common import (
     fmt_seconds,
     is_dark,
     is_loading,
+    loading_note,
     plain,
     plain_label,
     role_color,
@@ -179,7 +180,7 @@ class OutputPanel(QWidget):
             else:
                 status = fmt_seconds(node.execution_time)
         elif isinstance(node, Iteration) and is_loading(node):
-            self.header.setText(f"Iteration {iteration_no(node)}: loading…")
+            self.header.setText(loading_note(node))
         elif isinstance(node, Iteration):
             n = len(node.code_blocks)
             self.header.setText(f"Iteration {iteration_no(node)} output · {n} block{'s' if n != 1 else ''}")

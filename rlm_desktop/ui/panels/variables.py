@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QHeaderView, QLineEdit, QSplitter, QTreeView, QVBo
 from rlm_desktop.trajectory.model import CodeBlock, Iteration, Run, SubCall
 from rlm_desktop.trajectory.names import iteration_no
 
-from .common import CappedTextView, is_loading, plain_label
+from .common import CappedTextView, is_loading, loading_note, plain_label
 from .output import block_state
 from .variables_model import TopLevelFilter, VariablesModel, full_text, type_name, value_preview
 
@@ -140,8 +140,8 @@ class VariablesPanel(QWidget):
 
     def _update_header(self, block: CodeBlock | None) -> None:
         if block is None:
-            if is_loading(self._node):
-                self.header.setText(f"Iteration {iteration_no(self._node)}: loading…")
+            if isinstance(self._node, Iteration) and is_loading(self._node):
+                self.header.setText(loading_note(self._node))
             elif isinstance(self._node, Iteration):
                 self.header.setText(f"Iteration {iteration_no(self._node)} ran no code: no locals.")
             else:
