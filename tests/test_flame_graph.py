@@ -119,6 +119,7 @@ def test_toggle_hover_and_click_select_everywhere(qtbot, opened):
         w.resize(1400, 880)
         w.docks["flame"].raise_()
         w.selection.select(block.node)
+        shown(w)
         qtbot.wait(100)
         w.grab().save(os.path.join(ROOT, "docs", "screenshot-flame.png"))
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import Qt as QtGui_Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QPlainTextEdit, QTextEdit
 
+from tests.support.opening import shown as panels_shown
 from tests.support.robust_hostile import BOLD, DEEP_OK, HUGE, MARKERS, SCRIPT, write_hostile
 
 might_be_rich = QtGui_Qt.mightBeRichText
@@ -77,7 +78,7 @@ def shown(w: Any, needle: str) -> bool:
 def select(qtbot, w: Any, node: Any) -> None:
     w.tree.show_node(node)
     w.selection.select(node)
-    qtbot.wait(20)  # let queued panel updates run
+    panels_shown(w, timeout=30.0)  # every panel has the node (a loaded machine takes several turns)
 
 
 @pytest.fixture

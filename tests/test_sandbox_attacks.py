@@ -251,10 +251,13 @@ def test_memory_limit_covers_children_together(make_env):
         child = "import time; b = b'x' * (180 << 20); print('ok', flush=True); time.sleep(3)"
         procs = [subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE) for _ in range(2)]
         outs = [p.communicate()[0].decode() for p in procs]
-        print(json.dumps({"ok": sum(o.strip() == "ok" for o in outs), "codes": [p.returncode for p in procs]}))
+        print(json.dumps({"lived": sum(o.strip() == "ok" and p.returncode == 0 for o, p in zip(outs, procs)),
+                          "codes": [p.returncode for p in procs]}))
         """,
     )
-    assert got["ok"] < 2, got
+    # one may get its 180 MB and say "ok" before the other's push the sum over the limit:
+    # then it is the one killed (SIGKILL), while it sleeps holding them
+    assert got["lived"] < 2, got
 
 
 def test_a_fork_bomb_stops_at_the_process_bound(make_env):
