@@ -115,7 +115,7 @@ def test_child_run_is_an_rlm_query_and_a_cancelled_turn_is_cancelled(qtbot, wind
     # Stop (Shift+F5) in the middle of the turn: it is cancelled, not a green "done"
     key(qtbot, w, Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: not w.session.running, timeout=30000)
-    w._refresh_live()
+    w.refresh_live()
     assert status(root_it) == "cancelled"
     idx = w.tree.model.index_of(root_it)
     assert idx.siblingAtColumn(2).data() == "cancelled"

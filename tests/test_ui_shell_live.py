@@ -8,7 +8,7 @@ def test_demo_run_pauses_steps_and_stops(qtbot, window):
     window.session.paused.connect(pauses.append)
     window.debug.demo.trigger()  # pauses at the start
     qtbot.waitUntil(lambda: bool(pauses) and window.session.controller.is_paused, timeout=15000)
-    window._update_debug_state()
+    window.update_debug_state()
     d = window.debug
     assert d.cont.isEnabled() and d.step_over.isEnabled() and d.stop.isEnabled()
     assert not d.run.isEnabled() and not d.demo.isEnabled()
@@ -27,5 +27,5 @@ def test_demo_run_pauses_steps_and_stops(qtbot, window):
     assert window.selection.node is not None  # the paused node is selected everywhere
     d.stop.trigger()
     qtbot.waitUntil(lambda: not window.session.running, timeout=15000)
-    window._update_debug_state()
+    window.update_debug_state()
     assert d.run.isEnabled() and not d.stop.isEnabled() and not d.cont.isEnabled()

@@ -150,7 +150,7 @@ def test_live_grow_inserts_rows(qtbot, window, tmp_path):
     window.tree.model.modelReset.connect(lambda: resets.append(1))
     for n, raw in enumerate(lines[3:], 4):
         b.feed_raw(n, raw)
-    window._refresh_live()
+    window.refresh_live()
     assert len(run.iterations) > before
     assert (run, before, len(run.iterations) - 1) in inserted
     assert not resets

@@ -46,6 +46,6 @@ def test_tree_tokens_match_what_the_mock_answered(qapp, depth3) -> None:
 def test_status_bar_totals_count_each_call_once(qtbot, window, depth3) -> None:
     window.open_files([str(depth3)])
     qtbot.waitUntil(lambda: window.trajectory is not None and bool(window.trajectory.runs), timeout=10000)
-    window._update_totals()
+    window.update_totals()
     want = trajectory_usage(read_file(str(depth3))).total_tokens
     assert window.status.tokens_label.text() == f"{want:,} tokens"

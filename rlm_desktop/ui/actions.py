@@ -39,6 +39,18 @@ SPECS = (
 
 
 class DebugActions(QObject):
+    """The debugger's actions (``SPECS``), each also an attribute by its name."""
+
+    run: QAction
+    demo: QAction
+    cont: QAction
+    pause: QAction
+    step_over: QAction
+    step_into: QAction
+    step_out: QAction
+    stop: QAction
+    toggle_bp: QAction
+
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         style = window.style()

@@ -49,7 +49,7 @@ def parse_job(traj: Trajectory, run: int, pos: int, gen: int) -> tuple[Trajector
 
 class LazyDocuments(QObject):
     """See the module docstring. ``window`` needs ``selection``, ``tree``, ``loader``,
-    ``trajectory``, ``documents``, ``panels``, ``show_trajectory``, ``_update_totals``
+    ``trajectory``, ``documents``, ``panels``, ``show_trajectory``, ``update_totals``
     and ``report_error``."""
 
     loaded_iteration = Signal(object)  # an Iteration just filled in (tests, status)
@@ -138,7 +138,7 @@ class LazyDocuments(QObject):
             self.w.tree.refresh()
             self._refresh_timeline()
             self.w.problems.set_bad_lines(path, traj.bad_lines)
-            self.w._update_totals()
+            self.w.update_totals()
 
     # -- whole-file totals ----------------------------------------------------------------------
     @staticmethod
@@ -159,7 +159,7 @@ class LazyDocuments(QObject):
         self._attach(traj, totals)
         if traj is self.w.trajectory:
             self.w.tree.refresh()  # the runs' token and time cells
-            self.w._update_totals()
+            self.w.update_totals()
             metrics = self.w.panels.get("metrics")
             if metrics is not None and hasattr(metrics, "refresh"):
                 metrics.refresh()

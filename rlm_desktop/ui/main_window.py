@@ -73,10 +73,10 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self._open_timer.setSingleShot(True)
         self._open_timer.setInterval(0)
         self._open_timer.timeout.connect(self._select_first_run)
-        self._live_timer = QTimer(self)
-        self._live_timer.setSingleShot(True)
-        self._live_timer.setInterval(60)
-        self._live_timer.timeout.connect(self._refresh_live)
+        self.live_timer = QTimer(self)
+        self.live_timer.setSingleShot(True)
+        self.live_timer.setInterval(60)
+        self.live_timer.timeout.connect(self.refresh_live)
 
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
@@ -91,7 +91,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.layout_keeper = LayoutKeeper(self)
         if restore_layout:
             self.layout_keeper.restore()
-        self._update_debug_state()
+        self.update_debug_state()
 
     # -- construction ------------------------------------------------------------------------
     def _make_session(self) -> None:
@@ -104,7 +104,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self._session_error = f"Debugger unavailable: {exc}"
             return
         self.session.started.connect(self._session_started)
-        self.session.state_changed.connect(lambda _st: self._update_debug_state())
+        self.session.state_changed.connect(lambda _st: self.update_debug_state())
         self.session.event_applied.connect(lambda *_: self._schedule_live_refresh())
         self.session.failed.connect(self._session_failed)
         self.session.finished.connect(self._session_finished)
@@ -248,8 +248,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.act_open = m.addAction("&Open…", self.open_dialog)
         self.act_open.setShortcut(QKeySequence.StandardKey.Open)
         self.recent_menu = m.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self._fill_recent()
+        self.recent_menu.aboutToShow.connect(self.fill_recent)
+        self.fill_recent()
         m.addAction("&Follow Folder…", self.follow_dialog).setShortcut(QKeySequence("Ctrl+Shift+O"))
         m.addAction("Open &Demo Trajectory", self.open_demo)
         self.act_debug_program = m.addAction("Debug &Program…", self.debug_program)
@@ -319,8 +319,8 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         self.tree.set_trajectory(traj)
         self.search.set_trajectory(traj)
         self.problems.set_bad_lines(path, traj.bad_lines if traj is not None else [])
-        self._update_totals()
-        self._refresh_documents()
+        self.update_totals()
+        self.refresh_documents()
         heap.shown(traj)  # a big run's objects out of the garbage collector's full passes
         self._open_timer.start()
 
@@ -367,7 +367,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.follow_ctl.close_live(self.live_path)
         self.live_path = path
         self.show_trajectory(self.follow_ctl.open_live(path), path)
-        self._mark_deleted()
+        self.mark_deleted()
 
     def _live_file_updated(self, path: str, update: Any) -> None:
         if path != self.live_path:
@@ -376,19 +376,19 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
             self.show_trajectory(self.follow_ctl.live_trajectory(path), path)
         else:
             self._schedule_live_refresh()
-        self._mark_deleted()
+        self.mark_deleted()
 
     def _live_notice(self, notice: Any) -> None:
         if notice.path == self.live_path:
-            self._mark_deleted()
+            self.mark_deleted()
             self.status.showMessage(f"{os.path.basename(notice.path)}: {notice.message}", 8000)
 
-    def _mark_deleted(self) -> None:
+    def mark_deleted(self) -> None:
         """The shown followed file was deleted: its runs say so, not "running"."""
         gone = bool(self.live_path) and self.follow_ctl.is_deleted(self.live_path) \
             and self.path == self.live_path
         self.tree.model.set_status_note("deleted" if gone else None)
-        self._refresh_documents()
+        self.refresh_documents()
 
     # -- selection / status ----------------------------------------------------------------------
     def _selection_changed(self, node: Any) -> None:
@@ -414,7 +414,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         editor.moveCursor(QTextCursor.MoveOperation.Start)
         editor.find(query, flags)
 
-    def _update_totals(self) -> None:
+    def update_totals(self) -> None:
         traj = self.trajectory
         if traj is not None and traj.lazy is not None and traj.lazy.totals is not None:
             u = traj.lazy.totals.usage  # the whole-file pass
@@ -478,7 +478,7 @@ class MainWindow(FilesMixin, LiveRunsMixin, QMainWindow):
         if hook is not None and sys.excepthook is hook[0]:
             sys.excepthook = hook[1]
         self._error_hook = None
-        self._live_timer.stop()
+        self.live_timer.stop()
         self._open_timer.stop()
         self.selection.stop()
         store = getattr(self, "breakpoint_store", None)

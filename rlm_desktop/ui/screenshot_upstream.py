@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             n = pauses[0]
             w.debug.step_into.trigger()
             wait_until(app, lambda n=n: s.controller.is_paused and pauses[0] > n, 60)
-        w._update_debug_state()
+        w.update_debug_state()
         w.docks["breakpoints"].raise_()
         w.tree.view.scrollToTop()
         save(app, w, os.path.join(args.out, "screenshot-upstream-depth2.png"))

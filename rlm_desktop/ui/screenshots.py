@@ -91,7 +91,7 @@ def live(app, out: str) -> None:
         n = pauses[0]
         w.debug.step_into.trigger()
         wait_until(app, lambda n=n: s.controller.is_paused and pauses[0] > n)
-    w._update_debug_state()
+    w.update_debug_state()
     w.docks["breakpoints"].raise_()
     w.tree.view.scrollToTop()
     save(app, w, os.path.join(out, "screenshot-live.png"))

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QToolBar, QToolBut
 from rlm_desktop.trajectory.model import Trajectory
 
 from .plain_tooltip import plain_tooltip
+from .window_parts import WindowParts
 
 RECENT_KEY = "files/recent"
 RECENT_FOLLOW_KEY = "files/recent_follow"  # followed folders (and files), newest first
@@ -21,9 +22,9 @@ MAX_RECENT = 10
 FILE_FILTER = "RLM trajectories (*.jsonl *.json *.log);;All files (*)"
 
 
-class FilesMixin:
-    """Needs the window's ``loader``, ``status``, ``selection``, ``documents``, ``recent_menu``,
-    ``show_trajectory`` and ``report_error``."""
+class FilesMixin(WindowParts):
+    """The window's files (see the module docstring); what it uses of the rest of the window
+    is declared in ``WindowParts``."""
 
     previewing: str | None = None  # a big file shown by its first iteration while it loads
 
@@ -91,15 +92,15 @@ class FilesMixin:
         if io_errors and not traj.runs:
             return
         self.documents[path] = traj
-        self._add_recent(path)
+        self.add_recent(path)
         if traj is self.trajectory and traj.lazy is not None:  # the previewed big file, now indexed
             self.previewing = None
             self.tree.refresh()  # its other runs and iterations (placeholders until looked at)
             self.timeline.refresh()
             self.problems.set_bad_lines(path, traj.bad_lines)
-            self._update_totals()
+            self.update_totals()
             self.setWindowTitle(f"{os.path.basename(path)} — RLM Desktop")
-            self._refresh_documents()
+            self.refresh_documents()
             self.status.showMessage(f"Opened {path}: {len(traj.runs)} run(s), {traj.line_count} line(s)", 5000)
             return
         keep = getattr(self.selection.node, "path", None) if self.previewing == path else None
@@ -112,7 +113,7 @@ class FilesMixin:
         self.status.showMessage(f"Opened {path}: {len(traj.runs)} run(s), {traj.line_count} line(s)", 5000)
         self.status.set_isolation(traj.runs[0].metadata if traj.runs else None)
 
-    def _fill_recent(self) -> None:
+    def fill_recent(self) -> None:
         self.recent_menu.clear()
         recent = self.recent_files()
         follows = self.recent_follows()
@@ -130,7 +131,7 @@ class FilesMixin:
     def clear_recent(self) -> None:
         QSettings().remove(RECENT_KEY)
         QSettings().remove(RECENT_FOLLOW_KEY)
-        self._fill_recent()
+        self.fill_recent()
 
     @staticmethod
     def _recent(key: str) -> list[str]:
@@ -145,7 +146,7 @@ class FilesMixin:
     def recent_follows() -> list[str]:
         return FilesMixin._recent(RECENT_FOLLOW_KEY)
 
-    def _add_recent(self, path: str) -> None:
+    def add_recent(self, path: str) -> None:
         items = [path] + [p for p in self.recent_files() if p != path]
         QSettings().setValue(RECENT_KEY, items[:MAX_RECENT])
 
@@ -194,7 +195,7 @@ class FilesMixin:
             out.append(("follow", live_path, f"{os.path.basename(live_path)} ({how})"))
         return out
 
-    def _refresh_documents(self) -> None:
+    def refresh_documents(self) -> None:
         combo = getattr(self, "doc_combo", None)
         if combo is None:
             return

@@ -11,6 +11,7 @@ from typing import Any
 
 from .actions import DEMO_HINT, FINISHED, PAUSED, RUNNING
 from .docks import Placeholder
+from .window_parts import WindowParts
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,9 @@ def run_log_dir() -> str | None:
     return text or None
 
 
-class LiveRunsMixin:
-    """Needs the window's ``session``, ``session_link``, ``tree``, ``timeline``, ``panels``,
-    ``problems``, ``status``, ``debug``, ``forks``, ``selection`` and ``report_error``."""
+class LiveRunsMixin(WindowParts):
+    """The window's live runs (see the module docstring); what it uses of the rest of the
+    window is declared in ``WindowParts``."""
 
     def new_run(self) -> None:
         try:
@@ -101,9 +102,9 @@ class LiveRunsMixin:
 
     def _session_finished(self, result: Any) -> None:
         """The end of a live run: the answer (or what went wrong) is shown in the window."""
-        self._refresh_live()
-        self._update_debug_state()
-        self._refresh_documents()  # "Live run (running)" -> "Live run"
+        self.refresh_live()
+        self.update_debug_state()
+        self.refresh_documents()  # "Live run (running)" -> "Live run"
         status = str(getattr(result, "status", "") or "")
         error = getattr(result, "error", None)
         if status in ("finished", "max_iterations"):
@@ -121,19 +122,19 @@ class LiveRunsMixin:
             self.report_error(f"The run's log is incomplete: {result.log_error}")
         log_path = getattr(result, "log_path", None)
         if log_path and os.path.isfile(log_path):
-            self._add_recent(os.path.abspath(log_path))  # File › Open Recent, and Fork from Here…
+            self.add_recent(os.path.abspath(log_path))  # File › Open Recent, and Fork from Here…
         self.forks.update()
 
     def _session_failed(self, message: str) -> None:
-        self._refresh_live()
+        self.refresh_live()
         self.report_error(f"Run failed: {message}")
         self.status.set_state("Failed")
 
     def _schedule_live_refresh(self) -> None:
-        if not self._live_timer.isActive():
-            self._live_timer.start()
+        if not self.live_timer.isActive():
+            self.live_timer.start()
 
-    def _refresh_live(self) -> None:
+    def refresh_live(self) -> None:
         traj = self.trajectory
         if traj is not None and self.tree.model.trajectory is traj and traj.runs and self.selection.node is None \
                 and not self.opening:  # (not when its first run is about to be selected)
@@ -141,7 +142,7 @@ class LiveRunsMixin:
             # show it as if it had been there (its run selected, metrics on it)
             self.show_trajectory(traj, self.path)
             if self.live_path:
-                self._mark_deleted()
+                self.mark_deleted()
         self.tree.refresh()
         self.timeline.refresh()
         if self.session_link is None or self.live_path:
@@ -149,11 +150,11 @@ class LiveRunsMixin:
                 p.refresh()
         if traj is not None and len(traj.bad_lines) != len(self.problems.bad_lines):
             self.problems.set_bad_lines(self.path, traj.bad_lines)
-        self._update_totals()
+        self.update_totals()
         if traj is not None and traj.runs:
             self.status.set_isolation(traj.runs[0].metadata)
 
-    def _update_debug_state(self) -> None:
+    def update_debug_state(self) -> None:
         has = self.session is not None and bool(self.session.running)
         state = getattr(self.session, "state", None)  # in order: the session drops stale states
         st = getattr(state, "state", FINISHED)
