@@ -2,10 +2,11 @@
 
 ``MainWindow`` is one window made of three parts: itself (construction, docks, menus,
 showing a trajectory), ``FilesMixin`` (opening files, recent files, the documents list) and
-``LiveRunsMixin`` (live runs and the debugger session). A part uses the others only through
-what ``WindowParts`` declares: the window's widgets and state set in ``MainWindow.__init__``,
-and the public methods each part offers the others. Nothing else of another part's is
-touched, and the type checker holds the parts to it.
+``LiveRunsMixin`` (live runs and the debugger session). A mixin uses the rest of the window
+only through what ``WindowParts`` declares: the window's widgets and state set in
+``MainWindow.__init__``, and the public methods each part offers the others; the type
+checker holds the mixins to it. ``MainWindow``, which inherits both, connects their own
+slots (``_loaded``, ``_session_paused``, ...) as it builds the window.
 
 ``WindowParts`` exists for the type checker only: at run time it is ``object``, so it adds
 no attribute and no method to the window (and none can shadow Qt's or the parts' own).
