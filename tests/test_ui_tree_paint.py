@@ -90,16 +90,22 @@ def test_the_selected_row_is_highlighted_across_and_its_text_is_readable(qtbot, 
     assert count(after, text, tolerance=120) > 10  # the text is drawn over it
 
 
-def test_a_long_label_is_elided_within_its_column(qtbot, window):
+def block_in_node_column(window, width: int):
+    """(view, index of the demo's first code block, header): only the Node column shown,
+    ``width`` px wide, the block's row scrolled into view."""
     traj, view, model = shown(window)
-    block = traj.runs[0].iterations[1].code_blocks[0]
-    idx = model.index_of(block)
+    idx = model.index_of(traj.runs[0].iterations[1].code_blocks[0])
     view.scrollTo(idx)
     header = view.header()
     for col in range(1, model.columnCount()):
         view.setColumnHidden(col, True)
     header.setSectionResizeMode(0, header.ResizeMode.Interactive)
-    header.resizeSection(0, 140)
+    header.resizeSection(0, width)
+    return view, idx, header
+
+
+def test_a_long_label_is_elided_within_its_column(qtbot, window):
+    view, idx, header = block_in_node_column(window, 140)
     rect = view.visualRect(idx)
     base = view.palette().color(QPalette.ColorRole.Base)
     right = QRect(QPoint(header.sectionViewportPosition(0) + 140, rect.top()),
@@ -152,15 +158,7 @@ def ink_columns(img: QImage, background: QColor) -> list[int]:
 def test_an_elided_label_follows_a_font_change(qtbot, window):
     """The laid-out texts belong to the font they were made in: a bigger font elides again
     (else the label made for the small font would run past its column)."""
-    traj, view, model = shown(window)
-    block = traj.runs[0].iterations[1].code_blocks[0]
-    idx = model.index_of(block)
-    view.scrollTo(idx)
-    header = view.header()
-    for col in range(1, model.columnCount()):
-        view.setColumnHidden(col, True)
-    header.setSectionResizeMode(0, header.ResizeMode.Interactive)
-    header.resizeSection(0, 160)
+    view, idx, header = block_in_node_column(window, 160)
     base = view.palette().color(QPalette.ColorRole.Base)
 
     def past_the_end() -> int:
@@ -172,7 +170,6 @@ def test_an_elided_label_follows_a_font_change(qtbot, window):
     font = view.font()
     font.setPointSizeF(font.pointSizeF() * 1.6)
     view.setFont(font)
-    qtbot.waitUntil(lambda: view.fontMetrics().height() > 0)
     assert ink(grab(view, view.visualRect(idx)), base) > 10
     assert past_the_end() == 0
 
