@@ -397,7 +397,7 @@ def expand_fresh(app: QApplication, make: Callable[[], Subject], traj: Trajector
 
 def measure(app: QApplication, make: Callable[[], Subject], traj: Trajectory, wheel: bool,
             passes: int) -> dict[str, Any]:
-    """Build and show (timed), let the tree settle, expand all (timed), one untimed scroll pass
+    """Build and show (timed), let the tree settle, expand all (timed), a first scroll pass (reported apart)
     then ``passes`` timed ones, single expands."""
     gc.collect()
     mem0 = rss_mb()
@@ -469,14 +469,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nodes", type=int, default=10_000)
     ap.add_argument("--wheel", action="store_true", help="scroll three rows per step instead of a page")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--passes", type=int, default=2, help="timed scroll passes (after one untimed)")
+    ap.add_argument("--passes", type=int, default=2, help="timed scroll passes (after a first one, reported apart)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="expand all on this many fresh trees per subject, each way (medians reported)")
     args = ap.parse_args(argv)
     app = QApplication.instance() or QApplication([])
     traj, nodes = build_trajectory(args.nodes, args.seed)
     print(f"tree: {nodes:,} nodes; view {WIDTH}x{HEIGHT}; "
-          f"scrolling {'3 rows' if args.wheel else 'one page'} per step, 1 untimed + {args.passes} timed "
+          f"scrolling {'3 rows' if args.wheel else 'one page'} per step, a first pass + {args.passes} timed "
           f"passes; platform {app.platformName()}")
     subjects = (OurTree, StandardModel, WidgetItems, Minimal)
     # expand all on fresh trees, ``--repeat`` rounds, the subjects in turn in each round (the
@@ -507,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['expand_s'] * 1000:>8.1f}ms{r['rows']:>7}"
               f"{r['rss_mb']:>9.1f}{r['frames']:>8}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.2f}"
               f"{r['expand_one_p50_ms']:>8.1f}ms")
-    print("the first pass (every page painted for the first time; untimed above): "
+    print("the first pass (every page painted for the first time; not in the table above): "
           + ", ".join(f"{r['name']} p50 {r['cold_p50_ms']:.2f} ms p99 {r['cold_p99_ms']:.2f} ms" for r in results))
     ours = results[0]
     print(f"RunTree idle filling after the first frame: {ours['idle_rows']:,} rows in {ours['idle_slices']} "
