@@ -19,10 +19,10 @@ Nothing is saved to the New Run dialog's settings.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 
 from rlm_desktop.debugger.fork import ForkPlan
 from rlm_desktop.engine.config import BackendConfig
@@ -83,21 +83,22 @@ class ForkDialog(NewRunDialog):
         path_row = QHBoxLayout()
         path_row.addWidget(plain_label("Node path (for copying):", self))
         path_row.addWidget(self.node_path, 1)
-        self.layout().insertLayout(0, path_row)
-        self.layout().insertWidget(0, self.info)
-        i = self.backend_combo.findData("replay")
-        self.backend_combo.setItemText(i, REPLAY_LABEL)
-        self.replay_path.setText(self.recording)
-        self.replay_check.setChecked(False)
-        self.replay_check.hide()
-        self.replay_fill.hide()
-        for w in (self.max_iterations, self.max_depth):
+        lay = cast(QVBoxLayout, self.layout())  # NewRunDialog's
+        lay.insertLayout(0, path_row)
+        lay.insertWidget(0, self.info)
+        i = self.backend.backend_combo.findData("replay")
+        self.backend.backend_combo.setItemText(i, REPLAY_LABEL)
+        self.backend.replay_path.setText(self.recording)
+        self.backend.replay_check.setChecked(False)
+        self.backend.replay_check.hide()
+        self.backend.replay_fill.hide()
+        for w in (self.options.max_iterations, self.options.max_depth):
             w.setToolTip("The recording's limit is used (the prompts mention it)")
         self.run_button.setText("Fork")
         self._fork_ready = True
         self.recorded: Any = None  # the recording, once read (the fork replays it without a re-read)
-        self.prompt_edit.textChanged.connect(self._update_state)  # a fork needs a prompt
-        self.backend_combo.setCurrentIndex(i)
+        self.inputs.prompt_edit.textChanged.connect(self._update_state)  # a fork needs a prompt
+        self.backend.backend_combo.setCurrentIndex(i)
         if os.path.isfile(self.recording):
             # the recorded prompt and context (exact for the demo), read in a worker with
             # progress and Cancel; the fork reuses what was read
@@ -143,7 +144,7 @@ class ForkDialog(NewRunDialog):
     def _update_state(self, *args: Any) -> None:
         super()._update_state(*args)
         if getattr(self, "_fork_ready", False):
-            self.replay_path.setEnabled(False)  # the recording is the one being forked
-            self.replay_browse.setEnabled(False)
-            self.max_iterations.setEnabled(False)
-            self.max_depth.setEnabled(False)
+            self.backend.replay_path.setEnabled(False)  # the recording is the one being forked
+            self.backend.replay_browse.setEnabled(False)
+            self.options.max_iterations.setEnabled(False)
+            self.options.max_depth.setEnabled(False)

@@ -62,7 +62,7 @@ class FilesMixin(WindowParts):
 
     def _make_load_cancel(self) -> None:
         """A "Cancel loading" button in the status bar while a file is being read."""
-        button = QToolButton(self)  # type: ignore[arg-type]
+        button = QToolButton(self)
         button.setObjectName("status.cancelLoad")
         button.setText("Cancel loading")
         button.setAutoRaise(True)
@@ -167,7 +167,7 @@ class FilesMixin(WindowParts):
     # -- switching between what is open -------------------------------------------------------
     def _make_documents_toolbar(self) -> QToolBar:
         """A "Showing:" combo: every opened file, the live run, the followed file."""
-        tb = QToolBar("Documents", self)  # type: ignore[arg-type]
+        tb = QToolBar("Documents", self)
         tb.setObjectName("toolbar.documents")
         tb.addWidget(QLabel(" Showing: "))
         self.doc_combo = QComboBox(tb)

@@ -51,7 +51,8 @@ def changed_lines(a: str, b: str) -> tuple[list[int], list[int]]:
     ma, mb = la[pre:len(la) - suf], lb[pre:len(lb) - suf]
     if len(ma) > MAX_MATCH_LINES or len(mb) > MAX_MATCH_LINES:
         return list(range(pre, pre + len(ma))), list(range(pre, pre + len(mb)))
-    old, new = [], []
+    old: list[int] = []
+    new: list[int] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ma, mb).get_opcodes():
         if tag != "equal":
             old.extend(range(pre + i1, pre + i2))
@@ -73,7 +74,7 @@ class SideBySide(QWidget):
             e.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # long lines lay out 10x faster
             e.setFont(mono)
             lay.addWidget(e)
-        self.changed = ([], [])
+        self.changed: tuple[list[int], list[int]] = ([], [])
 
     def set_texts(self, a: str, b: str, a_missing: bool = False, b_missing: bool = False) -> None:
         self.edits[0].setPlainText("(not in A)" if a_missing else a)

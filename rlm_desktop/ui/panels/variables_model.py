@@ -176,7 +176,7 @@ class VariablesModel(QAbstractItemModel):
 
     def item(self, index: Index) -> _Item:
         if index.isValid():
-            return index.internalPointer()  # type: ignore[return-value]
+            return index.internalPointer()
         return self._root
 
     # -- Qt model API ---------------------------------------------------------------
@@ -190,7 +190,7 @@ class VariablesModel(QAbstractItemModel):
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
         if not index.isValid():
             return QModelIndex()
-        item: _Item = index.internalPointer()  # type: ignore[assignment]
+        item: _Item = index.internalPointer()
         p = item.parent
         if p is None or p is self._root:
             return QModelIndex()
@@ -232,7 +232,7 @@ class VariablesModel(QAbstractItemModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        item: _Item = index.internalPointer()  # type: ignore[assignment]
+        item: _Item = index.internalPointer()
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
