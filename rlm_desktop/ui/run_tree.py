@@ -66,9 +66,7 @@ _NO_WRAP.setWrapMode(QTextOption.WrapMode.NoWrap)
 
 
 def _plain_line(text: str) -> QStaticText:
-    """``text`` as a static text of one plain line (never markup: a label is log text)."""
-    if "\n" in text or "\r" in text:
-        text = text.replace("\r", " ").replace("\n", " ")
+    """``text`` (one line) as a plain static text (never markup: a label is log text)."""
     laid_out = QStaticText(text)
     laid_out.setTextFormat(Qt.TextFormat.PlainText)
     laid_out.setTextOption(_NO_WRAP)
@@ -88,10 +86,11 @@ def _static_texts(font: QFont) -> Callable[[str, int | None, int], QStaticText]:
 
     @functools.lru_cache(maxsize=STATIC_TEXTS)
     def lay_out(text: str, room: int | None, mode: int) -> QStaticText:
-        laid_out = _plain_line(text)
+        line = text.replace("\r", " ").replace("\n", " ") if "\n" in text or "\r" in text else text
+        laid_out = _plain_line(line)
         laid_out.prepare(identity, font)
-        if room is not None and laid_out.size().width() > room:
-            laid_out = _plain_line(fm.elidedText(text, Qt.TextElideMode(mode), room))
+        if room is not None and laid_out.size().width() > room:  # elide the line that was measured
+            laid_out = _plain_line(fm.elidedText(line, Qt.TextElideMode(mode), room))
             laid_out.prepare(identity, font)
         return laid_out
 
