@@ -221,9 +221,8 @@ class _Smoke:
             raise SmokeFailure(f"the demo run ended {result.status}: {result.error}")
         if result.response != demo.expected_answer:
             raise SmokeFailure(f"the demo run answered {result.response!r}, expected {demo.expected_answer!r}")
-        timer = getattr(w, "live_timer", None)  # the window's last refresh of the views
-        if timer is not None:
-            wait_until(lambda: not timer.isActive(), 2.0)
+        timer = w.live_timer  # the window's last refresh of the views
+        wait_until(lambda: not timer.isActive(), 2.0)
         live = session.recorder.trajectory.runs[0] if session.recorder and session.recorder.trajectory.runs else None
         if live is None:
             raise SmokeFailure("the live run is not in the window")
